@@ -1,0 +1,104 @@
+# -*- coding: utf-8 -*-
+# Copyright: helmops.unstick contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    DOCUMENTATION = r"""
+options:
+  namespaces:
+    description:
+      - Namespaces to scan, as names or shell-style globs (C(team-*)). Empty means every namespace.
+      - With plain names only, each namespace is listed on its own (works with namespace-scoped RBAC).
+        With globs or when empty, one cluster-wide list is made; if RBAC forbids that, each namespace
+        is listed on its own and the ones that stay forbidden are reported in RV(errors).
+    type: list
+    elements: str
+    default: []
+  exclude_namespaces:
+    description: Namespaces (names or globs) to leave out.
+    type: list
+    elements: str
+    default: []
+  releases:
+    description: Release names or globs to consider. Empty means all.
+    type: list
+    elements: str
+    default: []
+  exclude_releases:
+    description: Release names or globs to leave out.
+    type: list
+    elements: str
+    default: []
+  storage_driver:
+    description:
+      - Where Helm keeps release records. Defaults to the E(HELM_DRIVER) environment variable, else C(secret).
+    type: str
+    choices: [secret, configmap]
+  min_age:
+    description:
+      - A pending newest revision is stuck only once it is at least this old; younger ones are reported
+        as RV(in_progress) and never touched.
+      - Seconds, or a duration such as C(90s), C(15m), C(2h), C(1h30m).
+      - Make it longer than the longest C(--timeout) your deployments use.
+    type: raw
+    default: 15m
+  remediate:
+    description: Remediate stuck releases. V(false) only reports.
+    type: bool
+    default: true
+  strategy:
+    description:
+      - What to do with a stuck C(pending-upgrade) or C(pending-rollback).
+      - V(rollback) marks the stuck revision failed (conditionally, see description) and runs
+        C(helm rollback RELEASE LAST_GOOD_REVISION). Needs the helm CLI. If there is no
+        C(deployed) or C(superseded) revision to go back to, the O(pending_install) rule is used
+        and the result says so.
+      - V(unlock) marks the stuck revision C(failed) in its label and payload, with a description saying
+        who did it, when and what it was. The next C(helm upgrade) then proceeds. No helm CLI needed.
+    type: str
+    default: rollback
+    choices: [rollback, unlock]
+  pending_install:
+    description:
+      - What to do with a stuck C(pending-install) (a first install that never finished).
+      - V(unlock) marks it failed so C(helm upgrade --install) can retry.
+      - V(uninstall) runs C(helm uninstall) (needs the helm CLI).
+    type: str
+    default: unlock
+    choices: [unlock, uninstall]
+  wait:
+    description: Pass C(--wait) to C(helm rollback) and C(helm uninstall).
+    type: bool
+    default: true
+  timeout:
+    description: C(--timeout) for helm, in seconds or as a duration (C(5m)).
+    type: raw
+    default: 5m
+  helm_binary:
+    description: The helm CLI, a name looked up on E(PATH) or a path.
+    type: str
+    default: helm
+  backup_dir:
+    description:
+      - Before changing a release, write its record, exactly as the API returned it, to a file under
+        this directory, named C(CLUSTER/NAMESPACE/RELEASE.vREVISION.TIMESTAMP.json), mode 0600.
+      - The file contains the release values, which often hold secrets.
+    type: path
+  max_remediations:
+    description:
+      - If more releases are stuck than this, change nothing and fail with the list. A guard against
+        mass changes caused by a wrong clock or a wrong filter.
+    type: int
+  fail_on_error:
+    description:
+      - Fail the task when anything could not be read or remediated (a forbidden namespace, a corrupt
+        record, a release skipped because Helm wrote it meanwhile). Everything else is still done first.
+      - V(false) reports those in RV(errors) and as warnings only.
+    type: bool
+    default: true
+"""

@@ -1,0 +1,130 @@
+# -*- coding: utf-8 -*-
+# Copyright: helmops.unstick contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Helm release records in the cluster (Secret or ConfigMap storage driver).
+
+Only this file knows the REST paths.  The scan is built so its cost follows
+the number of *odd* releases, not the size of the fleet or of its history:
+
+1. one metadata-only list, filtered on the server by label, of every record
+   whose status is not one of the settled ones (so pending, unknown and
+   missing statuses all show up, and nothing else);
+2. for each release found, a metadata-only list of its own revisions (to
+   learn whether the odd record is the newest, and the last good revision);
+3. a full GET only of the newest record of releases that are stuck or in
+   progress.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import (
+    ApiError,
+    META_LIST_ACCEPT,
+)
+
+try:
+    from urllib.parse import quote
+except ImportError:  # pragma: no cover
+    from urllib import quote
+
+RESOURCES = {"secret": "secrets", "configmap": "configmaps"}
+SETTLED = ("deployed", "superseded", "failed", "uninstalled")
+ODD_SELECTOR = "owner=helm,status notin (%s)" % ",".join(SETTLED)
+
+
+class ScanResult:
+    def __init__(self):
+        self.items = []          # PartialObjectMetadata dicts of odd records
+        self.server_date = None  # the Date header of the first answer
+        self.forbidden = []      # (namespace, message) that could not be read
+        self.requests = 0
+
+
+class ReleaseStorage:
+    def __init__(self, api, driver="secret"):
+        if driver not in RESOURCES:
+            raise ValueError("unsupported storage driver %r" % driver)
+        self.api = api
+        self.driver = driver
+        self.resource = RESOURCES[driver]
+
+    # -- paths ---------------------------------------------------------
+    def _collection(self, namespace=None):
+        if namespace is None:
+            return "/api/v1/%s" % self.resource
+        return "/api/v1/namespaces/%s/%s" % (quote(namespace, safe=""), self.resource)
+
+    def _object(self, namespace, name):
+        return "%s/%s" % (self._collection(namespace), quote(name, safe=""))
+
+    # -- reads ---------------------------------------------------------
+    def _list_meta(self, path, selector, result):
+        for page in self.api.list_pages(path, [("labelSelector", selector)], accept=META_LIST_ACCEPT):
+            if result.server_date is None:
+                result.server_date = page.date
+            result.items.extend((page.body or {}).get("items") or [])
+
+    def list_namespaces(self):
+        names = []
+        for page in self.api.list_pages("/api/v1/namespaces", accept=META_LIST_ACCEPT):
+            names.extend(i["metadata"]["name"] for i in (page.body or {}).get("items") or [])
+        return names
+
+    def scan(self, namespaces=None, keep_namespace=lambda ns: True):
+        """Metadata of every odd record in scope.
+
+        ``namespaces`` None means the whole cluster: one cluster-wide list,
+        or, when RBAC forbids that, one list per namespace, reporting the
+        namespaces that stay forbidden and reading the rest.
+        """
+        result = ScanResult()
+        if not namespaces:
+            try:
+                self._list_meta(self._collection(), ODD_SELECTOR, result)
+                result.items = [i for i in result.items
+                                if keep_namespace(i["metadata"].get("namespace", ""))]
+                return result
+            except ApiError as err:
+                if not err.forbidden:
+                    raise
+            try:
+                namespaces = self.list_namespaces()
+            except ApiError as err:
+                if not err.forbidden:
+                    raise
+                raise ApiError(err.status, err.reason,
+                               "cannot list %s cluster-wide nor list namespaces (%s); "
+                               "name the namespaces to scan with 'namespaces'"
+                               % (self.resource, err.message), err.path)
+        for ns in namespaces:
+            if not keep_namespace(ns):
+                continue
+            try:
+                self._list_meta(self._collection(ns), ODD_SELECTOR, result)
+            except ApiError as err:
+                if err.forbidden or err.not_found:
+                    result.forbidden.append((ns, err.message))
+                else:
+                    raise
+        return result
+
+    def revisions(self, namespace, release):
+        """Metadata of every record of one release (all its revisions)."""
+        items = []
+        selector = "owner=helm,name=%s" % release
+        for page in self.api.list_pages(self._collection(namespace), [("labelSelector", selector)],
+                                        accept=META_LIST_ACCEPT):
+            items.extend((page.body or {}).get("items") or [])
+        return items
+
+    def get(self, namespace, name):
+        return self.api.get(self._object(namespace, name)).body
+
+    # -- writes (always with the object's resourceVersion as precondition) --
+    def replace(self, obj):
+        meta = obj["metadata"]
+        if not meta.get("resourceVersion"):
+            raise ValueError("refusing an unconditional write of %s" % meta.get("name"))
+        return self.api.put(self._object(meta["namespace"], meta["name"]), obj).body

@@ -1,0 +1,79 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Choose the remediation for a stuck release, and the blast-radius guard.
+
+Pure helpers, no I/O.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from collections import namedtuple
+
+STRATEGIES = ("rollback", "unlock")
+PENDING_INSTALL_ACTIONS = ("unlock", "uninstall")
+ACTIONS = ("rollback", "unlock", "uninstall")
+
+NO_ROLLBACK_TARGET = "no deployed or superseded revision to roll back to"
+
+Plan = namedtuple("Plan", [
+    "action",           # "rollback" | "unlock" | "uninstall"
+    "target_revision",  # int for rollback, else None
+    "fallback_reason",  # str when the rollback strategy could not be used, else None
+])
+
+
+class GuardError(Exception):
+    """More releases would be remediated than ``max_remediations`` allows."""
+
+
+def plan_action(classification, strategy, pending_install):
+    """Return the ``Plan`` for a ``stuck`` ``Classification``.
+
+    * ``pending-install`` -> ``pending_install`` (``"unlock"`` marks the
+      record failed, ``"uninstall"`` removes the release).
+    * ``pending-upgrade`` / ``pending-rollback`` -> ``strategy``:
+      ``"rollback"`` to ``last_good_revision``, or ``"unlock"``. When
+      rollback is asked for but there is no deployed/superseded revision,
+      the ``pending_install`` rule is used instead and ``fallback_reason``
+      says why.
+
+    Raises ``ValueError`` for a non-stuck classification or bad options.
+    """
+    if strategy not in STRATEGIES:
+        raise ValueError("strategy must be one of %s, got %r" % (", ".join(STRATEGIES), strategy))
+    if pending_install not in PENDING_INSTALL_ACTIONS:
+        raise ValueError("pending_install must be one of %s, got %r" % (
+            ", ".join(PENDING_INSTALL_ACTIONS), pending_install))
+    if classification.kind != "stuck":
+        raise ValueError("can only plan for a stuck release, got kind %r" % (classification.kind,))
+
+    status = classification.status
+    if status == "pending-install":
+        return Plan(pending_install, None, None)
+    if status not in ("pending-upgrade", "pending-rollback"):
+        raise ValueError("cannot plan for status %r" % (status,))
+    if strategy == "unlock":
+        return Plan("unlock", None, None)
+    target = classification.last_good_revision
+    if target is None:
+        return Plan(pending_install, None, NO_ROLLBACK_TARGET)
+    return Plan("rollback", target, None)
+
+
+def check_guard(stuck_count, max_remediations):
+    """Raise ``GuardError`` when ``stuck_count`` exceeds ``max_remediations``.
+
+    ``max_remediations`` ``None`` means no limit; otherwise both must be
+    non-negative integers (``ValueError`` if not). Returns ``None``.
+    """
+    for label, value in (("stuck_count", stuck_count), ("max_remediations", max_remediations)):
+        if value is None and label == "max_remediations":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError("%s must be a non-negative integer, got %r" % (label, value))
+    if max_remediations is not None and stuck_count > max_remediations:
+        raise GuardError(
+            "refusing to remediate %d stuck releases: max_remediations is %d "
+            "(raise it or narrow the scope)" % (stuck_count, max_remediations))

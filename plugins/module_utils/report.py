@@ -1,0 +1,80 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Build the module return values: one dict per release, plus counts.
+
+Pure helpers, no I/O. Entries only ever contain non-secret facts (see
+``records.safe_summary``).
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+
+def release_entry(classification, plan=None, summary=None, action_result=None):
+    """Return the report dict for one release.
+
+    Keys (always present; ``None`` when unknown / not applicable):
+    ``namespace``, ``name``, ``kind``, ``revision``, ``status``,
+    ``age_seconds``, ``last_good_revision``, ``reason``, ``action``,
+    ``target_revision``, ``fallback_reason``, ``chart``, ``chart_version``,
+    ``app_version``, ``description``, ``changed``, ``failed``, ``message``.
+
+    ``summary`` is a ``records.safe_summary`` dict; only its whitelisted
+    chart fields are copied. ``action_result`` is a dict from the action
+    layer with optional ``changed`` (bool), ``failed`` (bool) and
+    ``message`` (str).
+    """
+    summary = summary or {}
+    action_result = action_result or {}
+    return {
+        "namespace": classification.namespace,
+        "name": classification.name,
+        "kind": classification.kind,
+        "revision": classification.revision,
+        "status": classification.status,
+        "age_seconds": classification.age_seconds,
+        "last_good_revision": classification.last_good_revision,
+        "reason": classification.reason,
+        "action": plan.action if plan is not None else None,
+        "target_revision": plan.target_revision if plan is not None else None,
+        "fallback_reason": plan.fallback_reason if plan is not None else None,
+        "chart": summary.get("chart"),
+        "chart_version": summary.get("chart_version"),
+        "app_version": summary.get("app_version"),
+        "description": summary.get("description"),
+        "changed": bool(action_result.get("changed", False)),
+        "failed": bool(action_result.get("failed", False)),
+        "message": action_result.get("message"),
+    }
+
+
+def error_entry(namespace, name, reason, object_name=None):
+    """Report dict for a record or release that could not be read/classified."""
+    return {
+        "namespace": namespace,
+        "name": name,
+        "kind": "error",
+        "object_name": object_name,
+        "reason": reason,
+    }
+
+
+def _count(value):
+    if value is None:
+        return 0
+    if isinstance(value, bool):
+        raise ValueError("expected a count or a collection, got %r" % (value,))
+    if isinstance(value, int):
+        return value
+    return len(value)
+
+
+def summarize(stuck, in_progress, remediated, errors):
+    """Counts dict; each argument is an int or a collection (its length)."""
+    return {
+        "stuck": _count(stuck),
+        "in_progress": _count(in_progress),
+        "remediated": _count(remediated),
+        "errors": _count(errors),
+    }

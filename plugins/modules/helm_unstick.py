@@ -1,0 +1,240 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: helmops.unstick contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: helm_unstick
+short_description: Find, report and safely remediate Helm releases stuck in a pending state
+version_added: "0.1.0"
+author:
+  - helmops.unstick contributors
+description:
+  - Finds every Helm release whose B(newest) revision is C(pending-install), C(pending-upgrade) or
+    C(pending-rollback), which makes Helm refuse any further operation with
+    "another operation (install/upgrade/rollback) is in progress".
+  - A pending newest revision younger than O(min_age) is reported as C(in_progress) and never touched, as it
+    may be a live operation. Age is measured on the API server's clock (its C(Date) header), not on
+    the controller's.
+  - Older pending revisions under a newer one (history left by an earlier C(helm rollback)) are not stuck
+    and are not reported.
+  - Remediation strategies are C(rollback) (the manual fix, C(helm rollback REL LAST_GOOD), needs the helm
+    CLI), C(unlock) (mark the stuck revision C(failed) in label and payload, no helm CLI needed) and, for
+    C(pending-install), C(uninstall).
+  - Every write is conditional on the record's C(resourceVersion). If Helm wrote the record after the scan
+    the write is refused by the API server, the release is skipped and reported, and nothing is retried.
+  - The scan reads only metadata, filtered on the server, and fetches full records only for releases that
+    are stuck or in progress, so its cost follows the number of stuck releases, not the size of the history.
+  - Release values (the C(config) of a release, often holding passwords) are never returned or logged.
+    Only O(backup_dir) files contain them.
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+  - helmops.unstick.helm_unstick_options
+requirements:
+  - python >= 3.9
+  - kubernetes >= 24.2.0
+  - PyYAML >= 3.11
+  - the C(helm) CLI (3.x or 4.x) for O(strategy=rollback) and O(pending_install=uninstall)
+attributes:
+  check_mode:
+    support: full
+    description: Plans and reports; writes nothing. RV(ignore:changed) says whether it would act.
+  diff_mode:
+    support: full
+    description: Shows the status of each remediated release before and after.
+notes:
+  - Backups written to O(backup_dir) are the release records exactly as the API returned them and therefore
+    contain the release values (often secrets). They are created with mode 0600 in directories with mode 0700.
+  - Needs C(get) and C(list) on secrets (or configmaps with O(storage_driver=configmap)) and C(update) to
+    remediate; C(rollback) and C(uninstall) additionally need what C(helm) needs to change the release's objects.
+"""
+
+EXAMPLES = r"""
+- name: Report stuck releases in every namespace (changes nothing)
+  helmops.unstick.helm_unstick:
+    remediate: false
+  register: helm_stuck
+
+- name: Roll stuck releases back to their last good revision (the manual fix, automated)
+  helmops.unstick.helm_unstick:
+    kubeconfig: ~/.kube/prod.yaml
+    context: prod-eu-1
+    namespaces: [payments, "team-*"]
+    exclude_releases: ["*-canary"]
+    min_age: 30m
+    strategy: rollback
+    wait: true
+    timeout: 10m
+    backup_dir: /var/backups/helm-unstick
+    max_remediations: 5
+
+- name: Only unlock (mark the stuck revision failed); no helm CLI needed
+  helmops.unstick.helm_unstick:
+    host: https://api.cluster.example:6443
+    api_key: "{{ k8s_token }}"
+    strategy: unlock
+    pending_install: unlock
+
+- name: See what would be done, with a per-release before/after diff
+  helmops.unstick.helm_unstick:
+    storage_driver: configmap
+  check_mode: true
+  diff: true
+"""
+
+RETURN = r"""
+cluster:
+  description: The cluster this run looked at (context, host or kubeconfig's current context).
+  returned: always
+  type: str
+  sample: prod-eu-1
+stuck:
+  description:
+    - Releases whose newest revision is pending and at least O(min_age) old, with the action planned
+      (or taken, see RV(remediated)).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    namespace: {description: Namespace of the release., type: str, returned: always}
+    name: {description: Release name., type: str, returned: always}
+    revision: {description: The stuck (newest) revision., type: int, returned: always}
+    status: {description: Its status, e.g. C(pending-upgrade)., type: str, returned: always}
+    age_seconds: {description: Age on the API server's clock., type: int, returned: always}
+    last_good_revision: {description: Newest C(deployed) or C(superseded) revision below it, or null., type: int, returned: always}
+    action: {description: C(rollback), C(unlock) or C(uninstall)., type: str, returned: always}
+    target_revision: {description: Revision a rollback goes to., type: int, returned: always}
+    fallback_reason: {description: Why the O(pending_install) rule was used instead of O(strategy)., type: str, returned: always}
+    chart: {description: Chart name., type: str, returned: always}
+    chart_version: {description: Chart version., type: str, returned: always}
+    app_version: {description: App version of the chart., type: str, returned: always}
+  sample:
+    - namespace: shop
+      name: cart
+      revision: 7
+      status: pending-upgrade
+      age_seconds: 5400
+      last_good_revision: 6
+      action: rollback
+      target_revision: 6
+      chart: cart
+      chart_version: 1.4.2
+      app_version: 2.3.0
+in_progress:
+  description: Releases whose newest revision is pending but younger than O(min_age); never touched.
+  returned: always
+  type: list
+  elements: dict
+remediated:
+  description:
+    - Releases changed by this run (in check mode, those that would be), same keys as RV(stuck) plus
+      C(message) and, with O(backup_dir), C(backup) (the path of the backup file).
+  returned: always
+  type: list
+  elements: dict
+errors:
+  description:
+    - Everything that could not be read, classified or remediated, one item each, with the keys of RV(stuck)
+      (null where unknown) and C(reason), a message naming the cluster, namespace and release.
+    - Includes namespaces the credentials may not read, corrupt records, unknown statuses, and releases
+      skipped because Helm wrote their record after the scan.
+  returned: always
+  type: list
+  elements: dict
+summary:
+  description: Counts of RV(stuck), RV(in_progress), RV(remediated) and RV(errors).
+  returned: always
+  type: dict
+  sample: {stuck: 2, in_progress: 1, remediated: 2, errors: 0}
+"""
+
+import getpass
+import os
+import socket
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.helmops.unstick.plugins.module_utils.k8s import auth
+from ansible_collections.helmops.unstick.plugins.module_utils.module_args import (
+    argument_spec,
+)
+
+try:
+    import kubernetes  # noqa: F401 pylint: disable=unused-import
+    HAS_KUBERNETES = True
+    KUBERNETES_IMP_ERR = None
+except ImportError:
+    HAS_KUBERNETES = False
+    KUBERNETES_IMP_ERR = traceback.format_exc()
+
+
+def _helm(module, driver):
+    """The helm CLI wrapper, or (None, why not) when it cannot be used."""
+    from ansible_collections.helmops.unstick.plugins.module_utils.helm_cli import HelmCli
+
+    binary = module.params["helm_binary"]
+    path = binary if os.sep in binary else module.get_bin_path(binary)
+    if not path or not os.access(path, os.X_OK):
+        return None, "helm binary %r not found or not executable (set helm_binary)" % binary
+    return HelmCli(path, module.params, driver, module.run_command), None
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    if not HAS_KUBERNETES:
+        module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMP_ERR)
+
+    from ansible_collections.helmops.unstick.plugins.module_utils import runner
+    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import ApiError, KubeApi
+    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
+
+    params = module.params
+    driver = params["storage_driver"] or os.environ.get("HELM_DRIVER") or "secret"
+    if driver not in ("secret", "configmap"):
+        module.fail_json(msg="storage driver %r is not supported (secret or configmap)" % driver)
+    cluster = auth.cluster_label(params)
+    try:
+        api = KubeApi(auth.connect(module))
+    except auth.ConnectionError_ as err:
+        module.fail_json(msg=str(err), cluster=cluster)
+
+    helm, helm_problem = None, None
+    wants_helm = params["remediate"] and (
+        params["strategy"] == "rollback" or params["pending_install"] == "uninstall")
+    if wants_helm:
+        helm, helm_problem = _helm(module, driver)
+    actor = "%s@%s" % (getpass.getuser(), socket.gethostname())
+    try:
+        result = runner.run(params, ReleaseStorage(api, driver), cluster, actor, helm=helm,
+                            helm_problem=helm_problem, check_mode=module.check_mode,
+                            diff=module._diff)
+    except ApiError as err:
+        module.fail_json(msg="cluster %s: cannot scan Helm releases: API error %s: %s"
+                         % (cluster, err.status, err.message), cluster=cluster)
+    except ValueError as err:
+        module.fail_json(msg="cluster %s: %s" % (cluster, err), cluster=cluster)
+    finally:
+        if helm is not None:
+            helm.close()
+
+    for warning in result.pop("warnings", []):
+        module.warn(warning)
+    if result.get("failed"):
+        module.fail_json(**result)
+    if result["errors"]:
+        problems = "; ".join(e["reason"] for e in result["errors"])
+        if params["fail_on_error"]:
+            module.fail_json(msg="cluster %s: %d problem(s): %s" % (cluster, len(result["errors"]), problems),
+                             **result)
+        module.warn("cluster %s: %s" % (cluster, problems))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
