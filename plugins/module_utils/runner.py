@@ -192,7 +192,6 @@ class Run:
         for cls, obj, release, summary in found:
             plan = plan_action(cls, self.p["strategy"], self.p["pending_install"])
             entry = report.release_entry(cls, plan=plan, summary=summary)
-            entry["cluster"] = self.cluster
             self.stuck.append(entry)
             if not self.p.get("remediate", True):
                 continue
@@ -240,6 +239,8 @@ class Run:
             self.after[name] = after
 
     def result(self):
+        for entry in self.stuck + self.in_progress + self.remediated + self.errors:
+            entry["cluster"] = self.cluster
         changed = any(e.get("changed") for e in self.remediated + self.errors)
         out = {
             "changed": changed,

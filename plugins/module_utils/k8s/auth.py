@@ -92,7 +92,8 @@ def connect(module):
                 "cluster %s: kubeconfig %s is missing or not readable" % (label, kubeconfig)
             )
     try:
-        k8s = _get_api_client(module=module)
+        options = dict((name, module.params.get(name)) for name in AUTH_ARG_SPEC)
+        k8s = _get_api_client(**options)
     except Exception as exc:  # kubeconfig parse errors, unknown context, ...
         raise ConnectionError_("cluster %s: cannot load credentials: %s" % (label, exc))
     return k8s.client.client
