@@ -13,7 +13,7 @@ module: helm_unstick
 short_description: Find, report and safely remediate Helm releases stuck in a pending state
 version_added: "0.1.0"
 author:
-  - helmops.unstick contributors
+  - helmops.unstick maintainers (@helmops)
 description:
   - Finds every Helm release whose B(newest) revision is C(pending-install), C(pending-upgrade) or
     C(pending-rollback), which makes Helm refuse any further operation with
@@ -101,18 +101,58 @@ stuck:
   type: list
   elements: dict
   contains:
-    namespace: {description: Namespace of the release., type: str, returned: always}
-    name: {description: Release name., type: str, returned: always}
-    revision: {description: The stuck (newest) revision., type: int, returned: always}
-    status: {description: Its status, e.g. C(pending-upgrade)., type: str, returned: always}
-    age_seconds: {description: Age on the API server's clock., type: int, returned: always}
-    last_good_revision: {description: Newest C(deployed) or C(superseded) revision below it, or null., type: int, returned: always}
-    action: {description: C(rollback), C(unlock) or C(uninstall)., type: str, returned: always}
-    target_revision: {description: Revision a rollback goes to., type: int, returned: always}
-    fallback_reason: {description: Why the O(pending_install) rule was used instead of O(strategy)., type: str, returned: always}
-    chart: {description: Chart name., type: str, returned: always}
-    chart_version: {description: Chart version., type: str, returned: always}
-    app_version: {description: App version of the chart., type: str, returned: always}
+    namespace:
+      description: Namespace of the release.
+      type: str
+      returned: always
+    name:
+      description: Release name.
+      type: str
+      returned: always
+    revision:
+      description: The stuck (newest) revision.
+      type: int
+      returned: always
+    status:
+      description: Its status, for example C(pending-upgrade).
+      type: str
+      returned: always
+    age_seconds:
+      description: Age on the API server's clock.
+      type: int
+      returned: always
+    last_good_revision:
+      description: Newest C(deployed) or C(superseded) revision below it; null if there is none.
+      type: int
+      returned: always
+    action:
+      description: What was planned or done, one of C(rollback), C(unlock), C(uninstall).
+      type: str
+      returned: always
+    target_revision:
+      description: Revision a rollback goes to.
+      type: int
+      returned: always
+    fallback_reason:
+      description: Why the O(pending_install) rule was used instead of O(strategy).
+      type: str
+      returned: always
+    chart:
+      description: Chart name.
+      type: str
+      returned: always
+    chart_version:
+      description: Chart version.
+      type: str
+      returned: always
+    app_version:
+      description: App version of the chart.
+      type: str
+      returned: always
+    cluster:
+      description: The cluster, as in RV(cluster).
+      type: str
+      returned: always
   sample:
     - namespace: shop
       name: cart
