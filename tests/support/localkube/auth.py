@@ -1,0 +1,77 @@
+"""Bearer-token authentication and a tiny RBAC-like authorizer.
+
+``tokens`` maps a token to ``None`` (full access) or a rule dict::
+
+    {"user": "system:serviceaccount:ops:helm",   # shown in 403 messages
+     "verbs": ["get", "list", "watch"],         # allowed verbs (default: all)
+     "resources": ["secrets"],                  # allowed resources (default: all)
+     "namespaces": ["team-a"],                  # allowed namespaces (default: all)
+     "namespaces_deny": ["secret-ns"],          # denied namespaces
+     "expired": True}                           # -> 401 for every request
+
+A token restricted to namespaces (allow or deny list) cannot do cluster-scope
+requests (``GET /api/v1/secrets``, listing namespaces), as with RoleBindings.
+Discovery / OpenAPI need only a valid token; /version and /healthz-style
+paths are also readable anonymously (no Authorization header).
+"""
+from __future__ import annotations
+
+VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
+
+
+class AuthError(Exception):
+    def __init__(self, code: int, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class Authorizer:
+    def __init__(self, tokens: dict | None):
+        self.tokens = dict(tokens) if tokens else None
+
+    @property
+    def enabled(self) -> bool:
+        return self.tokens is not None
+
+    def authenticate(self, header: str | None):
+        """Return the rule (None = full access); raise AuthError(401)."""
+        if not self.enabled:
+            return None
+        if not header or not header.lower().startswith("bearer "):
+            raise AuthError(401, "Unauthorized")
+        token = header[7:].strip()
+        if token not in self.tokens:
+            raise AuthError(401, "Unauthorized")
+        rule = self.tokens[token]
+        if rule and rule.get("expired"):
+            raise AuthError(401, "Unauthorized")
+        return rule
+
+    def authorize(self, rule: dict | None, verb: str, resource: str, namespace: str | None,
+                  name: str | None = None) -> None:
+        """Raise AuthError(403) like RBAC would. ``namespace`` None = cluster scope."""
+        if not rule:
+            return
+        # for the cluster-scoped namespaces resource, a named request is scoped to it
+        scope_ns = name if resource == "namespaces" and name else namespace
+        ok = True
+        if rule.get("verbs") is not None and verb not in rule["verbs"]:
+            ok = False
+        if rule.get("resources") is not None and resource not in rule["resources"]:
+            ok = False
+        limited = rule.get("namespaces") is not None or rule.get("namespaces_deny")
+        if limited:
+            if scope_ns is None:
+                ok = False
+            elif rule.get("namespaces") is not None and scope_ns not in rule["namespaces"]:
+                ok = False
+            elif scope_ns in (rule.get("namespaces_deny") or ()):
+                ok = False
+        if ok:
+            return
+        user = rule.get("user", "system:serviceaccount:default:localkube")
+        what = f'resource "{resource}" in API group ""'
+        where = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
+        prefix = f'{resource} "{name}" is forbidden' if name else f"{resource} is forbidden"
+        raise AuthError(403, f'{prefix}: User "{user}" cannot {verb} {what}{where}')

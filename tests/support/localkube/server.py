@@ -1,0 +1,721 @@
+"""HTTP(S) front end: routing, request decoding, verbs, Status errors."""
+from __future__ import annotations
+
+import base64
+import calendar
+import binascii
+import email.utils
+import http.server
+import json
+import re
+import secrets as _secrets
+import socket
+import ssl
+import threading
+import time
+import urllib.parse
+import uuid
+
+import yaml
+
+from . import discovery, protobuf
+from .auth import AuthError
+from .discovery import META_FIELDS, RESOURCES
+from .patch import PatchError, PatchTestFailed, json_patch, merge_patch
+from .selectors import SelectorError, parse_fields, parse_labels
+from .store import Rec, dumps
+
+JSON = "application/json"
+REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
+           405: "MethodNotAllowed", 406: "NotAcceptable", 409: "Conflict", 410: "Expired",
+           415: "UnsupportedMediaType", 422: "Invalid", 429: "TooManyRequests",
+           500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout"}
+# like system:public-info-viewer: anonymous requests may read these
+PUBLIC_PATHS = ("/version", "/healthz", "/livez", "/readyz")
+_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_LABEL_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DATA_KEY_RE = re.compile(r"^[-._a-zA-Z0-9]+$")
+
+
+class ApiError(Exception):
+    def __init__(self, code, message, reason=None, name=None, kind=None, headers=None,
+                 causes=None):
+        super().__init__(message)
+        self.code, self.message = code, message
+        self.reason = reason or REASONS.get(code, "Unknown")
+        self.name, self.kind, self.headers, self.causes = name, kind, headers or {}, causes
+
+
+def status_obj(code, message, reason, name=None, kind=None, causes=None, success=False):
+    st = {"kind": "Status", "apiVersion": "v1", "metadata": {},
+          "status": "Success" if success else "Failure", "message": message,
+          "reason": reason, "code": code}
+    if success:
+        del st["message"], st["reason"]
+    details = {k: v for k, v in (("name", name), ("kind", kind)) if v}
+    if causes:
+        details["causes"] = causes
+    if code == 429 or code == 503:
+        details.setdefault("retryAfterSeconds", 1)
+    if details:
+        st["details"] = details
+    return st
+
+
+def _age(created: str, now: float) -> str:
+    """kubectl-style age: 45s, 5m, 3h, 2d."""
+    try:
+        secs = int(now - calendar.timegm(time.strptime(created, "%Y-%m-%dT%H:%M:%SZ")))
+    except (ValueError, TypeError):
+        return "<unknown>"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if secs >= 2 * size:
+            return f"{secs // size}{unit}"
+    return f"{max(secs, 0)}s"
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "localkube"
+    sys_version = ""
+    kube = None  # set per server class
+
+    # --- plumbing -------------------------------------------------------
+    def log_message(self, *args):
+        pass
+
+    def date_time_string(self, timestamp=None):
+        return email.utils.formatdate(self.kube.now(), usegmt=True)
+
+    def setup(self):
+        super().setup()
+        self.kube._track(self.connection, True)
+
+    def finish(self):
+        try:
+            super().finish()
+        finally:
+            self.kube._track(self.connection, False)
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def _send(self, code: int, body: bytes, ctype: str = JSON, headers=None):
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Cache-Control", "no-cache, private")
+        self.send_header("Audit-Id", self._audit)
+        for k, v in (headers or {}).items():
+            self.send_header(k, str(v))
+        for w in self._warnings:
+            esc = w.replace("\\", "\\\\").replace('"', '\\"')
+            self.send_header("Warning", f'299 - "{esc}"')
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        if self._verb == "admin":
+            return
+        self.kube._count(self._verb, len(body), code)
+        self.kube.requests.append({"method": self.command, "path": self.path, "code": code,
+                                   "content_type": self.headers.get("Content-Type"),
+                                   "accept": self.headers.get("Accept"),
+                                   "user_agent": self.headers.get("User-Agent")})
+
+    def _send_obj(self, code, obj, headers=None):
+        self._send(code, obj if isinstance(obj, bytes) else dumps(obj), headers=headers)
+
+    def _send_error(self, e: ApiError):
+        self._send_obj(e.code, status_obj(e.code, e.message, e.reason, e.name, e.kind, e.causes),
+                       e.headers)
+
+    # --- entry ------------------------------------------------------------
+    def do_GET(self):
+        self._handle()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_GET
+
+    def _handle(self):
+        self._audit, self._warnings, self._verb = _secrets.token_hex(8), [], "discovery"
+        body = self._read_body()
+        url = urllib.parse.urlsplit(self.path)
+        q = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query, keep_blank_values=True).items()}
+        if url.path.startswith("/_localkube/"):
+            self._verb = "admin"
+            return self._admin(url.path, body)
+        route = self._route(url.path)
+        self._verb = self._k8s_verb(route, q)
+        delay, fault = self.kube.faults.select(self._verb, self.command, self.path)
+        if delay:
+            time.sleep(delay)
+        if fault is not None:
+            self.kube._fault_fired(fault)
+            if fault.kind == "drop" or (fault.kind == "hang" and
+                                         not self.kube.faults.block(fault, self.connection)):
+                self.kube._count(self._verb, 0, 0)
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                return
+            if fault.kind == "error":
+                hdrs = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+                st = status_obj(fault.code, fault.message or f"localkube injected {fault.code}",
+                                REASONS.get(fault.code, "InternalError"))
+                if fault.retry_after is not None:
+                    st.setdefault("details", {})["retryAfterSeconds"] = fault.retry_after
+                return self._send_obj(fault.code, st, hdrs)
+        try:
+            authz = self.headers.get("Authorization")
+            public = route and route[0] == "nonresource" and route[1] in PUBLIC_PATHS
+            rule = None if public and not authz else self.kube.auth.authenticate(authz)
+            if route is None:
+                raise ApiError(404, "the server could not find the requested resource")
+            if route[0] == "nonresource":
+                return self._nonresource(route[1], q)
+            _, resource, ns, name = route
+            self.kube.auth.authorize(rule, self._verb, resource, ns, name)
+            self._resource(resource, ns, name, q, body)
+        except AuthError as e:
+            self._send_obj(e.code, status_obj(e.code, e.message, REASONS[e.code]))
+        except ApiError as e:
+            self._send_error(e)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    # --- routing ----------------------------------------------------------
+    @staticmethod
+    def _route(path: str):
+        parts = [urllib.parse.unquote(p) for p in path.strip("/").split("/")] if path != "/" else []
+        if len(parts) < 3 or parts[:2] != ["api", "v1"]:
+            return ("nonresource", path.rstrip("/") or "/")
+        rest = parts[2:]
+        if rest[0] == "namespaces" and len(rest) >= 3:
+            ns, rest = rest[1], rest[2:]
+            if len(rest) > 2 or rest[0] not in RESOURCES or rest[0] == "namespaces":
+                return None
+            return ("resource", rest[0], ns, rest[1] if len(rest) == 2 else None)
+        if len(rest) > 2 or rest[0] not in RESOURCES:
+            return None
+        if len(rest) == 2 and RESOURCES[rest[0]]["namespaced"]:
+            return None
+        return ("resource", rest[0], None, rest[1] if len(rest) == 2 else None)
+
+    def _k8s_verb(self, route, q) -> str:
+        if not route or route[0] == "nonresource":
+            return "discovery"
+        named = route[3] is not None
+        m = self.command
+        if m in ("GET", "HEAD"):
+            if q.get("watch") in ("true", "1"):
+                return "watch"
+            return "get" if named else "list"
+        if m == "DELETE":
+            return "delete" if named else "deletecollection"
+        return {"POST": "create", "PUT": "update", "PATCH": "patch"}.get(m, m.lower())
+
+    def _nonresource(self, path, q):
+        if self.command != "GET":
+            raise ApiError(405, "the server does not allow this method on the requested resource")
+        if path == "/version":
+            return self._send_obj(200, discovery.VERSION)
+        if path == "/api":
+            host = f"{self.kube.host}:{self.kube.port}"
+            return self._send_obj(200, discovery.api_versions(host))
+        if path == "/api/v1":
+            return self._send_obj(200, discovery.api_v1())
+        if path == "/apis":
+            return self._send_obj(200, discovery.API_GROUPS)
+        if path == "/openapi/v3":
+            return self._send_obj(200, discovery.OPENAPI_INDEX)
+        if path == "/openapi/v3/api/v1":
+            return self._send(200, discovery.OPENAPI_V1,
+                              headers={"Etag": f'"{discovery.OPENAPI_HASH}"'})
+        if path in ("/healthz", "/readyz", "/livez"):
+            return self._send(200, b"ok", "text/plain; charset=utf-8")
+        raise ApiError(404, "the server could not find the requested resource")
+
+    # --- admin --------------------------------------------------------------
+    def _admin(self, path, body):
+        kube, m = self.kube, self.command
+        try:
+            data = json.loads(body) if body else {}
+            if path == "/_localkube/stats":
+                if m == "DELETE":
+                    kube.reset_stats()
+                return self._send_obj(200, kube.stats())
+            if path == "/_localkube/faults":
+                if m == "POST":
+                    return self._send_obj(201, kube.faults.add(**data).to_dict())
+                if m == "DELETE":
+                    kube.faults.clear()
+                return self._send_obj(200, {"faults": kube.faults.list(),
+                                            "hanging": kube.faults.hanging})
+            if path.startswith("/_localkube/faults/") and m == "DELETE":
+                return self._send_obj(200, {"removed": kube.faults.remove(int(path[19:]))})
+            if path == "/_localkube/release" and m == "POST":
+                kube.faults.release(data.get("id"))
+                return self._send_obj(200, {"hanging": kube.faults.hanging})
+            if path == "/_localkube/hanging":
+                n = int(urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+                        .get("wait", ["0"])[0])
+                if n:
+                    kube.faults.wait_hanging(n, 30)
+                return self._send_obj(200, {"hanging": kube.faults.hanging,
+                                            "total": kube.faults.hung_total})
+            raise ApiError(404, f"unknown admin path {path}")
+        except ApiError as e:
+            self._send_error(e)
+        except (TypeError, ValueError) as e:
+            self._send_obj(400, status_obj(400, str(e), "BadRequest"))
+
+    # --- resources ----------------------------------------------------------
+    def _resource(self, resource, ns, name, q, body):
+        verb = self._verb
+        if verb == "watch":
+            raise ApiError(405, "watch is not supported by localkube", "MethodNotAllowed")
+        if verb == "list":
+            return self._list(resource, ns, q)
+        if verb == "get":
+            rec = self.kube.store.rec(resource, ns, name)
+            if rec is None:
+                raise self._not_found(resource, name)
+            if "as=PartialObjectMetadata" in self.headers.get("Accept", ""):
+                return self._send(200, rec.meta_raw)
+            return self._send(200, rec.raw)
+        if verb == "deletecollection":
+            return self._delete_collection(resource, ns, q)
+        with self.kube.store.lock:
+            if verb == "create":
+                code, rec = self._create(resource, ns, self._decode(body), q)
+            elif verb == "update":
+                code, rec = self._update(resource, ns, name, self._decode(body), q)
+            elif verb == "patch":
+                code, rec = self._patch(resource, ns, name, body, q)
+            elif verb == "delete":
+                return self._delete(resource, ns, name, body, q)
+            else:
+                raise ApiError(405, "method not allowed")
+        self._send(code, rec.raw)
+
+    @staticmethod
+    def _not_found(resource, name):
+        return ApiError(404, f'{resource} "{name}" not found', name=name, kind=resource)
+
+    def _decode(self, body: bytes) -> dict:
+        ctype = self.headers.get("Content-Type", JSON).split(";")[0].strip().lower()
+        try:
+            if ctype == "application/vnd.kubernetes.protobuf":
+                obj = protobuf.decode(body)
+            elif ctype in ("application/yaml", "application/apply-patch+yaml"):
+                obj = yaml.safe_load(body)
+            elif ctype in (JSON, "", "*/*"):
+                obj = json.loads(body)
+            else:
+                raise ApiError(415, f'the body of the request was in an unknown format - accepted '
+                               f'media types include: application/json, application/yaml, '
+                               f'application/vnd.kubernetes.protobuf')
+        except protobuf.UnsupportedKind as e:
+            raise ApiError(415, str(e)) from None
+        except (ValueError, yaml.YAMLError, protobuf.ProtobufError) as e:
+            raise ApiError(400, f"the object provided is unrecognized: {e}") from None
+        if not isinstance(obj, dict):
+            raise ApiError(400, "the object provided is not a JSON/YAML object")
+        return obj
+
+    # --- list ---------------------------------------------------------------
+    def _list(self, resource, ns, q):
+        store, kind = self.kube.store, RESOURCES[resource]["kind"]
+        try:
+            lsel = parse_labels(q.get("labelSelector"))
+            fsel = parse_fields(q.get("fieldSelector"), kind)
+        except SelectorError as e:
+            raise ApiError(400, str(e)) from None
+        limit = int(q.get("limit") or 0)
+        after, list_rv = None, store.resource_version
+        if q.get("continue"):
+            try:
+                tok = json.loads(base64.urlsafe_b64decode(q["continue"].encode()))
+                after, list_rv = tuple(tok["k"]), tok["rv"]
+            except (ValueError, KeyError, TypeError, binascii.Error):
+                raise ApiError(400, "continue key is not valid: incorrect encoded start "
+                                    "resourceVersion (version meta.k8s.io/v1)") from None
+        accept = self.headers.get("Accept", "")
+        table = "as=Table" in accept
+        meta_only = "as=PartialObjectMetadataList" in accept
+        items, last, more, remaining = [], None, False, 0
+        for key, rec in store.scan(resource, ns, after):
+            obj = rec.obj
+            if lsel and not lsel(obj["metadata"].get("labels")):
+                continue
+            if fsel and not fsel(obj):
+                continue
+            if limit and len(items) >= limit:
+                more = True
+                remaining += 1
+                continue
+            items.append(rec)
+            last = key
+        meta = {"resourceVersion": str(list_rv)}
+        if more:
+            tok = json.dumps({"rv": list_rv, "k": list(last)}).encode()
+            meta["continue"] = base64.urlsafe_b64encode(tok).decode()
+            meta["remainingItemCount"] = remaining
+        if table:
+            return self._send_obj(200, self._table(kind, items, meta))
+        if meta_only:
+            head = b'{"kind":"PartialObjectMetadataList","apiVersion":"meta.k8s.io/v1"'
+            parts = [r.meta_raw for r in items]
+        else:
+            head = b'{"kind":"' + kind.encode() + b'List","apiVersion":"v1"'
+            parts = [r.raw for r in items]
+        body = b"".join((head, b',"metadata":', dumps(meta), b',"items":[',
+                         b",".join(parts), b"]}"))
+        self._send(200, body)
+
+    def _table(self, kind, recs, meta):
+        cols = {"Secret": ["Type", "Data"], "ConfigMap": ["Data"], "Namespace": ["Status"],
+                "ServiceAccount": ["Secrets"]}[kind]
+        defs = [{"name": "Name", "type": "string", "format": "name", "priority": 0,
+                 "description": "Name must be unique within a namespace."}]
+        defs += [{"name": c, "type": "string", "format": "", "priority": 0, "description": c}
+                 for c in cols] + [{"name": "Age", "type": "string", "format": "",
+                                    "priority": 0, "description": "CreationTimestamp"}]
+        now, rows = self.kube.now(), []
+        for rec in recs:
+            o = rec.obj
+            extra = {"Type": o.get("type", ""),
+                     "Data": len(o.get("data") or {}) + len(o.get("binaryData") or {}),
+                     "Status": (o.get("status") or {}).get("phase", "Active"),
+                     "Secrets": len(o.get("secrets") or [])}
+            cells = [o["metadata"]["name"]] + [extra[c] for c in cols]
+            cells.append(_age(o["metadata"].get("creationTimestamp", ""), now))
+            rows.append({"cells": cells, "object": json.loads(rec.meta_raw)})
+        return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta,
+                "columnDefinitions": defs, "rows": rows}
+
+    # --- writes -------------------------------------------------------------
+    def _prepare(self, resource, ns, obj, q, old: Rec | None):
+        """Validate + normalize an incoming object in place (raises ApiError)."""
+        spec = RESOURCES[resource]
+        kind = spec["kind"]
+        if obj.get("kind", kind) != kind or obj.get("apiVersion", "v1") != "v1":
+            raise ApiError(400, f"the API version in the data ({obj.get('apiVersion')}) does "
+                                f"not match the expected API version (v1) / kind {kind}")
+        obj["kind"], obj["apiVersion"] = kind, "v1"
+        meta = obj.get("metadata")
+        if not isinstance(meta, dict):
+            meta = obj["metadata"] = {}
+        self._field_validation(spec, obj, q)
+        if spec["namespaced"]:
+            if meta.get("namespace") not in (None, "", ns):
+                raise ApiError(400, "the namespace of the provided object does not match the "
+                                    "namespace sent on the request")
+            meta["namespace"] = ns
+        else:
+            meta.pop("namespace", None)
+        name = meta.get("name") or ""
+        if not name and old is None and meta.get("generateName"):
+            name = meta["name"] = meta["generateName"] + "".join(
+                _secrets.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5))
+        errors = []
+        rx = _LABEL_NAME_RE if resource == "namespaces" else _NAME_RE
+        if not name:
+            errors.append(("metadata.name", "Required value: name or generateName is required"))
+        elif len(name) > (63 if resource == "namespaces" else 253) or not rx.match(name):
+            errors.append(("metadata.name", f'Invalid value: "{name}": a lowercase RFC 1123 '
+                                            f'subdomain must consist of lower case alphanumeric '
+                                            f'characters, \'-\' or \'.\''))
+        for fld in ("labels", "annotations"):
+            val = meta.get(fld)
+            if val is not None and (not isinstance(val, dict) or
+                                    not all(isinstance(v, str) for v in val.values())):
+                errors.append((f"metadata.{fld}", "Invalid value: must be a map of strings"))
+        if kind == "Secret":
+            data = obj.get("data") or {}
+            for k, v in (obj.pop("stringData", None) or {}).items():
+                data[k] = base64.b64encode(str(v).encode()).decode()
+            size = 0
+            for k, v in data.items():
+                if not _DATA_KEY_RE.match(k):
+                    errors.append((f"data[{k}]", "Invalid value: a valid config key must "
+                                                 "consist of alphanumeric characters"))
+                try:
+                    size += len(base64.b64decode(v, validate=True))
+                except (binascii.Error, TypeError, ValueError):
+                    raise ApiError(400, f"illegal base64 data in data[{k}]") from None
+            if size > 1024 * 1024:
+                errors.append(("data", "Too long: must have at most 1048576 bytes"))
+            if data:
+                obj["data"] = data
+            obj.setdefault("type", "Opaque")
+        elif kind == "ConfigMap":
+            for k, v in (obj.get("data") or {}).items():
+                if not isinstance(v, str):
+                    raise ApiError(400, f"json: cannot unmarshal {type(v).__name__} into Go "
+                                        f"struct field ConfigMap.data of type string")
+        elif kind == "Namespace":
+            obj.setdefault("spec", {"finalizers": ["kubernetes"]})
+            obj["status"] = {"phase": "Active"}
+        if old is not None:
+            old_obj = old.obj
+            if old_obj.get("immutable") and any(obj.get(f) != old_obj.get(f)
+                                                for f in ("data", "binaryData", "immutable")):
+                errors.append(("data", "Forbidden: field is immutable when `immutable` is set"))
+            if kind == "Secret" and obj.get("type") != old_obj.get("type", "Opaque"):
+                errors.append(("type", "Invalid value: field is immutable"))
+        if errors:
+            msg = f'{kind} "{name}" is invalid: ' + ", ".join(f"{f}: {m}" for f, m in errors)
+            causes = [{"reason": "FieldValueInvalid", "message": m, "field": f}
+                      for f, m in errors]
+            raise ApiError(422, msg, name=name, kind=kind, causes=causes)
+        return name
+
+    def _field_validation(self, spec, obj, q):
+        mode = q.get("fieldValidation", "Warn") or "Warn"
+        if mode not in ("Strict", "Warn", "Ignore"):
+            raise ApiError(400, f'fieldValidation must be one of "Ignore", "Warn", or "Strict", '
+                                f'got "{mode}"')
+        if mode == "Ignore":
+            return
+        allowed = spec["fields"] | {"apiVersion", "kind", "metadata"}
+        unknown = [f for f in obj if f not in allowed]
+        unknown += [f"metadata.{f}" for f in (obj.get("metadata") or {}) if f not in META_FIELDS]
+        if not unknown:
+            return
+        msgs = [f'unknown field "{f}"' for f in unknown]
+        if mode == "Strict":
+            raise ApiError(400, "strict decoding error: " + ", ".join(msgs))
+        self._warnings.extend(msgs)
+        for f in unknown:
+            if "." in f:
+                obj["metadata"].pop(f.split(".", 1)[1], None)
+            else:
+                obj.pop(f, None)
+
+    def _manager(self, q, operation, obj, old: Rec | None):
+        manager = q.get("fieldManager") or self.headers.get("User-Agent", "unknown").split("/")[0]
+        entries = [e for e in (old.obj["metadata"].get("managedFields") if old else None) or []
+                   if not (e.get("manager") == manager and e.get("operation") == operation)]
+        fields = {"f:metadata": {f"f:{k}": {f"f:{x}": {} for x in v}
+                                 for k, v in obj["metadata"].items()
+                                 if k in ("labels", "annotations") and v}}
+        for top in ("data", "binaryData", "type", "immutable", "spec"):
+            if top in obj:
+                val = obj[top]
+                fields[f"f:{top}"] = ({f"f:{k}": {} for k in val}
+                                      if isinstance(val, dict) and top != "spec" else {})
+        entries.append({"manager": manager, "operation": operation, "apiVersion": "v1",
+                        "time": self.kube.timestamp(), "fieldsType": "FieldsV1",
+                        "fieldsV1": fields})
+        obj["metadata"]["managedFields"] = entries
+
+    def _dry(self, q):
+        dry = q.get("dryRun")
+        if dry not in (None, "", "All"):
+            raise ApiError(400, f'dryRun: Unsupported value: "{dry}": supported values: "All"')
+        return dry == "All"
+
+    def _commit(self, resource, obj, q) -> Rec:
+        if self._dry(q):
+            meta = obj["metadata"]
+            meta.setdefault("uid", str(uuid.uuid4()))
+            meta.setdefault("creationTimestamp", self.kube.timestamp())
+            return Rec(obj)
+        return self.kube.store.write(resource, obj)
+
+    def _ensure_namespace(self, resource, ns, q):
+        if not RESOURCES[resource]["namespaced"] or self.kube.store.rec("namespaces", None, ns):
+            return
+        if not self.kube.auto_create_namespaces:
+            raise ApiError(404, f'namespaces "{ns}" not found', name=ns, kind="namespaces")
+        if not self._dry(q):
+            self.kube.store.write("namespaces", {
+                "apiVersion": "v1", "kind": "Namespace",
+                "metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}},
+                "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
+
+    def _create(self, resource, ns, obj, q, operation="Update"):
+        name = self._prepare(resource, ns, obj, q, None)
+        if self.kube.store.rec(resource, ns, name) is not None:
+            raise ApiError(409, f'{resource} "{name}" already exists', "AlreadyExists",
+                           name=name, kind=resource)
+        self._ensure_namespace(resource, ns, q)
+        meta = obj["metadata"]
+        for k in ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp",
+                  "selfLink"):
+            meta.pop(k, None)
+        if resource == "namespaces":
+            meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = name
+        self._manager(q, operation, obj, None)
+        return 201, self._commit(resource, obj, q)
+
+    def _conflict(self, resource, name):
+        return ApiError(409, f'Operation cannot be fulfilled on {resource} "{name}": the object '
+                             f'has been modified; please apply your changes to the latest '
+                             f'version and try again', "Conflict", name=name, kind=resource)
+
+    def _replace(self, resource, ns, name, obj, q, old: Rec, operation="Update"):
+        if not isinstance(obj.get("metadata"), dict):
+            obj["metadata"] = {}
+        meta = obj["metadata"]
+        if meta.get("name", name) != name:
+            raise ApiError(400, f"the name of the object ({meta.get('name')}) does not match "
+                                f"the name on the URL ({name})")
+        meta["name"] = name
+        rv = meta.get("resourceVersion")
+        if rv and rv != old.obj["metadata"]["resourceVersion"]:
+            raise self._conflict(resource, name)
+        self._prepare(resource, ns, obj, q, old)
+        for k in ("uid", "creationTimestamp"):
+            meta[k] = old.obj["metadata"][k]
+        meta.pop("resourceVersion", None)
+        if resource == "namespaces":
+            meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = name
+        self._manager(q, operation, obj, old)
+        if not self._dry(q):
+            stripped = {k: v for k, v in meta.items() if k != "managedFields"}
+            old_meta = {k: v for k, v in old.obj["metadata"].items()
+                        if k not in ("managedFields", "resourceVersion")}
+            if (stripped == old_meta and
+                    {k: v for k, v in obj.items() if k != "metadata"} ==
+                    {k: v for k, v in old.obj.items() if k != "metadata"}):
+                return 200, old   # no-op write: like the real server, rv does not change
+        else:
+            meta["resourceVersion"] = old.obj["metadata"]["resourceVersion"]
+        return 200, self._commit(resource, obj, q)
+
+    def _update(self, resource, ns, name, obj, q):
+        old = self.kube.store.rec(resource, ns, name)
+        if old is None:
+            raise self._not_found(resource, name)
+        return self._replace(resource, ns, name, obj, q, old)
+
+    def _patch(self, resource, ns, name, body, q):
+        ctype = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        old = self.kube.store.rec(resource, ns, name)
+        try:
+            if ctype == "application/apply-patch+yaml":
+                if not q.get("fieldManager"):
+                    raise ApiError(422, 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: '
+                                        'Required value: is required for apply patch')
+                applied = self._decode(body)
+                if applied.get("metadata", {}).get("name", name) != name:
+                    raise ApiError(400, "the name of the object does not match the URL")
+                applied.setdefault("metadata", {})["name"] = name
+                if old is None:
+                    return self._create(resource, ns, applied, q, operation="Apply")
+                obj = merge_patch(old.copy(), applied)
+                return self._replace(resource, ns, name, obj, q, old, operation="Apply")
+            if old is None:
+                raise self._not_found(resource, name)
+            patch = json.loads(body) if ctype != "application/yaml" else yaml.safe_load(body)
+            if ctype == "application/json-patch+json":
+                obj = json_patch(old.copy(), patch)
+            elif ctype in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
+                if not isinstance(patch, dict):
+                    raise PatchError("patch must be a JSON object")
+                obj = merge_patch(old.copy(), patch)
+            else:
+                raise ApiError(415, f"the body of the request was in an unknown format - "
+                                    f"accepted media types include: application/json-patch+json, "
+                                    f"application/merge-patch+json, application/apply-patch+yaml, "
+                                    f"application/strategic-merge-patch+json")
+        except PatchTestFailed as e:
+            raise ApiError(422, str(e), "Invalid", name=name, kind=resource) from None
+        except (PatchError, ValueError, yaml.YAMLError) as e:
+            raise ApiError(400, f"the server rejected our request due to an error in our "
+                                f"request: {e}") from None
+        if not isinstance(obj, dict):
+            raise ApiError(422, "patched object is not an object")
+        return self._replace(resource, ns, name, obj, q, old)
+
+    def _delete(self, resource, ns, name, body, q):
+        store = self.kube.store
+        old = store.rec(resource, ns, name)
+        if old is None:
+            raise self._not_found(resource, name)
+        try:
+            opts = json.loads(body) if body and body[:1] == b"{" else {}
+        except ValueError:
+            opts = {}
+        pre = opts.get("preconditions") or {}
+        meta = old.obj["metadata"]
+        if pre.get("resourceVersion") and pre["resourceVersion"] != meta["resourceVersion"]:
+            raise ApiError(409, f"Precondition failed: ResourceVersion in precondition: "
+                                f"{pre['resourceVersion']}, ResourceVersion in object meta: "
+                                f"{meta['resourceVersion']}", "Conflict", name, resource)
+        if pre.get("uid") and pre["uid"] != meta["uid"]:
+            raise ApiError(409, f"Precondition failed: UID in precondition: {pre['uid']}, "
+                                f"UID in object meta: {meta['uid']}", "Conflict", name, resource)
+        if not self._dry(q):
+            store.remove(resource, ns, name)
+            if resource == "namespaces":
+                for res, spec in RESOURCES.items():
+                    if spec["namespaced"]:
+                        for key, _ in list(store.scan(res, name)):
+                            store.remove(res, *key)
+        st = status_obj(200, "", "", name=name, kind=resource, success=True)
+        st["details"]["uid"] = meta["uid"]
+        self._send_obj(200, st)
+
+    def _delete_collection(self, resource, ns, q):
+        store = self.kube.store
+        if resource == "namespaces":
+            raise ApiError(405, "the server does not allow this method on the requested resource")
+        try:
+            lsel = parse_labels(q.get("labelSelector"))
+            fsel = parse_fields(q.get("fieldSelector"), RESOURCES[resource]["kind"])
+        except SelectorError as e:
+            raise ApiError(400, str(e)) from None
+        dry = self._dry(q)
+        with store.lock:
+            gone = [(k, r) for k, r in store.scan(resource, ns)
+                    if (not lsel or lsel(r.obj["metadata"].get("labels")))
+                    and (not fsel or fsel(r.obj))]
+            if not dry:
+                for key, _ in gone:
+                    store.remove(resource, *key)
+            rv = store.resource_version
+        kind = RESOURCES[resource]["kind"]
+        body = b"".join((b'{"kind":"', kind.encode(), b'List","apiVersion":"v1","metadata":',
+                         dumps({"resourceVersion": str(rv)}), b',"items":[',
+                         b",".join(r.raw for _, r in gone), b"]}"))
+        self._send(200, body)
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def handle_error(self, request, client_address):
+        pass  # client went away / TLS handshake failed: nothing useful to report
+
+
+def make_server(kube, host: str, port: int, ssl_ctx: ssl.SSLContext | None) -> Server:
+    handler = type("BoundHandler", (Handler,), {"kube": kube})
+    srv = Server((host, port), handler)
+    if ssl_ctx is not None:
+        srv.socket = ssl_ctx.wrap_socket(srv.socket, server_side=True,
+                                         do_handshake_on_connect=False)
+    return srv
+
+
+def serve_thread(srv: Server) -> threading.Thread:
+    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.1},
+                         name="localkube", daemon=True)
+    t.start()
+    return t

@@ -1,0 +1,151 @@
+"""In-memory object store: one global resourceVersion counter, objects kept as
+dicts plus their pre-serialized JSON, listed in (namespace, name) order like etcd.
+
+Tests may use the public methods directly (no HTTP, no validation):
+
+    store.get("secrets", "default", "x")        -> dict copy or None
+    store.list("secrets", namespace=None)       -> [dict copies]
+    store.put(obj)                              -> stored dict copy (rv bumped;
+                                                   uid/creationTimestamp filled)
+    store.delete("secrets", "default", "x")     -> bool
+    store.resource_version                      -> current global counter
+"""
+from __future__ import annotations
+
+import bisect
+import copy
+import json
+import threading
+import uuid
+
+from .discovery import KIND_TO_RESOURCE, RESOURCES
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def dumps(obj) -> bytes:
+    return _dumps(obj).encode()
+
+
+class Rec:
+    """An immutable stored version: never mutate ``obj``; replace the Rec."""
+    __slots__ = ("obj", "raw", "_meta")
+
+    def __init__(self, obj: dict):
+        self.obj = obj
+        self.raw = dumps(obj)
+        self._meta = None
+
+    @property
+    def meta_raw(self) -> bytes:
+        if self._meta is None:
+            self._meta = (b'{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1",'
+                          b'"metadata":' + dumps(self.obj["metadata"]) + b"}")
+        return self._meta
+
+    def copy(self) -> dict:
+        return json.loads(self.raw)
+
+
+class Store:
+    def __init__(self, clock):
+        self.clock = clock            # callable -> RFC3339 timestamp string
+        self.lock = threading.RLock()
+        self._rv = 1
+        self._data: dict[str, dict[tuple, Rec]] = {r: {} for r in RESOURCES}
+        self._keys: dict[str, list | None] = {r: [] for r in RESOURCES}
+
+    # --- internal, callers hold self.lock for read-modify-write -----------
+    @property
+    def resource_version(self) -> int:
+        return self._rv
+
+    def rec(self, resource: str, namespace: str | None, name: str) -> Rec | None:
+        return self._data[resource].get((namespace or "", name))
+
+    def write(self, resource: str, obj: dict, *, bump: bool = True) -> Rec:
+        """Store ``obj`` (owned by the store from now on), assigning metadata."""
+        with self.lock:
+            meta = obj.setdefault("metadata", {})
+            key = (meta.get("namespace", "") if RESOURCES[resource]["namespaced"] else "",
+                   meta["name"])
+            meta.setdefault("uid", str(uuid.uuid4()))
+            meta.setdefault("creationTimestamp", self.clock())
+            if bump:
+                self._rv += 1
+                meta["resourceVersion"] = str(self._rv)
+            table = self._data[resource]
+            if key not in table:
+                self._keys[resource] = None
+            rec = table[key] = Rec(obj)
+            return rec
+
+    def remove(self, resource: str, namespace: str | None, name: str) -> Rec | None:
+        with self.lock:
+            rec = self._data[resource].pop((namespace or "", name), None)
+            if rec is not None:
+                self._rv += 1
+                self._keys[resource] = None
+            return rec
+
+    def sorted_keys(self, resource: str) -> list:
+        keys = self._keys[resource]
+        if keys is None:
+            with self.lock:
+                keys = self._keys[resource] = sorted(self._data[resource])
+        return keys
+
+    def scan(self, resource: str, namespace: str | None = None, after: tuple | None = None):
+        """Yield Recs in key order, optionally within a namespace / after a key."""
+        with self.lock:
+            keys, table = self.sorted_keys(resource), self._data[resource]
+        lo = 0
+        if namespace is not None:
+            lo = bisect.bisect_left(keys, (namespace, ""))
+        if after is not None:
+            lo = max(lo, bisect.bisect_right(keys, tuple(after)))
+        for i in range(lo, len(keys)):
+            key = keys[i]
+            if namespace is not None and key[0] != namespace:
+                break
+            rec = table.get(key)
+            if rec is not None:
+                yield key, rec
+
+    # --- public helpers for tests ------------------------------------------
+    def get(self, resource: str, namespace: str | None, name: str) -> dict | None:
+        rec = self.rec(resource, namespace, name)
+        return None if rec is None else rec.copy()
+
+    def list(self, resource: str, namespace: str | None = None) -> list[dict]:
+        return [rec.copy() for _, rec in self.scan(resource, namespace)]
+
+    def put(self, obj: dict, resource: str | None = None, *, bump: bool = True) -> dict:
+        """Insert or replace raw ``obj`` with no validation (for corrupting records)."""
+        resource = resource or KIND_TO_RESOURCE[obj["kind"]]
+        return self.write(resource, copy.deepcopy(obj), bump=bump).copy()
+
+    def delete(self, resource: str, namespace: str | None, name: str) -> bool:
+        return self.remove(resource, namespace, name) is not None
+
+    def count(self, resource: str) -> int:
+        return len(self._data[resource])
+
+    # --- persistence (optional) --------------------------------------------
+    def dump(self, path: str) -> None:
+        with self.lock:
+            state = {"resourceVersion": self._rv,
+                     "objects": {r: [rec.obj for rec in t.values()]
+                                 for r, t in self._data.items()}}
+            data = dumps(state)
+        with open(path, "wb") as f:
+            f.write(data)
+
+    def load(self, path: str) -> None:
+        with open(path, "rb") as f:
+            state = json.load(f)
+        with self.lock:
+            for resource, objs in state["objects"].items():
+                for obj in objs:
+                    self.write(resource, obj, bump=False)
+            self._rv = max(self._rv, int(state["resourceVersion"]))
