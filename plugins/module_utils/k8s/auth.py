@@ -20,13 +20,11 @@ try:
     from ansible_collections.kubernetes.core.plugins.module_utils.args_common import (
         AUTH_ARG_SPEC as _K8S_AUTH_ARG_SPEC,
     )
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import (
-        get_api_client as _get_api_client,
-    )
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s import client as _k8s_client
     HAS_K8S_CORE = True
 except ImportError:  # pragma: no cover - reported by the module
     _K8S_AUTH_ARG_SPEC = {}
-    _get_api_client = None
+    _k8s_client = None
     HAS_K8S_CORE = False
 
 #: Connection options, exactly kubernetes.core's (kubeconfig, context, host, ...).
@@ -91,9 +89,18 @@ def connect(module):
             raise ConnectionError_(
                 "cluster %s: kubeconfig %s is missing or not readable" % (label, kubeconfig)
             )
+    options = dict((name, module.params.get(name)) for name in AUTH_ARG_SPEC)
     try:
-        options = dict((name, module.params.get(name)) for name in AUTH_ARG_SPEC)
-        k8s = _get_api_client(**options)
+        # kubernetes.core's own steps (option/env resolution, kubeconfig
+        # loading, overrides, impersonation headers), without its dynamic
+        # client, whose discovery would contact the cluster right away.
+        configuration = _k8s_client._create_configuration(_k8s_client._create_auth_spec(None, **options))
+        headers = _k8s_client._create_headers(None, **options)
     except Exception as exc:  # kubeconfig parse errors, unknown context, ...
         raise ConnectionError_("cluster %s: cannot load credentials: %s" % (label, exc))
-    return k8s.client.client
+    import kubernetes
+
+    api_client = kubernetes.client.ApiClient(configuration)
+    for header, value in headers.items():
+        _k8s_client._set_header(api_client, header, value)
+    return api_client

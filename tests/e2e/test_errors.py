@@ -1,0 +1,88 @@
+"""Bad input gets a clear message naming the cluster/namespace/release, and
+the run goes on for the rest."""
+
+import base64
+
+import pytest
+
+import helmfix
+from localkube import LocalKube
+
+pytestmark = pytest.mark.slow
+
+
+def stuck(env, kube, name, ns):
+    env.install(name, ns)
+    rev = helmfix.make_stuck_upgrade(env, kube, name, ns)
+    helmfix.age_record(kube, ns, name, rev, 3600)
+    return rev
+
+
+def test_corrupt_record_reported_others_remediated(kube, helm_env, unstick, module_args):
+    stuck(helm_env, kube, "good", "apps")
+    rev = stuck(helm_env, kube, "broken", "apps")
+    obj = kube.store.get("secrets", "apps", "sh.helm.release.v1.broken.v%d" % rev)
+    obj["data"]["release"] = base64.b64encode(b"H4sIthis-is-not-gzip").decode()
+    kube.store.put(obj, "secrets")
+    run = unstick(module_args(strategy="unlock", fail_on_error=False))
+    assert run.rc == 0, run.text
+    assert [e["name"] for e in run["remediated"]] == ["good"]
+    [err] = run["errors"]
+    assert "apps/broken" in err["reason"] and "corrupt record" in err["reason"] and "localkube" in err["reason"]
+    assert "cluster localkube" in run.stdout + run.stderr   # shown as a warning too
+
+
+def test_unknown_status_reported_not_touched(kube, helm_env, unstick, module_args):
+    helm_env.install("odd", "apps")
+    obj = kube.store.get("secrets", "apps", "sh.helm.release.v1.odd.v1")
+    obj["metadata"]["labels"]["status"] = "pending-frobnicate"
+    kube.store.put(obj, "secrets")
+    before = kube.store.get("secrets", "apps", "sh.helm.release.v1.odd.v1")["metadata"]["resourceVersion"]
+    run = unstick(module_args())
+    assert run["failed"] is True            # fail_on_error defaults to true
+    assert "unknown status 'pending-frobnicate'" in run["errors"][0]["reason"]
+    assert "apps/odd" in run["msg"]
+    assert kube.store.get("secrets", "apps", "sh.helm.release.v1.odd.v1")["metadata"]["resourceVersion"] == before
+
+
+def test_forbidden_namespace_reported_rest_remediated(tmp_path, unstick):
+    tokens = {"admin": None, "limited": {"user": "system:serviceaccount:ops:unstick",
+                                         "namespaces_deny": ["vault"]}}
+    with LocalKube(tls=True, tokens=tokens) as kube:
+        admin = str(kube.write_kubeconfig(tmp_path / "admin", token="admin"))
+        limited = str(kube.write_kubeconfig(tmp_path / "limited", token="limited"))
+        env = helmfix.HelmEnv(admin)
+        stuck(env, kube, "a", "team-a")
+        stuck(env, kube, "v", "vault")
+        run = unstick({"kubeconfig": limited, "strategy": "unlock", "namespaces": ["team-a", "vault"],
+                       "fail_on_error": False})
+        assert run.rc == 0, run.text
+        assert [(e["namespace"], e["name"]) for e in run["remediated"]] == [("team-a", "a")]
+        [err] = run["errors"]
+        assert err["namespace"] == "vault" and "forbidden" in err["reason"].lower()
+        assert env.history("v", "vault")[-1]["status"] == "pending-upgrade"
+
+
+def test_unreachable_api_fails_clearly(tmp_path, unstick):
+    with LocalKube() as kube:
+        kubeconfig = str(kube.write_kubeconfig(tmp_path / "dead", context="dead-cluster"))
+    run = unstick({"kubeconfig": kubeconfig, "remediate": False})     # server gone
+    assert run["failed"] and "dead-cluster" in run["msg"] and "cannot scan" in run["msg"]
+
+
+def test_bad_kubeconfig_and_unknown_context(tmp_path, kube, unstick):
+    missing = unstick({"kubeconfig": str(tmp_path / "nope.yaml")})
+    assert missing["failed"] and "nope.yaml" in missing["msg"] and "not readable" in missing["msg"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("this: [is not: a kubeconfig")
+    garbage = unstick({"kubeconfig": str(bad)})
+    assert garbage["failed"] and "cannot load credentials" in garbage["msg"]
+    ctx = unstick({"kubeconfig": kube.kubeconfig, "context": "no-such-context"})
+    assert ctx["failed"] and "no-such-context" in ctx["msg"]
+
+
+def test_missing_helm_binary_for_rollback(kube, helm_env, unstick, module_args):
+    stuck(helm_env, kube, "r", "apps")
+    run = unstick(module_args(strategy="rollback", helm_binary="/nonexistent/helm"))
+    assert run["failed"] and "/nonexistent/helm" in run["msg"] and "apps/r" in run["msg"]
+    assert helm_env.history("r", "apps")[-1]["status"] == "pending-upgrade"   # nothing half-done
