@@ -281,3 +281,14 @@ def test_state_file_persistence(tmp_path):
     with LocalKube(state_file=state) as k2:
         assert k2.store.get("secrets", "default", "keep") is not None
         assert k2.store.resource_version >= rv
+
+
+def test_data_that_is_not_a_map_is_a_400_not_a_dropped_connection(kube):
+    from localkube.testing import raw
+    for kind, res in (("ConfigMap", "configmaps"), ("Secret", "secrets")):
+        code, _, body = raw(kube, "POST", "/api/v1/namespaces/default/%s" % res,
+                            {"apiVersion": "v1", "kind": kind, "metadata": {"name": "bad"}, "data": "str"})
+        assert code == 400 and body["reason"] == "BadRequest"
+        assert body["message"] == ("json: cannot unmarshal string into Go struct field %s.data of type "
+                                   "map[string]string" % kind)
+        assert kube.store.get(res, "default", "bad") is None

@@ -102,9 +102,10 @@ def make_chart(tmp_path, version="0.2.0", app_version=None, bad=False):
     if app_version:
         meta = re.sub(r'(?m)^appVersion: .*$', 'appVersion: "%s"' % app_version, meta)
     (dest / "Chart.yaml").write_text(meta)
-    if bad:
-        (dest / "templates" / "configmap.yaml").write_text(
-            (dest / "templates" / "configmap.yaml").read_text().replace("data:", "dataa:"))
+    if bad:  # a ConfigMap whose data is not a map: the API server rejects it
+        (dest / "templates" / "bad.yaml").write_text(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-bad\n"
+            "data: not-a-map\n")
     return dest
 
 

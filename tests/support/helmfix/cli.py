@@ -149,6 +149,8 @@ def main(argv):
         if cmd in ("list", "ls"):
             rows = ops.run(dict(base, op="list", all=opts.all, all_namespaces=opts.all_namespaces,
                                 filter=opts.filter))
+            if not opts.all:  # like the CLI: deployed and failed only, unless -a
+                rows = [r for r in rows if r["status"] in ("deployed", "failed")]
             out = [{"name": r["name"], "namespace": r["namespace"], "revision": str(r["revision"]),
                     "updated": r.get("deployed_at"), "status": r["status"],
                     "chart": "%s-%s" % (r.get("chart_name"), r.get("chart_version")),

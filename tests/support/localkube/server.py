@@ -194,6 +194,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._send_error(e)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+        except Exception as e:  # a bug here must look like a kube-apiserver 500, not a dropped socket
+            self._send_obj(500, status_obj(500, f"localkube internal error: {e!r}", "InternalError"))
 
     # --- routing ----------------------------------------------------------
     @staticmethod
@@ -443,6 +445,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if val is not None and (not isinstance(val, dict) or
                                     not all(isinstance(v, str) for v in val.values())):
                 errors.append((f"metadata.{fld}", "Invalid value: must be a map of strings"))
+        for fld in ("data", "binaryData", "stringData"):
+            if obj.get(fld) is not None and not isinstance(obj[fld], dict):
+                gotype = {"str": "string", "list": "array", "int": "number", "float": "number",
+                          "bool": "bool"}.get(type(obj[fld]).__name__, "value")
+                raise ApiError(400, f"json: cannot unmarshal {gotype} into Go struct "
+                                    f"field {kind}.{fld} of type map[string]string")
         if kind == "Secret":
             data = obj.get("data") or {}
             for k, v in (obj.pop("stringData", None) or {}).items():

@@ -1,0 +1,100 @@
+"""Real Helm (SDK v4.2.3) on localkube, and releases left stuck by really
+interrupting it."""
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+import helmfix
+
+pytestmark = pytest.mark.slow
+
+
+def labels(kube, ns, driver="secret"):
+    res = "configmaps" if driver == "configmap" else "secrets"
+    return sorted((o["metadata"]["labels"]["name"], int(o["metadata"]["labels"]["version"]),
+                   o["metadata"]["labels"]["status"])
+                  for o in kube.store.list(res, ns) if (o["metadata"].get("labels") or {}).get("owner") == "helm")
+
+
+def test_install_upgrade_rollback_and_kubectl_lists_records(kube, env, tmp_path):
+    env.install("web", "shop", values={"message": "one"})
+    env.upgrade("web", "shop", chart=helmfix.make_chart(tmp_path, "0.2.0"), values={"message": "two"})
+    env.rollback("web", "shop", 1)
+    hist = env.history("web", "shop")
+    assert [(h["revision"], h["status"], h["chart"]) for h in hist] == [
+        (1, "superseded", "unstick-demo-0.1.0"), (2, "superseded", "unstick-demo-0.2.0"),
+        (3, "deployed", "unstick-demo-0.1.0")]
+    assert hist[2]["description"] == "Rollback to 1"
+    cm = kube.store.get("configmaps", "shop", "web-config")
+    assert cm["data"]["message"] == "one"                      # the chart's object, rolled back for real
+    kubectl = shutil.which("kubectl")
+    assert kubectl, "kubectl is installed by scripts/bootstrap"
+    out = subprocess.run([kubectl, "--kubeconfig", kube.kubeconfig, "get", "secrets", "-n", "shop",
+                          "-l", "owner=helm", "-o", "name"], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["secret/sh.helm.release.v1.web.v%d" % i for i in (1, 2, 3)]
+    table = subprocess.run([kubectl, "--kubeconfig", kube.kubeconfig, "get", "secrets", "-A", "-l", "owner=helm"],
+                           capture_output=True, text=True, check=True).stdout
+    assert "sh.helm.release.v1.web.v3" in table and "helm.sh/release.v1" in table
+
+
+def test_interrupted_upgrade_leaves_pending_upgrade_and_helm_refuses(kube, env):
+    env.install("web", "shop")
+    env.upgrade("web", "shop")
+    rev = helmfix.make_stuck_upgrade(env, kube, "web", "shop")
+    assert rev == 3
+    assert labels(kube, "shop") == [("web", 1, "superseded"), ("web", 2, "deployed"), ("web", 3, "pending-upgrade")]
+    assert helmfix.LOCKED in helmfix.assert_locked(env, "web", "shop")
+
+
+def test_interrupted_install_leaves_pending_install_and_helm_refuses(kube, env):
+    rev = helmfix.make_stuck_install(env, kube, "new", "shop")
+    assert labels(kube, "shop") == [("new", rev, "pending-install")]
+    assert helmfix.LOCKED in helmfix.assert_locked(env, "new", "shop")
+
+
+def test_interrupted_rollback_leaves_pending_rollback_and_helm_refuses(kube, env):
+    env.install("api", "shop")
+    env.upgrade("api", "shop")
+    rev = helmfix.make_stuck_rollback(env, kube, "api", "shop", 1)
+    assert labels(kube, "shop")[-1] == ("api", rev, "pending-rollback")
+    assert helmfix.LOCKED in helmfix.assert_locked(env, "api", "shop")
+
+
+def test_manual_rollback_heals_but_leaves_pending_in_history(kube, env):
+    env.install("web", "shop")
+    rev = helmfix.make_stuck_upgrade(env, kube, "web", "shop")
+    env.rollback("web", "shop", 1)
+    assert [s for _, _, s in labels(kube, "shop")] == ["superseded", "pending-upgrade", "deployed"]
+    env.upgrade("web", "shop")     # not locked any more
+    assert env.history("web", "shop")[-1]["status"] == "deployed" and rev == 2
+
+
+def test_configmap_driver_install_and_stuck_upgrade(kube):
+    env = helmfix.HelmEnv(kube.kubeconfig, driver="configmap")
+    env.install("cm", "apps")
+    rev = helmfix.make_stuck_upgrade(env, kube, "cm", "apps")
+    assert labels(kube, "apps", "configmap") == [("cm", 1, "deployed"), ("cm", rev, "pending-upgrade")]
+    assert not [o for o in kube.store.list("secrets", "apps") if o["metadata"]["name"].startswith("sh.helm")]
+    assert helmfix.LOCKED in helmfix.assert_locked(env, "cm", "apps")
+
+
+def test_age_record_rewrites_time_everywhere(kube, env):
+    env.install("old", "shop")
+    rev = helmfix.make_stuck_upgrade(env, kube, "old", "shop")
+    helmfix.age_record(kube, "shop", "old", rev, 7200)
+    obj = kube.store.get("secrets", "shop", "sh.helm.release.v1.old.v%d" % rev)
+    assert abs(kube.now() - 7200 - int(obj["metadata"]["labels"]["modifiedAt"])) < 5
+    release = json.loads(helmfix.decode_record(obj))
+    assert release["info"]["last_deployed"] == obj["metadata"]["creationTimestamp"]
+    assert release["info"]["status"] == "pending-upgrade"
+    assert helmfix.LOCKED in helmfix.assert_locked(env, "old", "shop")   # still a valid, locked record
+
+
+def test_bad_chart_upgrade_fails_and_records_failed(kube, env, tmp_path):
+    env.install("web", "shop")
+    with pytest.raises(helmfix.HelmFailed):
+        env.upgrade("web", "shop", chart=helmfix.make_chart(tmp_path, "0.3.0", bad=True))
+    assert labels(kube, "shop")[-1] == ("web", 2, "failed")
