@@ -76,6 +76,9 @@ def _age(created: str, now: float) -> str:
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body go out in separate writes; without TCP_NODELAY every
+    # keep-alive response waits ~40 ms for the client's delayed ACK (Nagle)
+    disable_nagle_algorithm = True
     server_version = "localkube"
     sys_version = ""
     kube = None  # set per server class
