@@ -88,7 +88,7 @@ def test_live_helm_write_between_read_and_write_wins(kube, helm_env, module_args
     assert kube.faults.wait_hanging(1, timeout=60), "Helm never reached its final write"
     assert kube.store.get("secrets", "ops", name)["metadata"]["labels"]["status"] == "pending-upgrade"
     module_hold = kube.faults.hang(method="PUT", path=path, count=1)     # our write, next in line
-    from conftest import run_module
+    from playbook_run import run_module
     result = {}
     worker = threading.Thread(target=lambda: result.update(run=run_module(
         tmp_path, module_args(strategy="unlock", min_age="0s"))))
