@@ -99,7 +99,13 @@ def connect(module):
     except Exception as exc:  # kubeconfig parse errors, unknown context, ...
         raise ConnectionError_("cluster %s: cannot load credentials: %s" % (label, exc))
     import kubernetes
+    from urllib3.util import Retry
 
+    # urllib3 would otherwise retry on its own: 429/503 answers with Retry-After
+    # and, for PUT, a connection dropped after the request was sent (a write that
+    # may have landed). Only failures to connect are retried down there; KubeApi
+    # retries reads itself and never retries writes.
+    configuration.retries = Retry(total=3, connect=3, read=0, status=0, other=0, redirect=3)
     api_client = kubernetes.client.ApiClient(configuration)
     for header, value in headers.items():
         _k8s_client._set_header(api_client, header, value)
