@@ -125,16 +125,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             esc = w.replace("\\", "\\\\").replace('"', '\\"')
             self.send_header("Warning", f'299 - "{esc}"')
         self.send_header("Content-Length", str(len(body)))
+        if self._verb != "admin":  # account before answering: a client that has its
+            # answer must find it counted (tests read the stats right after)
+            self.kube._count(self._verb, len(body), code)
+            self.kube.requests.append({"method": self.command, "path": self.path, "code": code,
+                                       "content_type": self.headers.get("Content-Type"),
+                                       "accept": self.headers.get("Accept"),
+                                       "user_agent": self.headers.get("User-Agent")})
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
-        if self._verb == "admin":
-            return
-        self.kube._count(self._verb, len(body), code)
-        self.kube.requests.append({"method": self.command, "path": self.path, "code": code,
-                                   "content_type": self.headers.get("Content-Type"),
-                                   "accept": self.headers.get("Accept"),
-                                   "user_agent": self.headers.get("User-Agent")})
 
     def _send_obj(self, code, obj, headers=None):
         self._send(code, obj if isinstance(obj, bytes) else dumps(obj), headers=headers)
