@@ -3,15 +3,7 @@ local API server holding releases that real Helm left stuck."""
 
 import pytest
 
-from localkube import LocalKube
 from playbook_run import HELM_BIN, run_module  # noqa: F401  (also used by tests)
-
-
-@pytest.fixture
-def kube(tmp_path):
-    with LocalKube() as server:
-        server.kubeconfig = str(server.write_kubeconfig(tmp_path / "kubeconfig"))
-        yield server
 
 
 @pytest.fixture

@@ -1,14 +1,6 @@
 import pytest
 
 import helmfix
-from localkube import LocalKube
-
-
-@pytest.fixture
-def kube(tmp_path):
-    with LocalKube() as server:
-        server.kubeconfig = str(server.write_kubeconfig(tmp_path / "kubeconfig"))
-        yield server
 
 
 @pytest.fixture

@@ -3,14 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from localkube import LocalKube
 from localkube.testing import make_api
 
 
-@pytest.fixture
-def kube():
-    with LocalKube() as k:
-        yield k
 
 
 @pytest.fixture
