@@ -49,15 +49,24 @@ def release_entry(classification, plan=None, summary=None, action_result=None):
     }
 
 
-def error_entry(namespace, name, reason, object_name=None):
-    """Report dict for a record or release that could not be read/classified."""
-    return {
-        "namespace": namespace,
-        "name": name,
-        "kind": "error",
-        "object_name": object_name,
-        "reason": reason,
-    }
+ENTRY_KEYS = ("namespace", "name", "kind", "revision", "status", "age_seconds", "last_good_revision",
+              "reason", "action", "target_revision", "fallback_reason", "chart", "chart_version",
+              "app_version", "description", "changed", "failed", "message")
+
+
+def error_entry(entry=None, reason=None, **fields):
+    """Report dict for whatever could not be read, classified or remediated.
+
+    Carries every key of ``release_entry`` (``None`` where unknown), the
+    fields of ``entry`` (a release entry, when there is one) and ``fields``;
+    ``kind`` is ``"error"`` and ``reason`` says what went wrong.
+    """
+    out = dict.fromkeys(ENTRY_KEYS)
+    out.update(entry or {})
+    out.update(fields)
+    out["kind"] = "error"
+    out["reason"] = reason
+    return out
 
 
 def _count(value):

@@ -45,21 +45,10 @@ from ansible_collections.helmops.unstick.plugins.module_utils.records import (
 from ansible_collections.helmops.unstick.plugins.module_utils.scope import in_scope
 
 NEEDS_HELM = ("rollback", "uninstall")
-ERROR_KEYS = ("namespace", "name", "revision", "status", "age_seconds",
-              "last_good_revision", "action", "chart", "app_version", "reason")
 
 
 def _has_glob(patterns):
     return any(ch in p for p in patterns or [] for ch in "*?[")
-
-
-def _error(entry=None, **fields):
-    """An ``errors`` item: always carries the documented keys."""
-    out = dict.fromkeys(ERROR_KEYS)
-    out.update(entry or {})
-    out.update(fields)
-    out["kind"] = "error"
-    return out
 
 
 class Run:
@@ -94,7 +83,7 @@ class Run:
             now = self.clock()
             self.warnings.append("cluster %s sent no Date header; ages use this host's clock" % self.cluster)
         for ns, message in scan.forbidden:
-            self.errors.append(_error(namespace=ns, reason="cannot read namespace %s: %s" % (ns, message)))
+            self.errors.append(report.error_entry(namespace=ns, reason="cannot read namespace %s: %s" % (ns, message)))
         return scan.items, now
 
     def _candidates(self, items):
@@ -104,7 +93,7 @@ class Run:
             try:
                 rev = meta_from_object(item)
             except RecordError as err:
-                self.errors.append(_error(namespace=meta.get("namespace"), name=meta.get("name"),
+                self.errors.append(report.error_entry(namespace=meta.get("namespace"), name=meta.get("name"),
                                           reason="unreadable record %s: %s" % (meta.get("name"), err)))
                 continue
             if in_scope(rev.release, self.p.get("releases"), self.p.get("exclude_releases")):
@@ -117,7 +106,7 @@ class Run:
             try:
                 metas.append(meta_from_object(item))
             except RecordError as err:
-                self.errors.append(_error(namespace=namespace, name=release,
+                self.errors.append(report.error_entry(namespace=namespace, name=release,
                                           reason="unreadable record %s: %s"
                                           % ((item.get("metadata") or {}).get("name"), err)))
         return metas
@@ -142,21 +131,21 @@ class Run:
                     continue
                 entry = report.release_entry(cls)
                 if cls.kind == KIND_ERROR:
-                    self.errors.append(_error(entry, reason="%s: %s" % (where, cls.reason)))
+                    self.errors.append(report.error_entry(entry, reason="%s: %s" % (where, cls.reason)))
                     continue
                 obj, release = self._load_newest(cls, metas)
             except ApiError as err:
-                self.errors.append(_error(namespace=namespace, name=name,
+                self.errors.append(report.error_entry(namespace=namespace, name=name,
                                           reason="%s: API error %s: %s" % (where, err.status, err.message)))
                 continue
             except RecordError as err:
-                self.errors.append(_error(entry, reason="%s: corrupt record (revision %s): %s"
+                self.errors.append(report.error_entry(entry, reason="%s: corrupt record (revision %s): %s"
                                           % (where, cls.revision, err)))
                 continue
             summary = safe_summary(release)
             entry = report.release_entry(cls, summary=summary)
             if summary.get("status") != cls.status:
-                self.errors.append(_error(entry, reason="%s: status label says %s but the record says %s; "
+                self.errors.append(report.error_entry(entry, reason="%s: status label says %s but the record says %s; "
                                           "left alone" % (where, cls.status, summary.get("status"))))
                 continue
             if cls.kind == KIND_IN_PROGRESS:
@@ -166,7 +155,7 @@ class Run:
         return found, now
 
     # -- act --------------------------------------------------------------
-    def _act(self, cls, plan, obj, release, now, entry):
+    def _act(self, cls, plan, obj, release, now):
         """Run one action; returns the action result dict for the entry."""
         then = None
         if plan.action == "rollback":
@@ -198,7 +187,7 @@ class Run:
             where = "release %s/%s on cluster %s" % (cls.namespace, cls.name, self.cluster)
             name = key % (cls.namespace, cls.name)
             if plan.action in NEEDS_HELM and self.helm is None:
-                self.errors.append(_error(entry, reason="%s: %s needs the helm CLI: %s"
+                self.errors.append(report.error_entry(entry, reason="%s: %s needs the helm CLI: %s"
                                           % (where, plan.action, self.helm_problem)))
                 continue
             done = dict(entry)
@@ -212,25 +201,25 @@ class Run:
                 if self.p.get("backup_dir"):
                     done["backup"] = write_backup(self.p["backup_dir"], self.cluster, cls.namespace,
                                                   cls.name, cls.revision, obj, now)
-                after = self._act(cls, plan, obj, release, now, done)
+                after = self._act(cls, plan, obj, release, now)
             except ApiError as err:
                 if err.conflict:
                     reason = ("%s: the record changed since it was read (a live Helm operation?); "
                               "skipped, nothing written" % where)
                 else:
                     reason = "%s: API error %s: %s; nothing written" % (where, err.status, err.message)
-                self.errors.append(_error(done, reason=reason))
+                self.errors.append(report.error_entry(done, reason=reason))
                 continue
             except HelmError as err:
                 done.update(changed=True)
-                self.errors.append(_error(done, changed=True, reason="%s: revision %s was marked failed "
+                self.errors.append(report.error_entry(done, changed=True, reason="%s: revision %s was marked failed "
                                           "(unlocked) but helm %s failed: %s"
                                           % (where, cls.revision, plan.action, err)))
                 self.before[name] = "%s (revision %s)" % (cls.status, cls.revision)
                 self.after[name] = "failed (revision %s); helm %s failed" % (cls.revision, plan.action)
                 continue
             except (OSError, IOError) as err:
-                self.errors.append(_error(done, reason="%s: cannot write backup: %s; nothing written"
+                self.errors.append(report.error_entry(done, reason="%s: cannot write backup: %s; nothing written"
                                           % (where, err)))
                 continue
             done.update(changed=True, message="%s: now %s" % (plan.action, after))

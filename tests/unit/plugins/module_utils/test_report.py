@@ -59,10 +59,16 @@ def test_entry_never_copies_extra_summary_keys():
     assert "config" not in entry and entry["chart"] == "c"
 
 
-def test_error_entry():
-    assert error_entry("apps", "web", "not gzip", "sh.helm.release.v1.web.v3") == {
-        "namespace": "apps", "name": "web", "kind": "error",
-        "object_name": "sh.helm.release.v1.web.v3", "reason": "not gzip"}
+def test_error_entry_has_every_entry_key():
+    err = error_entry(reason="not gzip", namespace="apps", name="web", object_name="sh.helm.release.v1.web.v3")
+    assert err["kind"] == "error" and err["reason"] == "not gzip" and err["object_name"].endswith(".v3")
+    assert err["namespace"] == "apps" and err["revision"] is None and err["chart"] is None
+    from ansible_collections.helmops.unstick.plugins.module_utils.classify import Classification
+    entry = release_entry(Classification("stuck", "ns", "r", 4, "pending-upgrade", 99, 3, "old"))
+    assert set(entry) <= set(error_entry(reason="x"))
+    err = error_entry(entry, reason="conflict", changed=True)
+    assert (err["kind"], err["revision"], err["last_good_revision"], err["reason"], err["changed"]) == (
+        "error", 4, 3, "conflict", True)
 
 
 def test_summarize():
