@@ -67,6 +67,9 @@ class Run:
         self.stuck, self.in_progress, self.remediated, self.errors = [], [], [], []
         self.before, self.after = {}, {}
 
+    def _problem(self, reason, entry=None, **fields):
+        self.errors.append(report.error_entry(entry, reason=reason, **fields))
+
     # -- scan -------------------------------------------------------------
     def _scan(self):
         namespaces = self.p.get("namespaces") or []
@@ -83,7 +86,7 @@ class Run:
             now = self.clock()
             self.warnings.append("cluster %s sent no Date header; ages use this host's clock" % self.cluster)
         for ns, message in scan.forbidden:
-            self.errors.append(report.error_entry(namespace=ns, reason="cannot read namespace %s: %s" % (ns, message)))
+            self._problem("cannot read namespace %s: %s" % (ns, message), namespace=ns)
         return scan.items, now
 
     def _candidates(self, items):
@@ -93,8 +96,8 @@ class Run:
             try:
                 rev = meta_from_object(item)
             except RecordError as err:
-                self.errors.append(report.error_entry(namespace=meta.get("namespace"), name=meta.get("name"),
-                                          reason="unreadable record %s: %s" % (meta.get("name"), err)))
+                self._problem("unreadable record %s: %s" % (meta.get("name"), err),
+                              namespace=meta.get("namespace"), name=meta.get("name"))
                 continue
             if in_scope(rev.release, self.p.get("releases"), self.p.get("exclude_releases")):
                 found.add((rev.namespace, rev.release))
@@ -106,9 +109,8 @@ class Run:
             try:
                 metas.append(meta_from_object(item))
             except RecordError as err:
-                self.errors.append(report.error_entry(namespace=namespace, name=release,
-                                          reason="unreadable record %s: %s"
-                                          % ((item.get("metadata") or {}).get("name"), err)))
+                record = (item.get("metadata") or {}).get("name")
+                self._problem("unreadable record %s: %s" % (record, err), namespace=namespace, name=release)
         return metas
 
     def _load_newest(self, cls, metas):
@@ -131,22 +133,21 @@ class Run:
                     continue
                 entry = report.release_entry(cls)
                 if cls.kind == KIND_ERROR:
-                    self.errors.append(report.error_entry(entry, reason="%s: %s" % (where, cls.reason)))
+                    self._problem("%s: %s" % (where, cls.reason), entry)
                     continue
                 obj, release = self._load_newest(cls, metas)
             except ApiError as err:
-                self.errors.append(report.error_entry(namespace=namespace, name=name,
-                                          reason="%s: API error %s: %s" % (where, err.status, err.message)))
+                self._problem("%s: API error %s: %s" % (where, err.status, err.message),
+                              namespace=namespace, name=name)
                 continue
             except RecordError as err:
-                self.errors.append(report.error_entry(entry, reason="%s: corrupt record (revision %s): %s"
-                                          % (where, cls.revision, err)))
+                self._problem("%s: corrupt record (revision %s): %s" % (where, cls.revision, err), entry)
                 continue
             summary = safe_summary(release)
             entry = report.release_entry(cls, summary=summary)
             if summary.get("status") != cls.status:
-                self.errors.append(report.error_entry(entry, reason="%s: status label says %s but the record says %s; "
-                                          "left alone" % (where, cls.status, summary.get("status"))))
+                self._problem("%s: status label says %s but the record says %s; left alone"
+                              % (where, cls.status, summary.get("status")), entry)
                 continue
             if cls.kind == KIND_IN_PROGRESS:
                 self.in_progress.append(entry)
@@ -187,8 +188,7 @@ class Run:
             where = "release %s/%s on cluster %s" % (cls.namespace, cls.name, self.cluster)
             name = key % (cls.namespace, cls.name)
             if plan.action in NEEDS_HELM and self.helm is None:
-                self.errors.append(report.error_entry(entry, reason="%s: %s needs the helm CLI: %s"
-                                          % (where, plan.action, self.helm_problem)))
+                self._problem("%s: %s needs the helm CLI: %s" % (where, plan.action, self.helm_problem), entry)
                 continue
             done = dict(entry)
             if self.check_mode:
@@ -208,19 +208,16 @@ class Run:
                               "skipped, nothing written" % where)
                 else:
                     reason = "%s: API error %s: %s; nothing written" % (where, err.status, err.message)
-                self.errors.append(report.error_entry(done, reason=reason))
+                self._problem(reason, done)
                 continue
             except HelmError as err:
-                done.update(changed=True)
-                self.errors.append(report.error_entry(done, changed=True, reason="%s: revision %s was marked failed "
-                                          "(unlocked) but helm %s failed: %s"
-                                          % (where, cls.revision, plan.action, err)))
+                self._problem("%s: revision %s was marked failed (unlocked) but helm %s failed: %s"
+                              % (where, cls.revision, plan.action, err), done, changed=True)
                 self.before[name] = "%s (revision %s)" % (cls.status, cls.revision)
                 self.after[name] = "failed (revision %s); helm %s failed" % (cls.revision, plan.action)
                 continue
             except (OSError, IOError) as err:
-                self.errors.append(report.error_entry(done, reason="%s: cannot write backup: %s; nothing written"
-                                          % (where, err)))
+                self._problem("%s: cannot write backup: %s; nothing written" % (where, err), done)
                 continue
             done.update(changed=True, message="%s: now %s" % (plan.action, after))
             self.remediated.append(done)
