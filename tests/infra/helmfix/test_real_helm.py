@@ -2,6 +2,7 @@
 interrupting it."""
 
 import json
+import time
 import shutil
 import subprocess
 
@@ -98,3 +99,99 @@ def test_bad_chart_upgrade_fails_and_records_failed(kube, env, tmp_path):
     with pytest.raises(helmfix.HelmFailed):
         env.upgrade("web", "shop", chart=helmfix.make_chart(tmp_path, "0.3.0", bad=True))
     assert labels(kube, "shop")[-1] == ("web", 2, "failed")
+
+
+@pytest.mark.parametrize("op,expect", [("upgrade", "pending-upgrade"), ("install", "pending-install"),
+                                       ("rollback", "pending-rollback")])
+def test_interrupted_at_the_record_update_is_stuck_too(kube, env, op, expect):
+    """Killed after the chart's objects were applied, before Helm finalised its records."""
+    if op != "install":
+        env.install("web", "shop", values={"message": "one"})
+        env.upgrade("web", "shop", values={"message": "two"})
+    maker = {"upgrade": lambda: helmfix.make_stuck_upgrade(env, kube, "web", "shop", values={"message": "three"},
+                                                           at="record"),
+             "install": lambda: helmfix.make_stuck_install(env, kube, "web", "shop", values={"message": "three"},
+                                                           at="record"),
+             "rollback": lambda: helmfix.make_stuck_rollback(env, kube, "web", "shop", 1, at="record")}[op]
+    rev = maker()
+    assert labels(kube, "shop")[-1] == ("web", rev, expect)
+    applied = kube.store.get("configmaps", "shop", "web-config")["data"]["message"]
+    assert applied == ("one" if op == "rollback" else "three")          # the objects did change
+    assert helmfix.LOCKED in helmfix.assert_locked(env, "web", "shop")
+
+
+def test_stuck_maker_fails_clearly_when_helm_never_gets_there(kube, env):
+    env.install("web", "shop")
+    helmfix.make_stuck_upgrade(env, kube, "web", "shop")
+    with pytest.raises(AssertionError) as err:              # already locked: Helm refuses before any write
+        helmfix.make_stuck_upgrade(env, kube, "web", "shop")
+    assert helmfix.LOCKED in str(err.value) and "without reaching" in str(err.value)
+    assert kube.faults.list() == [] and kube.faults.hanging == 0
+
+
+def test_two_stuck_makers_at_once_on_one_server(kube, env):
+    import threading
+    env.install("a", "shop")
+    env.install("b", "shop")
+    revs = {}
+    threads = [threading.Thread(target=lambda n=n: revs.setdefault(n, helmfix.make_stuck_upgrade(env, kube, n, "shop")))
+               for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert revs == {"a": 2, "b": 2}
+    assert [s for _, _, s in labels(kube, "shop")] == ["deployed", "pending-upgrade"] * 2
+
+
+def test_age_record_store_rest_and_configmap(kube, tmp_path):
+    from localkube.testing import make_api
+    env = helmfix.HelmEnv(kube.kubeconfig)
+    rev = helmfix.make_stuck_install(env, kube, "fresh", "shop")
+    before = kube.store.get("secrets", "shop", "sh.helm.release.v1.fresh.v1")
+    assert "createdAt" in before["metadata"]["labels"]                       # Helm 4: created, never updated,
+    assert "modifiedAt" not in before["metadata"]["labels"]                  # so no modifiedAt label
+    helmfix.age_record(kube.store, "shop", "fresh", rev, 600)                 # a bare Store works too
+    obj = kube.store.get("secrets", "shop", "sh.helm.release.v1.fresh.v1")
+    then = int(obj["metadata"]["labels"]["createdAt"])
+    assert abs(kube.now() - 600 - then) < 5 and "modifiedAt" not in obj["metadata"]["labels"]
+    release = json.loads(helmfix.decode_record(obj))
+    assert release["info"]["first_deployed"] == release["info"]["last_deployed"] == obj["metadata"]["creationTimestamp"]
+
+    kube.clock_offset_seconds = -7200                                       # ages follow the server's clock
+    helmfix.age_record(make_api(kube), "shop", "fresh", rev, 60)           # through the REST API
+    obj = kube.store.get("secrets", "shop", "sh.helm.release.v1.fresh.v1")
+    assert abs(time.time() - 7260 - int(obj["metadata"]["labels"]["createdAt"])) < 5
+    assert helmfix.LOCKED in helmfix.assert_locked(env, "fresh", "shop")    # still a valid, locked record
+
+    cm_env = helmfix.HelmEnv(kube.kubeconfig, driver="configmap")
+    cm_env.install("cm", "apps")
+    rev = helmfix.make_stuck_upgrade(cm_env, kube, "cm", "apps")
+    helmfix.age_record(kube, "apps", "cm", rev, 3600)                       # driver found by itself
+    obj = kube.store.get("configmaps", "apps", "sh.helm.release.v1.cm.v%d" % rev)
+    assert abs(kube.now() - 3600 - int(obj["metadata"]["labels"]["modifiedAt"])) < 5
+    assert json.loads(helmfix.decode_record(obj))["info"]["status"] == "pending-upgrade"
+    assert helmfix.LOCKED in helmfix.assert_locked(cm_env, "cm", "apps")
+
+
+def test_values_and_password_are_in_the_records(kube, env):
+    env.install("vault-ui", "apps", values={"auth": {"password": "hunter2-secret"}})
+    text = helmfix.decode_record(kube.store.get("secrets", "apps", "sh.helm.release.v1.vault-ui.v1"))
+    release = json.loads(text)
+    assert release["config"] == {"auth": {"password": "hunter2-secret"}}
+    assert 'password: "hunter2-secret"' in release["manifest"]
+    assert kube.store.get("configmaps", "apps", "vault-ui-config")["data"]["password"] == "hunter2-secret"
+    env.upgrade("vault-ui", "apps", values={"message": "x"})                 # new values replace the old
+    assert env.get_values("vault-ui", "apps") == {"message": "x"}
+    assert "password" not in env.release("vault-ui", "apps")["manifest"]
+
+
+def test_chart_versions_and_app_versions_show_in_history(kube, env, tmp_path):
+    env.install("web", "shop")
+    env.upgrade("web", "shop", chart=helmfix.make_chart(tmp_path, "0.3.0", app_version="2.0.0"))
+    assert [(h["chart"], h["app_version"]) for h in env.history("web", "shop")] == [
+        ("unstick-demo-0.1.0", "1.0.0"), ("unstick-demo-0.3.0", "2.0.0")]
+    with pytest.raises(helmfix.HelmFailed) as err:
+        env.history("never", "shop")
+    assert str(err.value) == "release: not found"
+    assert helmfix.HELM_BIN.is_file()
