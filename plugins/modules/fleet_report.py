@@ -1,0 +1,255 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: helmops.unstick contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: fleet_report
+short_description: Write one report of stuck Helm releases across a fleet of clusters (JSON, Markdown, HTML)
+version_added: "0.1.0"
+author:
+  - helmops.unstick maintainers (@helmops)
+description:
+  - Takes the outcome of M(helmops.unstick.helm_unstick) on every cluster of a play, as recorded by the
+    C(helmops.unstick.stuck_releases) role, and writes one fleet report into O(dest).
+  - C(json) is machine-readable (one entry per cluster with its C(stuck), C(in_progress), C(remediated)
+    and C(errors), whether it could be checked and why not).
+  - C(markdown) is for tickets and chat.
+  - C(html) is one self-contained page (inline CSS and JavaScript, no external assets) with summary counts,
+    a table of every stuck, in-progress or failed release that sorts when a header is clicked, and the
+    errors per cluster.
+  - Only whitelisted, non-secret fields of each release are copied (namespace, name, revision, status, age,
+    last good revision, action, chart name and versions). Release values are never part of the input
+    (M(helmops.unstick.helm_unstick) never returns them) nor of a report.
+  - Meant to run once per play on the controller (C(run_once), C(delegate_to=localhost)).
+options:
+  results:
+    description:
+      - The recorded outcome per inventory host, a dict from host name to record. A record has C(host), C(cluster),
+        C(ok) (false when the cluster could not be checked), C(msg), C(remediate), C(check_mode) and the
+        lists C(stuck), C(in_progress), C(remediated) and C(errors) returned by
+        M(helmops.unstick.helm_unstick).
+      - A host whose record is empty or null is reported as a cluster that could not be checked.
+    type: dict
+    required: true
+  hosts:
+    description:
+      - Every host of the play, in order (for example C(ansible_play_hosts_all)). Hosts missing from
+        O(results) are reported as clusters that could not be checked.
+    type: list
+    elements: str
+    default: []
+  dest:
+    description:
+      - Directory the report files are written to; created if missing. Files are replaced on every run.
+      - A relative path is relative to the directory C(ansible-playbook) was started from.
+    type: path
+    required: true
+  formats:
+    description: Which files to write.
+    type: list
+    elements: str
+    choices: [json, markdown, html]
+    default: [json, markdown, html]
+  basename:
+    description: File name without extension; the files are C(BASENAME.json), C(BASENAME.md) and C(BASENAME.html).
+    type: str
+    default: stuck-releases
+  title:
+    description: Title of the report.
+    type: str
+    default: Stuck Helm releases
+attributes:
+  check_mode:
+    support: full
+    description: Renders but writes nothing (run the task with C(check_mode=false) to write reports in check runs).
+  diff_mode:
+    support: none
+    description: The report files are replaced whole; no diff is shown.
+notes:
+  - Clusters that could not be checked are also reported as warnings.
+"""
+
+EXAMPLES = r"""
+- name: Write the fleet report once, on the controller
+  helmops.unstick.fleet_report:
+    results: "{{ dict(ansible_play_hosts_all | zip(ansible_play_hosts_all | map('extract', hostvars)
+                 | map(attribute='stuck_releases_result', default={}))) }}"
+    hosts: "{{ ansible_play_hosts_all }}"
+    dest: /var/tmp/helm-stuck-report
+  run_once: true
+  delegate_to: localhost
+  register: fleet
+
+- name: Make the summary a job artifact (AWX, AAP)
+  ansible.builtin.set_stats:
+    data:
+      helm_stuck_releases: "{{ fleet.summary }}"
+  run_once: true
+"""
+
+RETURN = r"""
+files:
+  description: Absolute path of each file written (or that would be written in check mode), by format.
+  returned: always
+  type: dict
+  sample: {json: /srv/reports/stuck-releases.json, markdown: /srv/reports/stuck-releases.md,
+           html: /srv/reports/stuck-releases.html}
+summary:
+  description: Fleet counts.
+  returned: always
+  type: dict
+  contains:
+    clusters:
+      description: Number of clusters (hosts).
+      type: int
+      returned: always
+    clusters_ok:
+      description: Clusters that could be checked.
+      type: int
+      returned: always
+    clusters_failed:
+      description: Clusters that could not be checked (unreachable, forbidden, bad kubeconfig, guard).
+      type: int
+      returned: always
+    failed_clusters:
+      description: Their inventory names.
+      type: list
+      elements: str
+      returned: always
+    stuck:
+      description: Stuck releases found.
+      type: int
+      returned: always
+    remediated:
+      description: Releases remediated by this run.
+      type: int
+      returned: always
+    remaining:
+      description: Stuck releases that are still stuck (report only, errors, or check mode).
+      type: int
+      returned: always
+    in_progress:
+      description: Pending releases younger than C(min_age), never touched.
+      type: int
+      returned: always
+    errors:
+      description: Errors reported by the clusters that could be checked.
+      type: int
+      returned: always
+  sample: {clusters: 3, clusters_ok: 2, clusters_failed: 1, failed_clusters: [staging], stuck: 2,
+           remediated: 2, remaining: 0, in_progress: 0, errors: 0}
+clusters:
+  description: One item per cluster, in play order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    host:
+      description: Inventory host name.
+      type: str
+      returned: always
+    cluster:
+      description: The cluster as M(helmops.unstick.helm_unstick) named it (context, host or current context).
+      type: str
+      returned: always
+    ok:
+      description: Whether the cluster could be checked.
+      type: bool
+      returned: always
+    status:
+      description: One of C(clean), C(remediated), C(stuck), C(errors), C(failed).
+      type: str
+      returned: always
+    message:
+      description: Why the cluster could not be checked, empty otherwise.
+      type: str
+      returned: always
+    remaining:
+      description: Its releases still stuck.
+      type: int
+      returned: always
+    problems:
+      description: What fails a CI gate for this cluster (could not be checked, still stuck, errors); empty if none.
+      type: list
+      elements: str
+      returned: always
+notify:
+  description: Whether anything was stuck, remediated or failed (worth a notification).
+  returned: always
+  type: bool
+notify_text:
+  description: A short plain-text summary for chat webhooks.
+  returned: always
+  type: str
+"""
+
+import os
+import tempfile
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.helmops.unstick.plugins.module_utils import fleet_report
+
+
+def _write(path, text):
+    directory = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            results=dict(type="dict", required=True),
+            hosts=dict(type="list", elements="str", default=[]),
+            dest=dict(type="path", required=True),
+            formats=dict(type="list", elements="str", choices=list(fleet_report.FORMATS),
+                         default=list(fleet_report.FORMATS)),
+            basename=dict(type="str", default="stuck-releases"),
+            title=dict(type="str", default="Stuck Helm releases"),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    generated = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    fleet = fleet_report.build_fleet(params["results"], params["hosts"], generated, params["title"])
+    dest = os.path.abspath(params["dest"])
+    files = {}
+    for fmt in params["formats"]:
+        files[fmt] = os.path.join(dest, "%s.%s" % (params["basename"], fleet_report.EXTENSIONS[fmt]))
+    if not module.check_mode:
+        try:
+            if not os.path.isdir(dest):
+                os.makedirs(dest)
+            for fmt, path in files.items():
+                _write(path, fleet_report.render(fleet, fmt))
+        except (OSError, IOError) as err:
+            module.fail_json(msg="cannot write the fleet report to %s: %s" % (dest, err), files=files)
+    clusters = []
+    for cluster in fleet["clusters"]:
+        if not cluster["ok"]:
+            module.warn("cluster %s could not be checked: %s" % (cluster["host"], cluster["message"]))
+        clusters.append(dict(host=cluster["host"], cluster=cluster["cluster"], ok=cluster["ok"],
+                             status=cluster["status"], message=cluster["message"],
+                             remaining=cluster["remaining"], problems=fleet_report.cluster_problems(cluster)))
+    module.exit_json(changed=not module.check_mode, files=files, summary=fleet["summary"], clusters=clusters,
+                     notify=fleet_report.should_notify(fleet), notify_text=fleet_report.notification_text(fleet))
+
+
+if __name__ == "__main__":
+    main()

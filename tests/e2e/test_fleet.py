@@ -1,0 +1,293 @@
+"""The stuck_releases role and its playbooks over a fleet: several clusters in one
+inventory (plain HTTP, TLS + token, and a dead one), releases really stuck by
+real Helm, one fleet report per run (JSON, Markdown, HTML), webhook, CI gate."""
+
+import http.server
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import yaml
+
+import helmfix
+from localkube import LocalKube
+from localkube import kubeconfig as kubeconfig_writer
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+HELM_BIN = ROOT / "tests" / "support" / "bin" / "helm"
+PLAYBOOK_BIN = str(Path(sys.executable).parent / "ansible-playbook")
+PASSWORD = "fleet-Pa55w0rd-do-not-leak"
+TOKEN = "fleet-bearer-t0ken-do-not-leak"
+VALUES = {"auth": {"password": PASSWORD}}
+RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+"
+                   r"skipped=(\d+)\s+rescued=(\d+)\s+ignored=(\d+)", re.M)
+
+
+# -- helpers ----------------------------------------------------------------
+class PlaybookRun:
+    def __init__(self, proc):
+        self.rc = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        self.recap = {}
+        for m in RECAP.finditer(proc.stdout):
+            self.recap[m.group(1)] = dict(zip(
+                ("ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored"),
+                (int(g) for g in m.groups()[1:])))
+
+    @property
+    def text(self):
+        return self.stdout + self.stderr
+
+
+def run_playbook(work, playbook, inventory, extra=None, env=None):
+    """ansible-playbook -i INVENTORY PLAYBOOK, started from ``work`` (as an operator would)."""
+    cmd = [PLAYBOOK_BIN, "-i", str(inventory), str(playbook)]
+    if extra:
+        cmd += ["-e", json.dumps(extra)]
+    full_env = dict(os.environ, PWD=str(work))
+    full_env.update(env or {})
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=str(work), env=full_env, timeout=300)
+    return PlaybookRun(proc)
+
+
+def write_inventory(path, hosts, group="helm_clusters"):
+    path.write_text(yaml.safe_dump({group: {"hosts": hosts}}, sort_keys=False))
+    return path
+
+
+def dead_kubeconfig(path):
+    """A kubeconfig whose server refuses connections: a port bound but never listening
+    (held open for the test, so nothing else can take it)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    kubeconfig_writer.write(path, "http://127.0.0.1:%d" % sock.getsockname()[1], ca_file=None, token=None,
+                            context="dead-cluster")
+    return sock
+
+
+class Webhook:
+    """A tiny local chat webhook: records every POSTed JSON body."""
+
+    def __init__(self):
+        self.posts = []
+        hook = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                hook.posts.append({"content_type": self.headers.get("Content-Type"), "body": json.loads(body)})
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d/hook" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def webhook():
+    hook = Webhook()
+    yield hook
+    hook.close()
+
+
+def stuck_upgrade(env, kube, name, ns):
+    env.install(name, ns, values=VALUES)
+    rev = helmfix.make_stuck_upgrade(env, kube, name, ns, values=VALUES)
+    helmfix.age_record(kube, ns, name, rev, 3600)
+    assert "another operation" in helmfix.assert_locked(env, name, ns)
+    return rev
+
+
+def stuck_install(env, kube, name, ns):
+    rev = helmfix.make_stuck_install(env, kube, name, ns, values=VALUES)
+    helmfix.age_record(kube, ns, name, rev, 3600)
+    return rev
+
+
+def resource_versions(kube):
+    return sorted((o["metadata"]["namespace"], o["metadata"]["name"], o["metadata"]["resourceVersion"])
+                  for o in kube.store.list("secrets"))
+
+
+def report_files(report_dir):
+    base = Path(report_dir) / "stuck-releases"
+    return {fmt: base.with_suffix(ext) for fmt, ext in (("json", ".json"), ("markdown", ".md"), ("html", ".html"))}
+
+
+def assert_no_leak(runs, report_dir):
+    for run in runs:
+        assert PASSWORD not in run.text and TOKEN not in run.text
+    for path in Path(report_dir).rglob("*"):
+        if path.is_file():
+            text = path.read_text()
+            assert PASSWORD not in text and TOKEN not in text, path
+
+
+COMMON = {"stuck_releases_helm_binary": str(HELM_BIN), "stuck_releases_timeout": "60s"}
+
+
+# -- tests ------------------------------------------------------------------
+def test_fleet_remediation_over_three_clusters(tmp_path, webhook):
+    with LocalKube() as plain, LocalKube(tls=True, tokens={TOKEN: None}) as secure:
+        kc_plain = plain.write_kubeconfig(tmp_path / "plain.kubeconfig")
+        kc_secure = secure.write_kubeconfig(tmp_path / "secure.kubeconfig", token=TOKEN)  # for Helm
+        dead_sock = dead_kubeconfig(tmp_path / "dead.kubeconfig")
+        env_plain, env_secure = helmfix.HelmEnv(kc_plain), helmfix.HelmEnv(kc_secure)
+        web_rev = stuck_upgrade(env_plain, plain, "web", "shop")
+        stuck_install(env_secure, secure, "fresh", "apps")
+
+        inventory = write_inventory(tmp_path / "inventory.yml", {
+            "plain": {"stuck_releases_kubeconfig": str(kc_plain)},
+            # no kubeconfig: API URL, bearer token and CA, per host
+            "secure": {"stuck_releases_host": secure.url, "stuck_releases_api_key": TOKEN,
+                       "stuck_releases_ca_cert": secure.ca_file, "stuck_releases_validate_certs": True},
+            "dead": {"stuck_releases_kubeconfig": str(tmp_path / "dead.kubeconfig")},
+        })
+        report_dir = tmp_path / "reports"
+        extra = dict(COMMON, stuck_releases_report_dir=str(report_dir), stuck_releases_webhook_url=webhook.url)
+        first = run_playbook(tmp_path, ROOT / "playbooks" / "remediate.yml", inventory, extra)
+
+        # the dead cluster is reported and stopped nothing; the play still says so clearly
+        assert first.rc == 0, first.text
+        assert first.recap["plain"]["changed"] >= 1 and first.recap["plain"]["failed"] == 0, first.recap
+        assert first.recap["secure"]["changed"] >= 1 and first.recap["secure"]["failed"] == 0, first.recap
+        assert first.recap["dead"]["rescued"] == 1 and first.recap["dead"]["ignored"] == 1, first.recap
+        assert "TASK [helmops.unstick.stuck_releases : Cluster could not be checked]" in first.stdout
+        assert re.search(r"\[WARNING\]: cluster dead could not be checked: cluster dead-cluster: cannot scan",
+                         " ".join(first.text.split())), first.text
+
+        # both live clusters really fixed: real Helm upgrades again
+        env_plain.upgrade("web", "shop", values=VALUES)
+        assert env_plain.history("web", "shop")[-1] == {**env_plain.history("web", "shop")[-1],
+                                                         "status": "deployed", "revision": web_rev + 2}
+        env_secure.upgrade("fresh", "apps", values=VALUES, install=True)
+        assert env_secure.history("fresh", "apps")[-1]["status"] == "deployed"
+
+        # the three reports
+        files = report_files(report_dir)
+        data = json.loads(files["json"].read_text())
+        clusters = {c["host"]: c for c in data["clusters"]}
+        assert [c["host"] for c in data["clusters"]] == ["plain", "secure", "dead"]
+        assert clusters["plain"]["ok"] and clusters["secure"]["ok"] and not clusters["dead"]["ok"]
+        assert [(e["name"], e["action"]) for e in clusters["plain"]["remediated"]] == [("web", "rollback")]
+        assert [(e["name"], e["status"], e["action"]) for e in clusters["secure"]["remediated"]] == [
+            ("fresh", "pending-install", "unlock")]
+        assert "cannot scan Helm releases" in clusters["dead"]["message"]
+        assert data["summary"] == {"clusters": 3, "clusters_ok": 2, "clusters_failed": 1, "failed_clusters": ["dead"],
+                                   "stuck": 2, "remediated": 2, "remaining": 0, "in_progress": 0, "errors": 0}
+        states = sorted((r["cluster"], r["name"], r["state"], r["last_good_revision"]) for r in data["releases"])
+        assert states == [("plain", "web", "remediated", web_rev - 1), ("secure", "fresh", "remediated", None)]
+        markdown = files["markdown"].read_text()
+        assert "| plain | shop | web | pending-upgrade |" in markdown
+        assert "could not be checked: cluster dead-cluster: cannot scan Helm releases" in markdown
+        html = files["html"].read_text()
+        assert '<table class="sortable" id="releases">' in html and "<td>fresh</td>" in html
+        assert "cannot scan Helm releases" in html and "http://" not in html.replace(dead_url(tmp_path), "")
+
+        # one notification, Slack/Teams shaped
+        assert len(webhook.posts) == 1
+        assert webhook.posts[0]["content_type"].startswith("application/json")
+        text = webhook.posts[0]["body"]["text"]
+        assert "2 remediated" in text and "dead: could not be checked" in text
+
+        # second run: nothing left to do on the healthy clusters
+        second = run_playbook(tmp_path, ROOT / "playbooks" / "remediate.yml", inventory, extra)
+        assert second.rc == 0, second.text
+        assert second.recap["plain"]["changed"] == 0 and second.recap["secure"]["changed"] == 0, second.recap
+        data = json.loads(files["json"].read_text())
+        assert data["summary"]["stuck"] == 0 and data["summary"]["clusters_failed"] == 1
+        assert len(webhook.posts) == 2  # the dead cluster is still worth telling
+
+        assert_no_leak([first, second], report_dir)
+        dead_sock.close()
+
+
+def dead_url(tmp_path):
+    """The dead cluster's server URL, which its error message quotes."""
+    return yaml.safe_load((tmp_path / "dead.kubeconfig").read_text())["clusters"][0]["cluster"]["server"]
+
+
+def test_report_only_changes_nothing_and_gate_fails(tmp_path):
+    with LocalKube() as kube:
+        kc = kube.write_kubeconfig(tmp_path / "kubeconfig")
+        env = helmfix.HelmEnv(kc)
+        stuck_upgrade(env, kube, "api", "payments")
+        inventory = write_inventory(tmp_path / "inventory.yml", {"prod": {"stuck_releases_kubeconfig": str(kc)}})
+        before = resource_versions(kube)
+
+        # by FQCN, as a collection playbook
+        report = run_playbook(tmp_path, "helmops.unstick.report", inventory, dict(COMMON))
+        assert report.rc == 0, report.text
+        assert report.recap["prod"]["changed"] == 0 and report.recap["prod"]["failed"] == 0, report.recap
+        assert resource_versions(kube) == before
+        data = json.loads(report_files(tmp_path / "helm-stuck-report")["json"].read_text())  # default dir: $PWD
+        assert data["summary"]["stuck"] == 1 and data["summary"]["remaining"] == 1
+        assert data["summary"]["remediated"] == 0
+        assert data["releases"][0]["result"] == "still stuck: report only (remediate is off)"
+
+        # as a CI gate: something is still stuck, so the play fails
+        gate = run_playbook(tmp_path, ROOT / "playbooks" / "report.yml", inventory,
+                            dict(COMMON, stuck_releases_fail_on_stuck=True))
+        assert gate.rc != 0, gate.text
+        assert gate.recap["prod"]["failed"] == 1, gate.recap
+        assert "cluster prod: 1 release(s) still stuck" in gate.stdout
+        assert resource_versions(kube) == before
+
+        # remediate, but the max_remediations guard refuses: that cluster is failed, nothing is changed
+        guard = run_playbook(tmp_path, ROOT / "playbooks" / "remediate.yml", inventory,
+                             dict(COMMON, stuck_releases_max_remediations=0))
+        assert guard.rc == 0, guard.text
+        assert guard.recap["prod"]["rescued"] == 1 and guard.recap["prod"]["ignored"] == 1, guard.recap
+        assert resource_versions(kube) == before
+        data = json.loads(report_files(tmp_path / "helm-stuck-report")["json"].read_text())
+        prod = data["clusters"][0]
+        assert not prod["ok"] and "max_remediations is 0" in prod["message"]
+        assert [e["name"] for e in prod["stuck"]] == ["api"] and prod["remaining"] == 1
+        assert data["releases"][0]["result"].startswith("still stuck: cluster localkube: refusing to remediate")
+        assert "another operation" in helmfix.assert_locked(env, "api", "payments")
+        assert_no_leak([report, gate, guard], tmp_path / "helm-stuck-report")
+
+
+def test_clean_fleet_is_quiet_and_unreachable_cluster_fails_the_gate(tmp_path, webhook):
+    with LocalKube() as kube:
+        kc = kube.write_kubeconfig(tmp_path / "kubeconfig")
+        inventory = write_inventory(tmp_path / "inventory.yml", {"quiet": {"stuck_releases_kubeconfig": str(kc)}},
+                                    group="clean_clusters")
+        extra = dict(COMMON, stuck_releases_hosts="clean_clusters", stuck_releases_webhook_url=webhook.url,
+                     stuck_releases_report_dir="out")
+        run = run_playbook(tmp_path, ROOT / "playbooks" / "report.yml", inventory, extra)
+        assert run.rc == 0, run.text
+        assert webhook.posts == []  # nothing stuck, remediated or failed: no notification
+        data = json.loads(report_files(tmp_path / "out")["json"].read_text())
+        assert data["summary"]["clusters_ok"] == 1 and data["releases"] == []
+        assert 'id="no-releases"' in report_files(tmp_path / "out")["html"].read_text()
+
+        sock = dead_kubeconfig(tmp_path / "dead.kubeconfig")
+        inventory = write_inventory(tmp_path / "inventory.yml", {
+            "quiet": {"stuck_releases_kubeconfig": str(kc)},
+            "dead": {"stuck_releases_kubeconfig": str(tmp_path / "dead.kubeconfig")}}, group="clean_clusters")
+        gate = run_playbook(tmp_path, ROOT / "playbooks" / "report.yml", inventory,
+                            dict(extra, stuck_releases_fail_on_stuck=True))
+        sock.close()
+        assert gate.rc != 0, gate.text
+        assert gate.recap["dead"]["failed"] == 1 and gate.recap["quiet"]["failed"] == 0, gate.recap
+        assert len(webhook.posts) == 1 and "dead: could not be checked" in webhook.posts[0]["body"]["text"]

@@ -1,0 +1,22 @@
+"""ansible-lint (production profile, offline; config in .ansible-lint) passes on
+the collection's roles and playbooks."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_ansible_lint_production_profile_passes_on_roles_and_playbooks():
+    lint = Path(sys.executable).parent / "ansible-lint"
+    env = dict(os.environ, NO_COLOR="1", ANSIBLE_LINT_NODEPS="0")
+    proc = subprocess.run([str(lint), "--offline", "roles/", "playbooks/"], cwd=str(ROOT), env=env,
+                          capture_output=True, text=True, timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "Profile 'production' was required, and it passed." in out, out
+    processed = re.search(r"in (\d+) files processed", out)
+    assert processed and int(processed.group(1)) >= 8, out  # the role's files and both playbooks were linted
