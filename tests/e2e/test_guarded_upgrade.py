@@ -1,0 +1,158 @@
+"""Guarded upgrades (playbooks/safe_upgrade.yml, role helmops.unstick.guarded_upgrade) end to end:
+ansible-playbook against localkube, releases really stuck and upgrades really run by real Helm through
+the test helm CLI (kubernetes.core.helm calls it as it calls a user's helm)."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+import helmfix
+from playbook_run import HELM_BIN, ROOT
+
+pytestmark = pytest.mark.slow
+
+SAFE_UPGRADE = ROOT / "playbooks" / "safe_upgrade.yml"
+EXISTING = Path(__file__).resolve().parent / "existing_deploy"
+
+
+class Play:
+    def __init__(self, proc):
+        self.rc, self.stdout, self.stderr = proc.returncode, proc.stdout, proc.stderr
+        self.text = proc.stdout + proc.stderr
+
+    def recap(self, key):
+        """Sum of one PLAY RECAP counter (ok, changed, failed, rescued, ...) over all hosts."""
+        return sum(int(n) for n in re.findall(r"\b%s=(\d+)" % key, self.stdout))
+
+
+def play(tmp_path, playbook, extra, env=None, hosts=None):
+    """ansible-playbook PLAYBOOK with an inventory of one cluster host ("local") and extra vars."""
+    work = Path(tmp_path) / ("play-%d" % len(list(Path(tmp_path).glob("play-*"))))
+    work.mkdir()
+    inventory = work / "clusters.yml"
+    inventory.write_text(yaml.safe_dump({"helm_clusters": {"hosts": hosts or {"local": {}}}}))
+    extra_file = work / "vars.json"
+    extra_file.write_text(json.dumps(dict(extra, ansible_python_interpreter=sys.executable)))
+    cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), "-e", "@%s" % extra_file,
+           str(playbook)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=str(work),
+                          env=dict(os.environ, ANSIBLE_NOCOLOR="1", **(env or {})))
+    return Play(proc)
+
+
+def guard_vars(kube, chart, **extra):
+    args = {"guarded_upgrade_kubeconfig": kube.kubeconfig, "guarded_upgrade_helm_binary": str(HELM_BIN),
+            "guarded_upgrade_release": "web", "guarded_upgrade_namespace": "shop",
+            "guarded_upgrade_chart": str(chart), "guarded_upgrade_timeout": "60s"}
+    args.update(extra)
+    return args
+
+
+def history(env, name="web", ns="shop"):
+    return [(h["revision"], h["status"], h["chart"], h["description"]) for h in env.history(name, ns)]
+
+
+def stuck_web(env, kube):
+    """The seed's story: web installed, upgraded, then an upgrade killed midway an hour ago."""
+    env.install("web", "shop")
+    env.upgrade("web", "shop")
+    rev = helmfix.make_stuck_upgrade(env, kube, "web", "shop")
+    helmfix.age_record(kube, "shop", "web", rev, 3600)
+    assert "another operation" in helmfix.assert_locked(env, "web", "shop")
+    return rev
+
+
+def test_stuck_release_unstuck_then_upgraded(kube, helm_env, tmp_path):
+    rev = stuck_web(helm_env, kube)
+    chart = helmfix.make_chart(tmp_path, "0.2.0")
+    run = play(tmp_path, SAFE_UPGRADE, guard_vars(kube, chart, guarded_upgrade_values={"message": "v2"}))
+    assert run.rc == 0, run.text
+    hist = history(helm_env)
+    assert [(r, s) for r, s, _, _ in hist] == [
+        (1, "superseded"), (2, "superseded"), (rev, "failed"), (rev + 1, "superseded"), (rev + 2, "deployed")]
+    assert hist[rev][3] == "Rollback to %d" % (rev - 1)                    # the guard's rollback
+    assert hist[-1][2:] == ("unstick-demo-0.2.0", "Upgrade complete")       # then the upgrade
+    assert kube.store.get("configmaps", "shop", "web-config")["data"]["message"] == "v2"
+    assert "Rollback to %d" % (rev - 1) in run.stdout or "rollback" in run.stdout.lower()
+    assert helmfix.newest(kube, "shop", "web") == (rev + 2, "deployed")
+
+
+@pytest.mark.parametrize("atomic", [True, False], ids=["atomic", "rescue-rollback"])
+def test_failed_upgrade_rescued_to_last_good(kube, helm_env, tmp_path, atomic):
+    helm_env.install("web", "shop")
+    helm_env.upgrade("web", "shop", chart=str(helmfix.make_chart(tmp_path, "0.2.0")))
+    bad = helmfix.make_chart(tmp_path, "0.3.0", bad=True)
+    run = play(tmp_path, SAFE_UPGRADE, guard_vars(kube, bad, guarded_upgrade_atomic=atomic))
+    assert run.rc != 0
+    hist = history(helm_env)
+    newest = hist[-1]
+    assert newest[1:3] == ("deployed", "unstick-demo-0.2.0") and newest[3] == "Rollback to 2", hist
+    assert hist[2][:2] == (3, "failed")                                    # the failed upgrade stays in history
+    assert helmfix.newest(kube, "shop", "web") == (4, "deployed")          # not pending: Helm works
+    msg = run.stdout
+    assert "guarded upgrade of shop/web to %s failed" % bad in msg
+    assert "UPGRADE FAILED" in msg and "web-bad" in msg                    # Helm's own message
+    assert "started from revision 2 (unstick-demo-0.2.0)" in msg
+    assert "newest revision after the failure: %s" % ("4 (deployed)" if atomic else "3 (failed)") in msg
+    assert ("none needed (helm already rolled back)" if atomic else "helm rollback to revision 2") in msg
+    assert "now: revision 4 (deployed, unstick-demo-0.2.0), unlocked" in msg
+    assert run.recap("rescued") == 1
+    helm_env.upgrade("web", "shop", chart=str(helmfix.make_chart(tmp_path, "0.4.0")))   # not locked
+    assert history(helm_env)[-1][1:3] == ("deployed", "unstick-demo-0.4.0")
+
+
+def test_healthy_release_upgraded_then_idempotent(kube, helm_env, tmp_path):
+    helm_env.install("web", "shop")
+    chart = helmfix.make_chart(tmp_path, "0.2.0")
+    extra = guard_vars(kube, chart, guarded_upgrade_values={"message": "v2"})
+    first = play(tmp_path, SAFE_UPGRADE, extra)
+    assert first.rc == 0, first.text
+    assert "not stuck; nothing to do" in first.stdout
+    assert history(helm_env)[-1][:3] == (2, "deployed", "unstick-demo-0.2.0")
+    assert first.recap("changed") == 1                                     # the upgrade, nothing else
+    second = play(tmp_path, SAFE_UPGRADE, extra)
+    assert second.rc == 0, second.text
+    assert second.recap("changed") == 0 and "unchanged" in second.stdout
+    assert len(helm_env.history("web", "shop")) == 2
+
+
+def test_pending_revision_younger_than_min_age_is_left_alone(kube, helm_env, tmp_path):
+    helm_env.install("web", "shop")
+    rev = helmfix.make_stuck_upgrade(helm_env, kube, "web", "shop")        # just now: may be a live deploy
+    run = play(tmp_path, SAFE_UPGRADE, guard_vars(kube, helmfix.make_chart(tmp_path, "0.2.0")))
+    assert run.rc != 0
+    assert "revision %d is pending-upgrade and only" % rev in run.stdout
+    assert "another deploy may still be running" in run.stdout
+    assert helmfix.newest(kube, "shop", "web") == (rev, "pending-upgrade")  # untouched
+
+
+@pytest.mark.parametrize("version,flag", [(None, "--rollback-on-failure"), ("v3.14.4", "--atomic")],
+                         ids=["helm4", "helm3"])
+def test_existing_deployment_playbook_with_the_guard(kube, helm_env, tmp_path, version, flag):
+    rev = stuck_web(helm_env, kube)
+    env = {"HELM_STANDIN_VERSION": version} if version else {}
+    chart = helmfix.make_chart(tmp_path, "0.2.0")
+    run = play(tmp_path, EXISTING / "deploy.yml",
+               {"app_kubeconfig": kube.kubeconfig, "app_helm": str(HELM_BIN), "app_chart": str(chart),
+                "app_image_tag": "2.0", "app_values_file": str(tmp_path / "web-values.yaml")}, env=env)
+    assert run.rc == 0, run.text
+    assert "helm upgrade flag: %s" % flag in run.stdout        # the test helm refuses the other one
+    hist = history(helm_env)
+    assert hist[rev][3] == "Rollback to %d" % (rev - 1)
+    assert hist[-1][1:3] == ("deployed", "unstick-demo-0.2.0")
+    assert kube.store.get("configmaps", "shop", "web-config")["data"]["message"] == "web 2.0"
+
+
+def test_helm_too_old_fails_before_touching_anything(kube, helm_env, tmp_path):
+    helm_env.install("web", "shop")
+    run = play(tmp_path, SAFE_UPGRADE, guard_vars(kube, helmfix.make_chart(tmp_path, "0.2.0")),
+               env={"HELM_STANDIN_VERSION": "v3.7.2"})
+    assert run.rc != 0
+    assert "helm 3.7.2 (%s) is older than 3.8.0" % HELM_BIN in run.stdout
+    assert len(helm_env.history("web", "shop")) == 1
