@@ -187,3 +187,11 @@ def test_runs_under_a_python_without_the_sdk():
     out = subprocess.run(["/usr/bin/env", "-i", "PATH=/usr/bin:/bin", HELM, "version", "--short"],
                          capture_output=True, text=True)
     assert (out.returncode, out.stdout) == (0, "v4.2.3\n"), out.stderr
+
+
+def test_show_chart_ignores_version_for_a_local_chart(kube):
+    """kubernetes.core.helm passes --version with chart_version even for a local
+    chart path; real helm ignores it there."""
+    out = helm(kube, "--version=0.1.0", "show", "chart", str(helmfix.CHART))
+    assert out.returncode == 0, out.stderr
+    assert yaml.safe_load(out.stdout)["name"] == "unstick-demo"

@@ -700,8 +700,9 @@ def cmd_show(opts, base, out):
     need(opts, 1)
     if opts.jsonpath:
         raise Unsupported("show --jsonpath is unsupported in the test stand-in for helm")
-    text = helm.show(opts.args[0], output_format=opts.cmd.split()[1], version=opts.chart_version,
-                     repo_url=opts.repo, devel=opts.devel)
+    local = os.path.exists(opts.args[0])   # real helm ignores --version for a local chart
+    text = helm.show(opts.args[0], output_format=opts.cmd.split()[1],
+                     version=None if local else opts.chart_version, repo_url=opts.repo, devel=opts.devel)
     write(out, text if text.endswith("\n") else text + "\n")
 
 
