@@ -1,14 +1,20 @@
-"""The demo: real stuck Helm releases on a local cluster, found and fixed.
+"""The demo: real stuck Helm releases on two local clusters, found and fixed
+by the collection's main job.
 
-1. starts localkube (our local Kubernetes API server, serving from a thread of
-   this process: Helm and Ansible reach it over HTTP from their own processes);
-2. makes real Helm (SDK v4.2.3) leave releases stuck by interrupting it:
-   an upgrade, a first install and a rollback, plus a release healed by hand
+1. starts two local clusters (localkube, our local Kubernetes API server; one
+   plain HTTP, one with TLS and a bearer token), serving from threads of this
+   process: Helm and Ansible reach them over HTTP(S) from their own processes;
+2. makes real Helm (SDK v4.2.3) leave releases stuck by interrupting it: an
+   upgrade, a first install and a rollback, plus a release healed by hand
    earlier (an old pending revision in its history), one whose upgrade is
    still running (too young to touch) and a healthy one;
 3. shows `helm history` and real Helm refusing to upgrade;
-4. runs demo/unstick.yml: report only, then remediate (with --diff);
-5. upgrades every remediated release with real Helm, and shows the history.
+4. builds the inventory from the clusters' kubeconfigs with the
+   helmops.unstick.kubeconfig inventory plugin;
+5. runs playbooks/report.yml, then playbooks/remediate.yml (--diff), and
+   prints the fleet report;
+6. upgrades every remediated release with real Helm, and runs remediate.yml
+   again: nothing left to do.
 """
 
 import os
@@ -37,67 +43,85 @@ def shell(*cmd):
     return subprocess.run([str(c) for c in cmd], env=ENV).returncode
 
 
+def stuck_fleet(eu, us, env_eu, env_us):
+    """The releases of the story, really stuck by interrupting real Helm."""
+    env_eu.install("cart", "shop", values={"auth": {"password": "demo-Secret-123"}})
+    env_eu.upgrade("cart", "shop")
+    rev = helmfix.make_stuck_upgrade(env_eu, eu, "cart", "shop")
+    helmfix.age_record(eu, "shop", "cart", rev, 2 * 3600)
+    print("eu-prod shop/cart       upgrade killed -> revision %d pending-upgrade (2 h ago)" % rev)
+    rev = helmfix.make_stuck_install(env_eu, eu, "checkout", "shop")
+    helmfix.age_record(eu, "shop", "checkout", rev, 3600)
+    print("eu-prod shop/checkout   first install killed -> revision %d pending-install (1 h ago)" % rev)
+    env_eu.install("ledger", "billing")
+    helmfix.make_stuck_upgrade(env_eu, eu, "ledger", "billing")
+    env_eu.rollback("ledger", "billing", 1)
+    print("eu-prod billing/ledger  stuck once, healed by a manual helm rollback (pending-upgrade stays in history)")
+    env_eu.install("migrator", "ops")
+    rev = helmfix.make_stuck_upgrade(env_eu, eu, "migrator", "ops")
+    print("eu-prod ops/migrator    upgrade started seconds ago -> revision %d pending-upgrade (maybe live)" % rev)
+    env_us.install("api", "billing")
+    env_us.upgrade("api", "billing")
+    rev = helmfix.make_stuck_rollback(env_us, us, "api", "billing", 1)
+    helmfix.age_record(us, "billing", "api", rev, 1800)
+    print("us-prod billing/api     rollback killed -> revision %d pending-rollback (30 min ago)" % rev)
+    env_us.install("healthy", "ops")
+    print("us-prod ops/healthy     deployed")
+
+
 def main():
     global ENV
     ENV = dict(os.environ)
     ENV["PYTHONPATH"] = str(ROOT / "tests" / "support")
     WORK.mkdir(exist_ok=True)
-    kubeconfig = WORK / "kubeconfig"
-    backups = Path(tempfile.mkdtemp(prefix="backups-", dir=str(WORK)))
-    say("Starting the local cluster (localkube)")
-    kube = LocalKube().start()
-    kube.write_kubeconfig(kubeconfig)
-    print("API server: %s   kubeconfig: %s" % (kube.url, kubeconfig))
-    env = helmfix.HelmEnv(str(kubeconfig))
+    run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=str(WORK)))
+    say("Starting two local clusters (localkube)")
+    eu = LocalKube().start()
+    us = LocalKube(tls=True, tokens={"demo-token": None}).start()
     try:
+        eu_config = eu.write_kubeconfig(run_dir / "eu-prod.kubeconfig", context="eu-prod")
+        us_config = us.write_kubeconfig(run_dir / "us-prod.kubeconfig", context="us-prod", token="demo-token")
+        print("eu-prod: %s\nus-prod: %s (TLS, bearer token)" % (eu.url, us.url))
+        env_eu = helmfix.HelmEnv(str(eu_config))
+        env_us = helmfix.HelmEnv(str(us_config))
+
         say("Real Helm deploys, then gets interrupted (process killed mid-operation)")
-        env.install("cart", "shop", values={"auth": {"password": "demo-Secret-123"}})
-        env.upgrade("cart", "shop")
-        rev = helmfix.make_stuck_upgrade(env, kube, "cart", "shop")
-        helmfix.age_record(kube, "shop", "cart", rev, 2 * 3600)
-        print("shop/cart      upgrade killed -> revision %d pending-upgrade (2 h ago)" % rev)
-        rev = helmfix.make_stuck_install(env, kube, "checkout", "shop")
-        helmfix.age_record(kube, "shop", "checkout", rev, 3600)
-        print("shop/checkout  first install killed -> revision %d pending-install (1 h ago)" % rev)
-        env.install("api", "billing")
-        env.upgrade("api", "billing")
-        rev = helmfix.make_stuck_rollback(env, kube, "api", "billing", 1)
-        helmfix.age_record(kube, "billing", "api", rev, 1800)
-        print("billing/api    rollback killed -> revision %d pending-rollback (30 min ago)" % rev)
-        env.install("ledger", "billing")
-        rev = helmfix.make_stuck_upgrade(env, kube, "ledger", "billing")
-        env.rollback("ledger", "billing", 1)
-        print("billing/ledger stuck once, healed by a manual helm rollback (pending-upgrade stays in history)")
-        env.install("migrator", "ops")
-        rev = helmfix.make_stuck_upgrade(env, kube, "migrator", "ops")
-        print("ops/migrator   upgrade started seconds ago -> revision %d pending-upgrade (maybe live)" % rev)
-        env.install("healthy", "ops")
-        print("ops/healthy    deployed")
+        stuck_fleet(eu, us, env_eu, env_us)
 
         say("What an operator sees")
-        shell(HELM, "--kubeconfig", kubeconfig, "history", "cart", "-n", "shop")
-        shell(HELM, "--kubeconfig", kubeconfig, "history", "ledger", "-n", "billing")
-        shell(HELM, "--kubeconfig", kubeconfig, "upgrade", "cart", helmfix.CHART, "-n", "shop")
+        shell(HELM, "--kubeconfig", eu_config, "history", "cart", "-n", "shop")
+        shell(HELM, "--kubeconfig", eu_config, "upgrade", "cart", helmfix.CHART, "-n", "shop")
 
-        playbook = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,",
-                    "-e", "ansible_python_interpreter=%s" % sys.executable,
-                    "-e", "demo_kubeconfig=%s" % kubeconfig, "-e", "demo_helm=%s" % HELM,
-                    "-e", "demo_backup_dir=%s" % backups, str(ROOT / "demo" / "unstick.yml")]
-        say("helmops.unstick.helm_unstick, report only")
-        shell(*playbook)
-        say("helmops.unstick.helm_unstick, remediate (rollback to the last good revision; unlock pending-install)")
-        shell(*(playbook + ["-e", "demo_remediate=true", "--diff"]))
+        say("The inventory: every kubeconfig context is a cluster (helmops.unstick.kubeconfig)")
+        inventory = run_dir / "clusters.kubeconfig.yml"
+        inventory.write_text("plugin: helmops.unstick.kubeconfig\nkubeconfigs:\n  - %s\n  - %s\n"
+                             % (eu_config, us_config))
+        shell(str(Path(sys.executable).parent / "ansible-inventory"), "-i", inventory, "--graph")
+
+        playbook = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory),
+                    "-e", "stuck_releases_helm_binary=%s" % HELM,
+                    "-e", "stuck_releases_report_dir=%s" % (run_dir / "report"),
+                    "-e", "stuck_releases_backup_dir=%s" % (run_dir / "backups"),
+                    "-e", "stuck_releases_timeout=60s"]
+        say("playbooks/report.yml: report only")
+        shell(*(playbook + [str(ROOT / "playbooks" / "report.yml")]))
+        say("playbooks/remediate.yml: roll back to the last good revision; unlock a stuck first install")
+        shell(*(playbook + [str(ROOT / "playbooks" / "remediate.yml"), "--diff"]))
+        say("The fleet report (also as JSON and a sortable HTML page in %s)" % (run_dir / "report"))
+        print((run_dir / "report" / "stuck-releases.md").read_text())
 
         say("Real Helm works again")
-        for ns, name in (("shop", "cart"), ("shop", "checkout"), ("billing", "api")):
-            shell(HELM, "--kubeconfig", kubeconfig, "upgrade", name, helmfix.CHART, "--install", "-n", ns)
-        shell(HELM, "--kubeconfig", kubeconfig, "history", "cart", "-n", "shop")
+        for config, ns, name in ((eu_config, "shop", "cart"), (eu_config, "shop", "checkout"),
+                                 (us_config, "billing", "api")):
+            shell(HELM, "--kubeconfig", config, "upgrade", name, helmfix.CHART, "--install", "-n", ns)
+        shell(HELM, "--kubeconfig", eu_config, "history", "cart", "-n", "shop")
 
         say("Run it again: nothing left to do (idempotent)")
-        shell(*(playbook + ["-e", "demo_remediate=true"]))
-        print("\nBackups of the records changed (mode 0600, they hold release values): %s" % backups)
+        shell(*(playbook + [str(ROOT / "playbooks" / "remediate.yml")]))
+        print("\nBackups of the records changed (mode 0600, they hold release values): %s" % (run_dir / "backups"))
     finally:
-        kube.stop()
+        eu.stop()
+        us.stop()
 
 
 if __name__ == "__main__":
