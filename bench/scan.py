@@ -15,109 +15,15 @@ Run: ``scripts/bench scan [--releases 2000 --revisions 10 --stuck 10]``.
 """
 
 import argparse
-import base64
-import copy
-import gzip
 import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "support"))
-sys.path.insert(0, str(ROOT / ".venv" / "collections"))
-
-CHART = ROOT / "tests" / "support" / "helmfix" / "chart"
-NOW = time.time()
-
-
-def decode(data):
-    return json.loads(gzip.decompress(base64.b64decode(base64.b64decode(data))))
-
-
-def encode(release):
-    inner = base64.b64encode(gzip.compress(json.dumps(release, separators=(",", ":")).encode(), 9))
-    return base64.b64encode(inner).decode()
-
-
-def template_record(tmp):
-    """Install one release with real Helm on a throwaway server; return its Secret."""
-    from localkube import LocalKube
-    with LocalKube() as kube:
-        kubeconfig = str(kube.write_kubeconfig(Path(tmp) / "seed-kubeconfig"))
-        code = ("import helm_python as h, sys; "
-                "c = h.Config(kubeconfig_path=sys.argv[1], namespace='bench'); "
-                "c.install(sys.argv[2], 'seed', {'message': 'hello', 'auth': {'password': 'bench-secret'}}, "
-                "create_namespace=True)")
-        subprocess.run([sys.executable, "-c", code, kubeconfig, str(CHART)], check=True)
-        secret = [o for o in kube.store.list("secrets", "bench") if o["metadata"]["name"].startswith("sh.helm")][0]
-    return secret
-
-
-def seed_state(path, template, releases, revisions, stuck, namespaces, manifest_kb=0):
-    base = decode(template["data"]["release"])
-    if manifest_kb:  # a bigger chart: more rendered objects in the manifest
-        doc = base["manifest"]
-        base["manifest"] = "\n".join(doc.replace("-config", "-config-%d" % i)
-                                     for i in range(max(1, manifest_kb * 1024 // max(len(doc), 1))))
-    objects = []
-    for i in range(releases):
-        ns = "ns-%02d" % (i % namespaces)
-        name = "app-%05d" % i
-        for rev in range(1, revisions + 1):
-            newest = rev == revisions
-            status = "deployed" if newest else "superseded"
-            if newest and i < stuck:
-                status = "pending-upgrade"
-            rel = copy.deepcopy(base)
-            rel.update(name=name, namespace=ns, version=rev)
-            rel["info"]["status"] = status
-            obj = copy.deepcopy(template)
-            meta = obj["metadata"]
-            for key in ("uid", "resourceVersion", "managedFields", "creationTimestamp"):
-                meta.pop(key, None)
-            meta.update(name="sh.helm.release.v1.%s.v%d" % (name, rev), namespace=ns)
-            meta["labels"].update(name=name, status=status, version=str(rev),
-                                  modifiedAt=str(int(NOW - 7200 + rev)))
-            obj["data"]["release"] = encode(rel)
-            objects.append(obj)
-    nss = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ns-%02d" % n}} for n in range(namespaces)]
-    with open(path, "w") as fh:
-        json.dump({"resourceVersion": 1, "objects": {"secrets": objects, "namespaces": nss}}, fh)
-    return len(objects), sum(len(o["data"]["release"]) for o in objects) / len(objects)
-
-
-class Server:
-    def __init__(self, state, kubeconfig):
-        self.proc = subprocess.Popen([sys.executable, "-m", "localkube", "--state-file", state,
-                                      "--kubeconfig", kubeconfig], stdout=subprocess.PIPE, text=True,
-                                     env=dict(os.environ, PYTHONPATH=str(ROOT / "tests" / "support")))
-        self.url = self.proc.stdout.readline().strip()
-
-    def stats(self):
-        with urllib.request.urlopen(self.url + "/_localkube/stats") as r:
-            return json.load(r)
-
-    def reset(self):
-        urllib.request.urlopen(urllib.request.Request(self.url + "/_localkube/stats", method="DELETE")).read()
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait()
-
-
-def measure(server, fn):
-    server.reset()
-    start = time.perf_counter()
-    detail = fn()
-    seconds = time.perf_counter() - start
-    stats = server.stats()
-    return seconds, stats.get("bytes", stats.get("total_bytes")), stats.get("requests", stats.get("total_requests")), detail
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import (Server, ansible_env, helm_list, machine, measure, module_scan,  # noqa: E402
+                    seed_state, table, template_record)
 
 
 def module_playbook(kubeconfig, tmp):
@@ -127,37 +33,11 @@ def module_playbook(kubeconfig, tmp):
         "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
         "    - helmops.unstick.helm_unstick: {kubeconfig: '%s', remediate: false}\n      register: r\n"
         "    - ansible.builtin.copy: {content: '{{ r.summary | to_json }}', dest: '%s'}\n" % (kubeconfig, out))
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".venv" / "collections"))
+    env = ansible_env()
     subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
                     "-e", "ansible_python_interpreter=" + sys.executable, str(play)],
                    check=True, env=env, stdout=subprocess.DEVNULL)
     return json.loads(out.read_text())
-
-
-def module_scan(kubeconfig):
-    """The module's own code path (runner + REST storage) in this process: imports
-    done beforehand, the timed part is client creation plus the whole run."""
-    import kubernetes
-    from ansible_collections.helmops.unstick.plugins.module_utils import runner
-    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import KubeApi
-    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
-    from ansible_collections.helmops.unstick.plugins.module_utils.module_args import UNSTICK_ARG_SPEC
-    params = dict((k, v.get("default")) for k, v in UNSTICK_ARG_SPEC.items())
-    params["remediate"] = False
-    start = time.perf_counter()
-    client = kubernetes.config.new_client_from_config(config_file=kubeconfig)
-    out = runner.run(params, ReleaseStorage(KubeApi(client)), "bench", "bench")
-    return dict(out["summary"], call_seconds=round(time.perf_counter() - start, 3))
-
-
-def helm_list(kubeconfig):
-    code = ("import helm_python as h, sys, json, time; "
-            "c = h.Config(kubeconfig_path=sys.argv[1]); t = time.perf_counter(); "
-            "r = c.list(all_states=True, all_namespaces=True); t = time.perf_counter() - t; "
-            "print(json.dumps({'releases': len(r), 'pending': sum(1 for x in r if str(x.get('status', '')).startswith('pending')), "
-            "'call_seconds': round(t, 3)}))")
-    out = subprocess.run([sys.executable, "-c", code, kubeconfig], check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main():
@@ -184,22 +64,23 @@ def main():
             ]
         finally:
             server.stop()
-    print("machine: %s, %d cores, Python %s" % (platform.processor() or platform.machine(), os.cpu_count(),
-                                                platform.python_version()))
+    print(machine())
     print("records: %d (%d releases x %d revisions, %d stuck), avg data.release %.0f bytes"
           % (count, args.releases, args.revisions, args.stuck, avg))
-    print("%-44s %9s %9s %14s %9s  %s" % ("what", "process s", "call s", "bytes served", "requests", "result"))
+    body = []
     for name, (sec, nbytes, reqs, detail) in rows:
         call = detail.get("call_seconds")
         shown = dict((k, v) for k, v in detail.items() if k != "call_seconds")
-        print("%-44s %9.2f %9s %14s %9s  %s" % (name, sec, "%.3f" % call if call is not None else "-",
-                                               nbytes, reqs, json.dumps(shown)))
+        body.append((name, "%.2f" % sec, "%.3f" % call if call is not None else "-", nbytes, reqs,
+                     json.dumps(shown)))
+    print(table(("what", "process s", "call s", "bytes served", "requests", "result"), body))
     ours, helm = rows[1][1], rows[2][1]
-    print("scan vs Helm's list: %.0fx fewer bytes; %.1fx less time (call vs call), "
-          "%.1fx (ansible-playbook run vs helm list process)"
-          % (helm[1] / max(ours[1], 1), helm[3]["call_seconds"] / ours[3]["call_seconds"],
+    bytes_x = helm[1] / max(ours[1], 1)
+    time_x = helm[3]["call_seconds"] / max(ours[3]["call_seconds"], 0.001)
+    print("scan vs Helm's list: %.0fx fewer bytes (goal >= 50x: %s); %.1fx less time, call vs call "
+          "(goal >= 20x: %s); %.1fx (ansible-playbook run vs helm list process)"
+          % (bytes_x, "met" if bytes_x >= 50 else "NOT met", time_x, "met" if time_x >= 20 else "NOT met",
              helm[0] / rows[0][1][0]))
-
 
 if __name__ == "__main__":
     main()
