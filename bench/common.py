@@ -15,6 +15,7 @@ import gzip
 import json
 import os
 import platform
+import select
 import subprocess
 import sys
 import time
@@ -79,7 +80,8 @@ def seed_objects(template, releases, revisions, stuck, namespaces, manifest_kb=0
             rel = dict(base, name=name, namespace=ns, version=rev, info=dict(base["info"], status=status))
             labels = dict(meta0.get("labels") or {}, name=name, status=status, version=str(rev),
                           modifiedAt=str(int(NOW - 7200 + rev)))
-            meta = dict(meta0, name="sh.helm.release.v1.%s.v%d" % (name, rev), namespace=ns, labels=labels)
+            meta = dict(meta0, name="sh.helm.release.v1.%s.v%d" % (name, rev), namespace=ns, labels=labels,
+                        resourceVersion=str(len(objects) + 2))  # loaded as is: writes need one
             obj = dict(template, metadata=meta, data=dict(template["data"], release=encode(rel)))
             objects.append(obj)
     return objects, ["ns-%02d" % n for n in range(namespaces)]
@@ -89,7 +91,7 @@ def write_state(path, objects, namespaces):
     """A localkube state file (``--state-file``) holding ``objects`` (Secrets)."""
     nss = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in namespaces]
     with open(str(path), "w") as fh:
-        json.dump({"resourceVersion": 1, "objects": {"secrets": objects, "namespaces": nss}}, fh)
+        json.dump({"resourceVersion": len(objects) + 2, "objects": {"secrets": objects, "namespaces": nss}}, fh)
 
 
 def seed_state(path, template, releases, revisions, stuck, namespaces, manifest_kb=0):
@@ -100,17 +102,27 @@ def seed_state(path, template, releases, revisions, stuck, namespaces, manifest_
 
 
 class Server:
-    """``python -m localkube`` (127.0.0.1, a free port) loading ``state``; writes ``kubeconfig``."""
+    """``python -m localkube`` (127.0.0.1, a free port) loading ``state``; writes ``kubeconfig``.
 
-    def __init__(self, state, kubeconfig):
+    ``wait=False`` returns at once (start many, then ``wait_url()`` each)."""
+
+    def __init__(self, state, kubeconfig, wait=True, timeout=60):
         self.proc = subprocess.Popen([sys.executable, "-m", "localkube", "--host", "127.0.0.1",
                                       "--state-file", str(state), "--kubeconfig", str(kubeconfig)],
-                                     stdout=subprocess.PIPE, text=True,
+                                     stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
                                      env=dict(os.environ, PYTHONPATH=str(SUPPORT)))
-        self.url = self.proc.stdout.readline().strip()
-        if not self.url.startswith("http://127.0.0.1:"):
+        self.url = None
+        if wait:
+            self.wait_url(timeout)
+
+    def wait_url(self, timeout=60):
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        line = self.proc.stdout.readline().strip() if ready else ""
+        if not line.startswith("http://127.0.0.1:"):
             self.stop()
-            raise RuntimeError("localkube did not start (got %r)" % self.url)
+            raise RuntimeError("localkube did not start in %ss (got %r)" % (timeout, line))
+        self.url = line
+        return line
 
     def _admin(self, method="GET"):
         req = urllib.request.Request(self.url + "/_localkube/stats", method=method)
