@@ -206,6 +206,10 @@ class Run:
                 if err.conflict:
                     reason = ("%s: the record changed since it was read (a live Helm operation?); "
                               "skipped, nothing written" % where)
+                elif err.status == 0:
+                    # no answer (dropped, timed out): the server may still apply the write
+                    reason = ("%s: API error 0: %s; no answer to the write, so it may have landed or not; "
+                              "nothing else was done (run again to see)" % (where, err.message))
                 else:
                     reason = "%s: API error %s: %s; nothing written" % (where, err.status, err.message)
                 self._problem(reason, done)

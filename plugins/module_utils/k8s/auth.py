@@ -104,8 +104,11 @@ def connect(module):
     # urllib3 would otherwise retry on its own: 429/503 answers with Retry-After
     # and, for PUT, a connection dropped after the request was sent (a write that
     # may have landed). Only failures to connect are retried down there; KubeApi
-    # retries reads itself and never retries writes.
-    configuration.retries = Retry(total=3, connect=3, read=0, status=0, other=0, redirect=3)
+    # retries reads itself and never retries writes. respect_retry_after_header
+    # off: else a 429/503 with Retry-After becomes a MaxRetryError (no status, no
+    # Retry-After for KubeApi's backoff, and a refused write looks unanswered).
+    configuration.retries = Retry(total=3, connect=3, read=0, status=0, other=0, redirect=3,
+                                  respect_retry_after_header=False)
     api_client = kubernetes.client.ApiClient(configuration)
     for header, value in headers.items():
         _k8s_client._set_header(api_client, header, value)

@@ -127,3 +127,21 @@ def test_unknown_status_reported(make_release, make_object):
     out = runner.run(dict(PARAMS), store, "c1", "me", clock=lambda: NOW)
     assert "unknown status 'pending-frobnicate'" in out["errors"][0]["reason"]
     assert store.writes == 0
+
+
+class NoAnswerStore(Store):
+    """The write reaches the server, but the answer never comes back (dropped, timed out)."""
+
+    def replace(self, obj):
+        Store.replace(self, obj)
+        raise ApiError(0, "ReadTimeoutError", "PUT /x: Read timed out")
+
+
+def test_write_without_answer_is_not_reported_as_nothing_written(make_release, make_object):
+    store = NoAnswerStore(history(make_release, make_object, "s", ["deployed", "pending-upgrade"]))
+    out = runner.run(dict(PARAMS), store, "c1", "me", clock=lambda: NOW)
+    [err] = out["errors"]
+    assert "may have landed" in err["reason"] and "nothing written" not in err["reason"]
+    assert out["remediated"] == [] and store.writes == 1
+    again = runner.run(dict(PARAMS), store, "c1", "me", clock=lambda: NOW)   # it had landed
+    assert again["changed"] is False and again["stuck"] == [] and again["errors"] == []
