@@ -1,0 +1,73 @@
+"""Smoke tests of the benchmarks (bench/*.py): each runs on a tiny size and
+prints its table with the expected columns. Speed goals are not asserted:
+the figures are for the README, produced by ``scripts/bench``."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+def bench(name, *args, timeout=120):
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".venv" / "collections"),
+               PYTHONPATH=str(ROOT / "tests" / "support"))
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / ("%s.py" % name))] + list(args),
+                         cwd=str(ROOT), env=env, capture_output=True, text=True, timeout=timeout)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert out.stdout.startswith("machine: "), out.stdout
+    return out.stdout
+
+
+def header_and_rows(text, first_header):
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| " + first_header))
+    header = [c.strip() for c in lines[start].strip("|").split("|")]
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([c.strip() for c in line.strip("|").split("|")])
+    return header, rows
+
+
+def test_scan():
+    out = bench("scan", "--releases", "12", "--revisions", "3", "--stuck", "2", "--namespaces", "3")
+    header, rows = header_and_rows(out, "what")
+    assert header == ["what", "process s", "call s", "bytes served", "requests", "result"]
+    assert [r[0].split()[0] for r in rows] == ["helm_unstick", "helm_unstick", "Helm"]
+    assert '"stuck": 2' in rows[1][5] and '"releases": 12' in rows[2][5]
+    assert "fewer bytes" in out
+
+
+def test_growth():
+    out = bench("growth", "--releases", "12", "--revisions", "2,3", "--stuck", "1,2", "--namespaces", "3",
+                "--repeat", "1")
+    header, rows = header_and_rows(out, "revisions/release")
+    assert header == ["revisions/release", "stuck", "records", "module requests", "module bytes",
+                      "module bytes/stuck", "module scan s", "Helm list bytes", "Helm list s"]
+    assert [(r[0], r[1]) for r in rows] == [("2", "1"), ("2", "2"), ("3", "1"), ("3", "2")]
+    # one cluster-wide list, then a history list and a GET per stuck release
+    assert [int(r[3]) for r in rows] == [3, 5, 3, 5]
+
+
+def test_fleet():
+    out = bench("fleet", "--clusters", "1,2", "--forks", "2", "--releases", "3", "--revisions", "2",
+                "--stuck", "1", "--repeat", "1")
+    header, rows = header_and_rows(out, "clusters")
+    assert header == ["clusters", "forks", "remediated", "ansible-playbook s", "CPU s", "s per cluster",
+                      "vs 1 cluster(s), same forks"]
+    assert [(r[0], r[1], r[2]) for r in rows] == [("1", "2", "1"), ("2", "2", "2")]
+
+
+def test_profile():
+    out = bench("profile_module", "--releases", "12", "--revisions", "2", "--stuck", "2", "--namespaces", "3",
+                "--repeat", "1", "--top", "5")
+    header, rows = header_and_rows(out, "case")
+    assert header == ["case", "call s", "client CPU s", "requests", "bytes", "stuck/remediated"]
+    assert [(r[0], r[5]) for r in rows] == [("scan", "2"), ("remediate", "2")]
+    assert "scan under cProfile" in out and "remediate under cProfile" in out
