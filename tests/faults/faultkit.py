@@ -272,12 +272,36 @@ def start_group(cmd, cwd, env=None):
                             text=True, start_new_session=True)
 
 
+def _descendants(pid):
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
 def kill_group(proc):
-    """SIGKILL the whole process group (ansible-playbook, the module, helm)."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    """SIGKILL the run and everything under it, as when a CI job's container dies:
+    ansible-playbook, its worker (which setsid()s into its own process group),
+    the module and the helm it runs."""
+    for sig in (signal.SIGSTOP, signal.SIGSTOP, signal.SIGKILL):    # freeze (no new children), then kill
+        for pid in [proc.pid] + _descendants(proc.pid):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
     proc.communicate(timeout=30)
 
 
@@ -322,3 +346,18 @@ def wait_for(predicate, timeout=10.0, step=0.05):
             return True
         time.sleep(step)
     return predicate()
+
+
+@pytest.fixture
+def helm_env(kube):
+    return helmfix.HelmEnv(kube.kubeconfig)
+
+
+@pytest.fixture
+def module_args(kube):
+    """Module arguments for the kube fixture's cluster (as tests/e2e/conftest.py)."""
+    def _args(**extra):
+        args = {"kubeconfig": kube.kubeconfig, "helm_binary": str(HELM_BIN), "timeout": "60s"}
+        args.update(extra)
+        return args
+    return _args
