@@ -34,6 +34,12 @@ SETTLED = ("deployed", "superseded", "failed", "uninstalled")
 ODD_SELECTOR = "owner=helm,status notin (%s)" % ",".join(SETTLED)
 
 
+def _denied(err):
+    """403: RBAC says no here, another scope may do. A 401 (expired or wrong
+    credentials) is not: it fails every request, so it fails the scan."""
+    return err.forbidden and err.status != 401
+
+
 class ScanResult:
     def __init__(self):
         self.items = []          # PartialObjectMetadata dicts of odd records
@@ -87,12 +93,12 @@ class ReleaseStorage:
                                 if keep_namespace(i["metadata"].get("namespace", ""))]
                 return result
             except ApiError as err:
-                if not err.forbidden:
+                if not _denied(err):
                     raise
             try:
                 namespaces = self.list_namespaces()
             except ApiError as err:
-                if not err.forbidden:
+                if not _denied(err):
                     raise
                 raise ApiError(err.status, err.reason,
                                "cannot list %s cluster-wide nor list namespaces (%s); "
@@ -104,7 +110,7 @@ class ReleaseStorage:
             try:
                 self._list_meta(self._collection(ns), ODD_SELECTOR, result)
             except ApiError as err:
-                if err.forbidden or err.not_found:
+                if _denied(err) or err.not_found:
                     result.forbidden.append((ns, err.message))
                 else:
                     raise
