@@ -52,16 +52,52 @@ def cluster_label(params):
         return str(context)
     if host:
         return str(host)
-    kubeconfig = params.get("kubeconfig") or _env("kubeconfig") or os.environ.get("KUBECONFIG")
+    kubeconfig = _kubeconfig_source(params)
     if isinstance(kubeconfig, str) and kubeconfig:
-        try:
-            current = _read_yaml(kubeconfig.split(os.pathsep)[0]).get("current-context")
-        except Exception:  # label only: connect() reports the real error
-            current = None
-        return str(current or os.path.basename(kubeconfig))
+        return str(current_context(kubeconfig) or os.path.basename(kubeconfig))
     if isinstance(kubeconfig, dict):
         return str(kubeconfig.get("current-context") or "in-memory kubeconfig")
     return "default"
+
+
+def _kubeconfig_source(params):
+    """The kubeconfig the client will load: the option, K8S_AUTH_KUBECONFIG, else KUBECONFIG."""
+    return params.get("kubeconfig") or _env("kubeconfig") or os.environ.get("KUBECONFIG")
+
+
+def current_context(kubeconfig):
+    """kubectl's current context of a kubeconfig of one or more files joined by
+    ``os.pathsep``: the first file that sets one wins. (The Python client lets
+    the last one win; connect() passes this one explicitly so the cluster we
+    name and the cluster we talk to are the same, and the same as kubectl's.)
+    None if no file sets one or a file cannot be read (connect() reports that).
+    """
+    for part in kubeconfig.split(os.pathsep):
+        if not part.strip():
+            continue
+        try:
+            current = _read_yaml(part.strip()).get("current-context")
+        except Exception:
+            return None
+        if current:
+            return str(current)
+    return None
+
+
+def unreadable_kubeconfigs(kubeconfig):
+    """The files of a kubeconfig option (one path, or several joined by
+    ``os.pathsep`` as kubectl and kubernetes.core allow) that cannot be read.
+
+    Each is named as "'FILE' in DIR": the option is ``no_log``, and Ansible masks
+    every occurrence of its whole value, so a lone path must not appear in full.
+    """
+    missing = []
+    for part in kubeconfig.split(os.pathsep):
+        path = os.path.expanduser(part.strip())
+        if path and not (os.path.isfile(path) and os.access(path, os.R_OK)):
+            directory, name = os.path.split(path)
+            missing.append("'%s' in %s" % (name, directory or os.curdir))
+    return missing
 
 
 def _read_yaml(path):
@@ -84,12 +120,15 @@ def connect(module):
     label = cluster_label(module.params)
     kubeconfig = module.params.get("kubeconfig") or _env("kubeconfig")
     if isinstance(kubeconfig, str) and kubeconfig:
-        path = os.path.expanduser(kubeconfig)
-        if not os.path.isfile(path) or not os.access(path, os.R_OK):
-            raise ConnectionError_(
-                "cluster %s: kubeconfig %s is missing or not readable" % (label, kubeconfig)
-            )
+        missing = unreadable_kubeconfigs(kubeconfig)
+        if missing:
+            raise ConnectionError_("cluster %s: kubeconfig %s is missing or not readable"
+                                   % (label, " and ".join(missing)))
     options = dict((name, module.params.get(name)) for name in AUTH_ARG_SPEC)
+    source = _kubeconfig_source(module.params)
+    if isinstance(source, str) and os.pathsep in source.strip(os.pathsep) \
+            and not (options.get("context") or _env("context") or options.get("host") or _env("host")):
+        options["context"] = current_context(source)      # kubectl's rule, not the client's
     try:
         # kubernetes.core's own steps (option/env resolution, kubeconfig
         # loading, overrides, impersonation headers), without its dynamic
