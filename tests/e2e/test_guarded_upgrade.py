@@ -156,3 +156,57 @@ def test_helm_too_old_fails_before_touching_anything(kube, helm_env, tmp_path):
     assert run.rc != 0
     assert "helm 3.7.2 (%s) is older than 3.8.0" % HELM_BIN in run.stdout
     assert len(helm_env.history("web", "shop")) == 1
+
+
+@pytest.mark.parametrize("atomic", [True, False], ids=["atomic", "no-atomic"])
+def test_upgrade_that_leaves_the_release_pending_is_rescued(kube, helm_env, tmp_path, atomic):
+    """Helm dies on its last write (one 500 on the new revision's record): `helm upgrade` fails and
+    the new revision stays pending-upgrade, the lock of the seed's story. The rescue unlocks it at
+    any age (it is our own upgrade, not someone else's) and rolls back to the last good revision."""
+    helm_env.install("web", "shop")
+    fault = kube.faults.error(500, verb="update", path=r"/secrets/sh\.helm\.release\.v1\.web\.v2$", count=1)
+    run = play(tmp_path, SAFE_UPGRADE, guard_vars(kube, helmfix.make_chart(tmp_path, "0.2.0"),
+                                                  guarded_upgrade_atomic=atomic))
+    assert fault.fired == 1
+    assert run.rc != 0, run.text
+    msg = run.stdout
+    assert "newest revision after the failure: 2 (pending-upgrade)" in msg, msg[-3000:]
+    assert "rescue: helm_unstick:" in msg and "STILL LOCKED" not in msg
+    assert run.recap("rescued") == 1
+    newest = helmfix.newest(kube, "shop", "web")
+    assert not newest[1].startswith("pending-"), history(helm_env)
+    assert "now: revision %d (%s" % newest in msg
+    assert history(helm_env)[1][:2] == (2, "failed")                      # the pending one, marked failed
+    helm_env.upgrade("web", "shop", chart=str(helmfix.make_chart(tmp_path, "0.3.0")))   # Helm is unblocked
+    assert history(helm_env)[-1][1:3] == ("deployed", "unstick-demo-0.3.0")
+
+
+def test_a_list_of_releases_on_two_clusters(kube, helm_env, tmp_path):
+    """safe_upgrade.yml with guarded_upgrade_releases over two cluster hosts: the stuck release on one
+    cluster is unstuck first, every release ends deployed on the new chart, each with its own values."""
+    from localkube import LocalKube
+    with LocalKube(tls=True, tokens={"us-token": None}) as other:
+        us_kubeconfig = str(other.write_kubeconfig(tmp_path / "us-kubeconfig"))
+        us_env = helmfix.HelmEnv(us_kubeconfig)
+        stuck_rev = stuck_web(helm_env, kube)                           # eu: web stuck an hour ago
+        helm_env.install("api", "shop")
+        us_env.install("web", "shop")
+        us_env.install("api", "shop")
+        chart = str(helmfix.make_chart(tmp_path, "0.2.0"))
+        extra = {"guarded_upgrade_helm_binary": str(HELM_BIN), "guarded_upgrade_timeout": "60s",
+                 "guarded_upgrade_releases": [
+                     {"release": "web", "namespace": "shop", "chart": chart, "values": {"message": "web v2"}},
+                     {"release": "api", "namespace": "shop", "chart": chart, "values": {"message": "api v2"}}]}
+        run = play(tmp_path, SAFE_UPGRADE, extra, hosts={
+            "eu": {"guarded_upgrade_kubeconfig": kube.kubeconfig},
+            "us": {"guarded_upgrade_kubeconfig": us_kubeconfig}})
+        assert run.rc == 0, run.text
+        for server, env in ((kube, helm_env), (other, us_env)):
+            for name in ("web", "api"):
+                assert env.history(name, "shop")[-1]["status"] == "deployed"
+                assert env.history(name, "shop")[-1]["chart"] == "unstick-demo-0.2.0"
+                assert server.store.get("configmaps", "shop", name + "-config")["data"]["message"] == name + " v2"
+        eu_web = history(helm_env)
+        assert eu_web[stuck_rev - 1][1] == "failed" and eu_web[stuck_rev][3] == "Rollback to %d" % (stuck_rev - 1)
+        assert [h["revision"] for h in us_env.history("web", "shop")] == [1, 2]     # no rollback where none was stuck
+        assert re.search(r"eu\s+: ok=\d+\s+changed=[1-9]", run.stdout) and re.search(r"us\s+: ok=", run.stdout)
