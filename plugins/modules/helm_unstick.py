@@ -156,6 +156,35 @@ stuck:
       description: The cluster, as in RV(cluster).
       type: str
       returned: always
+    kind:
+      description:
+        - How the release was classified, V(stuck) or V(in_progress); V(error) in RV(errors).
+      type: str
+      returned: always
+    reason:
+      description:
+        - Why it was classified so, in words (in RV(errors), what went wrong, naming cluster, namespace and release).
+      type: str
+      returned: always
+    description:
+      description:
+        - Helm's own description of the revision, as C(helm history) shows it (for example V(Preparing upgrade)).
+        - Helm writes its error text here when an operation fails; that text can quote what the API server
+          rejected. Release values (C(config)) are never read into any returned field.
+      type: str
+      returned: always
+    changed:
+      description: In RV(remediated), whether this run changed (in check mode, would change) the release; false elsewhere.
+      type: bool
+      returned: always
+    failed:
+      description: Whether remediating this release failed; false elsewhere.
+      type: bool
+      returned: always
+    message:
+      description: In RV(remediated), what was done (in check mode, what would be); null in RV(stuck) and RV(in_progress).
+      type: str
+      returned: always
   sample:
     - namespace: shop
       name: cart
