@@ -62,17 +62,24 @@ def test_pending_install(kube, helm_env, unstick, module_args, pending_install):
     assert helm_env.history("fresh", "shop")[-1]["status"] == "deployed"
 
 
-def test_pending_rollback_rolled_back(kube, helm_env, unstick, module_args):
+@pytest.mark.parametrize("strategy", ["rollback", "unlock"])
+def test_pending_rollback(kube, helm_env, unstick, module_args, strategy):
     helm_env.install("api", "shop")
     helm_env.upgrade("api", "shop")
     rev = helmfix.make_stuck_rollback(helm_env, kube, "api", "shop", 1)
     helmfix.age_record(kube, "shop", "api", rev, 3600)
-    run = unstick(module_args())
+    assert "another operation" in helmfix.assert_locked(helm_env, "api", "shop")
+    run = unstick(module_args(strategy=strategy), diff=True)
     assert run.rc == 0, run.text
     entry = run["remediated"][0]
-    assert (entry["status"], entry["action"], entry["target_revision"]) == ("pending-rollback", "rollback", 2)
+    assert (entry["status"], entry["action"], entry["last_good_revision"]) == ("pending-rollback", strategy, 2)
+    after = "deployed (rolled back to revision 2)" if strategy == "rollback" else "failed (revision %d)" % rev
+    assert run["diff"]["before"]["shop/api"] == "pending-rollback (revision %d)" % rev
+    assert run["diff"]["after"]["shop/api"] == after
+    assert statuses(helm_env, "api", "shop")[rev - 1] == (rev, "failed")     # claimed / unlocked
     helm_env.upgrade("api", "shop")
     assert helm_env.history("api", "shop")[-1]["status"] == "deployed"
+    assert unstick(module_args(strategy=strategy))["changed"] is False
 
 
 def test_release_healed_by_an_earlier_rollback_is_not_reported(kube, helm_env, unstick, module_args):
