@@ -60,7 +60,7 @@ def test_scan_fault_is_retried_and_run_completes(kube, fleet, ledger, inproc, ta
     second = inproc(strategy="unlock")
     assert second["changed"] is False and second["stuck"] == [] and second["errors"] == []
     assert unlocked(kube)
-    tally("%s on %s" % (fault, verb), "scan", "runner", 2, counts, True)
+    tally("%s on %s" % (fault, verb), "scan", "module code in-process", 2, counts, True)
 
 
 def test_retry_after_is_honoured_on_reads(kube, fleet, ledger, inproc, tally):
@@ -74,7 +74,7 @@ def test_retry_after_is_honoured_on_reads(kube, fleet, ledger, inproc, tally):
     assert len(first["remediated"]) == len(STUCK) and first["errors"] == []
     counts = book.check(changed_releases=STUCK)
     assert inproc(strategy="unlock")["changed"] is False
-    tally("API 429 / 503 + Retry-After 2 s (hint honoured)", "scan", "runner", 2, counts, True)
+    tally("API 429 / 503 + Retry-After 2 s (hint honoured)", "scan", "module code in-process", 2, counts, True)
 
 
 def test_scan_fault_beyond_retry_cap_changes_nothing(kube, fleet, ledger, inproc, tally, tmp_path):
@@ -91,7 +91,7 @@ def test_scan_fault_beyond_retry_cap_changes_nothing(kube, fleet, ledger, inproc
     assert len(again["remediated"]) == len(STUCK)
     counts = book.check(changed_releases=STUCK)
     assert inproc(strategy="unlock")["changed"] is False
-    tally("API 503 on list, persistent (beyond the retry cap)", "scan", "runner", 3, counts, True)
+    tally("API 503 on list, persistent (beyond the retry cap)", "scan", "module code in-process", 3, counts, True)
 
 
 def test_one_release_unreadable_does_not_stop_the_others(kube, fleet, ledger, inproc, tally):
@@ -108,7 +108,7 @@ def test_one_release_unreadable_does_not_stop_the_others(kube, fleet, ledger, in
     assert [e["name"] for e in second["remediated"]] == ["web"]
     counts = book.check(changed_releases=STUCK)
     assert inproc(strategy="unlock")["changed"] is False
-    tally("API 500 on one release's record GET, persistent", "scan", "runner", 3, counts, True)
+    tally("API 500 on one release's record GET, persistent", "scan", "module code in-process", 3, counts, True)
 
 
 @pytest.mark.parametrize("fault,spec,lands_late", WRITE_FAULTS, ids=[f for f, _, _ in WRITE_FAULTS])
@@ -142,7 +142,7 @@ def test_write_fault_is_not_retried_and_rerun_converges(kube, fleet, ledger, inp
     counts = book.check(changed_releases=STUCK)
     book.check_backups(backups(*runs))
     assert unlocked(kube)
-    tally("%s on write" % fault, "remediation", "runner", len(runs), counts, True,
+    tally("%s on write" % fault, "remediation", "module code in-process", len(runs), counts, True,
           "write landed after the client timed out; re-run found it done" if lands_late else "")
 
 

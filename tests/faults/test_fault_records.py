@@ -104,7 +104,7 @@ def test_odd_record(kube, fleet, inproc, tally, case):
     assert len(second["errors"]) == len(first["errors"])          # still reported, stable
     assert "update" not in kube.stats()["by_verb"]                # nothing written
     counts = book.check(changed_releases=set(others) if expect == "error" else STUCK)
-    tally(case, "record", "runner", 2, counts, True,
+    tally(case, "record", "module code in-process", 2, counts, True,
           "reported, left byte for byte" if expect == "error" else "revision from the object name")
 
 
@@ -123,7 +123,7 @@ def test_duplicate_revision_records(kube, fleet, inproc, tally):
     second = inproc(strategy="unlock")
     assert second["changed"] is False and len(second["errors"]) == 1
     counts = book.check(changed_releases={k for k in STUCK if k != WEB})
-    tally("duplicate revision (two records, one revision)", "record", "runner", 2, counts, True,
+    tally("duplicate revision (two records, one revision)", "record", "module code in-process", 2, counts, True,
           "reported, both left byte for byte")
 
 
@@ -149,7 +149,7 @@ def test_one_megabyte_record_runner(kube, fleet, inproc, tally):
     assert now == was                                          # everything else, 900 KB of it, intact
     assert inproc(strategy="unlock")["changed"] is False
     counts = book.check(changed_releases=STUCK)
-    tally("~1 MB record (unlock)", "record", "runner", 2, counts, True)
+    tally("~1 MB record (unlock)", "record", "module code in-process", 2, counts, True)
 
 
 def test_one_megabyte_record_module_rollback(kube, fleet, module, tally, tmp_path):
