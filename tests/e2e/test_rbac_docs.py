@@ -1,0 +1,91 @@
+"""The RBAC manifests of docs/rbac/ grant what helm_unstick really needs: the rules of the
+ClusterRoles are turned into localkube token rules (core API only) and the module runs with
+that token against releases really stuck by real Helm: the records role is enough to report
+and unlock (and each of its verbs is needed), not to roll back; records + rollback is."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+import helmfix
+from localkube import LocalKube
+from playbook_run import HELM_BIN, run_module
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN = "admin"
+
+
+def cluster_role(path):
+    docs = [d for d in yaml.safe_load_all((ROOT / "docs" / "rbac" / path).read_text()) if d]
+    [role] = [d for d in docs if d["kind"] == "ClusterRole"]
+    [binding] = [d for d in docs if d["kind"] == "ClusterRoleBinding"]
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "helm-unstick", "namespace": "helm-ops"}]
+    return role
+
+
+def token_rule(*roles, drop_verbs=()):
+    """localkube's rule for a token bound to these ClusterRoles (core group; one verb list for all)."""
+    verbs, resources = set(), set()
+    for role in roles:
+        for rule in role["rules"]:
+            if "" in rule["apiGroups"]:
+                verbs.update(rule["verbs"])
+                resources.update(rule["resources"])
+    return {"user": "system:serviceaccount:helm-ops:helm-unstick",
+            "verbs": sorted(verbs - set(drop_verbs)), "resources": sorted(resources)}
+
+
+def stuck(env, kube, name, ns):
+    env.install(name, ns)
+    rev = helmfix.make_stuck_upgrade(env, kube, name, ns)
+    helmfix.age_record(kube, ns, name, rev, 3600)
+    return rev
+
+
+def test_records_role_reports_and_unlocks_but_cannot_roll_back(tmp_path):
+    records = cluster_role("helm-unstick-records.yaml")
+    assert token_rule(records) == {"user": "system:serviceaccount:helm-ops:helm-unstick",
+                                   "verbs": ["get", "list", "update"], "resources": ["namespaces", "secrets"]}
+    tokens = {ADMIN: None, "sa": token_rule(records), "no-update": token_rule(records, drop_verbs=["update"])}
+    with LocalKube(tls=True, tokens=tokens) as kube:
+        env = helmfix.HelmEnv(kube.write_kubeconfig(tmp_path / "admin", token=ADMIN))
+        sa = str(kube.write_kubeconfig(tmp_path / "sa", token="sa"))
+        no_update = str(kube.write_kubeconfig(tmp_path / "no-update", token="no-update"))
+        stuck(env, kube, "web", "shop")
+        stuck(env, kube, "api", "payments")
+
+        # without update: reported, nothing changed
+        run = run_module(tmp_path, {"kubeconfig": no_update, "strategy": "unlock", "fail_on_error": False})
+        assert run.rc == 0 and [e["name"] for e in run["stuck"]] == ["api", "web"], run.text
+        assert run["remediated"] == [] and "forbidden" in str(run["errors"]).lower(), run.text
+        assert helmfix.LOCKED in helmfix.assert_locked(env, "web", "shop")
+
+        # the records role: unlock works, Helm upgrades again
+        run = run_module(tmp_path, {"kubeconfig": sa, "strategy": "unlock", "namespaces": ["shop"]})
+        assert run.rc == 0 and [(e["name"], e["action"]) for e in run["remediated"]] == [("web", "unlock")], run.text
+        env.upgrade("web", "shop")
+        assert env.history("web", "shop")[-1]["status"] == "deployed"
+
+        # ...but not rollback: helm must write a new record and the chart's objects
+        run = run_module(tmp_path, {"kubeconfig": sa, "strategy": "rollback", "namespaces": ["payments"],
+                                    "helm_binary": str(HELM_BIN), "fail_on_error": False})
+        assert "helm rollback failed" in run.text and "forbidden" in run.text.lower(), run.text
+        assert env.history("api", "payments")[-1]["status"] == "failed"  # unlocked all the same
+
+
+def test_records_and_rollback_roles_roll_back(tmp_path):
+    rule = token_rule(cluster_role("helm-unstick-records.yaml"), cluster_role("helm-unstick-rollback.yaml"))
+    with LocalKube(tls=True, tokens={ADMIN: None, "sa": rule}) as kube:
+        env = helmfix.HelmEnv(kube.write_kubeconfig(tmp_path / "admin", token=ADMIN))
+        sa = str(kube.write_kubeconfig(tmp_path / "sa", token="sa"))
+        rev = stuck(env, kube, "web", "shop")
+        run = run_module(tmp_path, {"kubeconfig": sa, "strategy": "rollback", "helm_binary": str(HELM_BIN)})
+        assert run.rc == 0 and [(e["name"], e["action"]) for e in run["remediated"]] == [("web", "rollback")], run.text
+        assert env.history("web", "shop")[-1] == {**env.history("web", "shop")[-1], "status": "deployed",
+                                                  "revision": rev + 1}
+        env.upgrade("web", "shop")
+        assert env.history("web", "shop")[-1]["status"] == "deployed"
