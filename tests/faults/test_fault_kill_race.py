@@ -125,5 +125,5 @@ def test_live_helm_race_rollback_never_calls_helm(kube, helm_env, inproc, tally)
     counts = book.check(changed_releases={("ops", "race")})
     again = inproc(min_age="0s")
     assert again["changed"] is False and again["errors"] == [] and again["stuck"] == []
-    tally("live Helm upgrade racing our rollback claim (409 -> helm never run)", "remediation", "module code in-process", 2,
-          counts, True)
+    tally("live Helm upgrade racing our rollback claim (409 -> helm never run)", "remediation",
+          "module code in-process", 2, counts, True)
