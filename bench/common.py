@@ -168,9 +168,10 @@ def module_params(**overrides):
     return params
 
 
-def module_run(kubeconfig, **overrides):
+def module_run(kubeconfig, storage_class=None, **overrides):
     """The module's own code path (runner + REST storage) in this process: imports
-    done beforehand, the timed part is client creation plus the whole run."""
+    done beforehand, the timed part is client creation plus the whole run.
+    ``storage_class``: a ReleaseStorage subclass to use instead (A/B comparisons)."""
     import kubernetes
     from ansible_collections.helmops.unstick.plugins.module_utils import runner
     from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import KubeApi
@@ -178,7 +179,7 @@ def module_run(kubeconfig, **overrides):
     params = module_params(**overrides)
     start = time.perf_counter()
     client = kubernetes.config.new_client_from_config(config_file=str(kubeconfig))
-    out = runner.run(params, ReleaseStorage(KubeApi(client)), "bench", "bench")
+    out = runner.run(params, (storage_class or ReleaseStorage)(KubeApi(client)), "bench", "bench")
     return dict(out["summary"], call_seconds=round(time.perf_counter() - start, 3))
 
 

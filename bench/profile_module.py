@@ -30,15 +30,25 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import Server, machine, measure, module_run, seed_objects, table, template_record, write_state  # noqa: E402
+from common import (Server, machine, measure, module_params, module_run, seed_objects, table,  # noqa: E402
+                    template_record, write_state)
 
 CASES = {"scan": dict(remediate=False),
          "remediate": dict(remediate=True, strategy="unlock")}
 
 
-def timed(kubeconfig, params):
+def one_by_one():
+    """ReleaseStorage without batched histories: one history list per release (the scan before)."""
+    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
+
+    class OneByOne(ReleaseStorage):
+        histories = None
+    return OneByOne
+
+
+def timed(kubeconfig, params, storage_class=None):
     cpu = time.process_time()
-    out = module_run(kubeconfig, **params)
+    out = module_run(kubeconfig, storage_class=storage_class, **params)
     out["cpu_seconds"] = time.process_time() - cpu
     return out
 
@@ -89,9 +99,13 @@ def main():
     ap.add_argument("--namespaces", type=int, default=20)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--top", type=int, default=12)
+    ap.add_argument("--ab", type=int, default=5, help="A/B scan runs each: batched vs one-by-one histories (0: skip)")
     ap.add_argument("--save", help="directory to write scan.prof and remediate.prof into")
     args = ap.parse_args()
     summary, profiles = [], {}
+    module_params()          # imports done before anything is timed (the CPU column counts this process)
+    import kubernetes  # noqa: F401
+    from ansible_collections.helmops.unstick.plugins.module_utils import runner  # noqa: F401
     with tempfile.TemporaryDirectory() as tmp:
         template = template_record(tmp)
         objects, namespaces = seed_objects(template, args.releases, args.revisions, args.stuck, args.namespaces)
@@ -115,6 +129,14 @@ def main():
             finally:
                 if server:
                     server.stop()
+            if case == "scan":   # A/B on one server, alternating: histories batched per namespace vs one by one
+                n += 1
+                server, kubeconfig = fresh(tmp, seed, "s%d" % n)
+                ab = {"batched": [], "one by one": []}
+                with server:
+                    for _ in range(args.ab):
+                        ab["batched"].append(measure(server, lambda: timed(kubeconfig, params)))
+                        ab["one by one"].append(measure(server, lambda: timed(kubeconfig, params, one_by_one())))
             profiles[case] = prof
             want = ("remediated" if params["remediate"] else "stuck", args.stuck)
             for run in runs + [(None, None, None, out)]:
@@ -129,6 +151,13 @@ def main():
           "(CPU = this process only; the server is another process)"
           % (args.releases, args.revisions, args.releases * args.revisions, args.stuck, args.repeat))
     print(table(["case", "call s", "client CPU s", "requests", "bytes", "stuck/remediated"], summary))
+    if args.ab:
+        print("\nscan, release histories read per namespace (batched) vs one list per release, "
+              "alternating on one server, median of %d" % args.ab)
+        print(table(["histories", "call s", "client CPU s", "requests", "bytes"],
+                    [[k, "%.3f" % statistics.median(r[3]["call_seconds"] for r in v),
+                      "%.3f" % statistics.median(r[3]["cpu_seconds"] for r in v), v[0][2], "{:,}".format(v[0][1])]
+                     for k, v in ab.items()]))
     for case, prof in profiles.items():
         print("\n%s under cProfile: top %d by own time" % (case, args.top))
         print(table(["calls", "own s", "cumulative s", "function"], top(prof, args.top, "tottime")))

@@ -103,9 +103,26 @@ class Run:
                 found.add((rev.namespace, rev.release))
         return sorted(found)
 
-    def _history(self, namespace, release):
+    def _prefetch(self, candidates):
+        """Histories of the candidates, one list per namespace (``storage.histories``)
+        instead of one per release; releases left out are read alone in _history."""
+        batch = getattr(self.storage, "histories", None)
+        by_namespace = {}
+        for namespace, name in candidates:
+            by_namespace.setdefault(namespace, []).append(name)
+        found = {}
+        for namespace, names in by_namespace.items():
+            if batch is None or len(names) < 2:   # one release: the same single list as before
+                continue
+            for name, items in batch(namespace, names).items():
+                found[(namespace, name)] = items
+        return found
+
+    def _history(self, namespace, release, items=None):
         metas = []
-        for item in self.storage.revisions(namespace, release):
+        if items is None:
+            items = self.storage.revisions(namespace, release)
+        for item in items:
             try:
                 metas.append(meta_from_object(item))
             except RecordError as err:
@@ -122,10 +139,12 @@ class Run:
     def scan(self, min_age):
         items, now = self._scan()
         found = []
-        for namespace, name in self._candidates(items):
+        candidates = self._candidates(items)
+        histories = self._prefetch(candidates)
+        for namespace, name in candidates:
             where = "release %s/%s on cluster %s" % (namespace, name, self.cluster)
             try:
-                metas = self._history(namespace, name)
+                metas = self._history(namespace, name, histories.get((namespace, name)))
                 if not metas:
                     continue
                 cls = classify_release(metas, now, min_age)

@@ -66,8 +66,11 @@ def test_fleet():
 
 def test_profile():
     out = bench("profile_module", "--releases", "12", "--revisions", "2", "--stuck", "2", "--namespaces", "3",
-                "--repeat", "1", "--top", "5")
+                "--repeat", "1", "--top", "5", "--ab", "1")
     header, rows = header_and_rows(out, "case")
     assert header == ["case", "call s", "client CPU s", "requests", "bytes", "stuck/remediated"]
     assert [(r[0], r[5]) for r in rows] == [("scan", "2"), ("remediate", "2")]
+    header, rows = header_and_rows(out, "histories")
+    assert header == ["histories", "call s", "client CPU s", "requests", "bytes"]
+    assert [r[0] for r in rows] == ["batched", "one by one"]
     assert "scan under cProfile" in out and "remediate under cProfile" in out
