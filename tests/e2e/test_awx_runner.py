@@ -17,11 +17,14 @@ import sys
 import tempfile
 from pathlib import Path
 
+import jinja2
 import pytest
+import yaml
 
 import awx_config
 import helmfix
 from localkube import LocalKube
+from localkube import kubeconfig as kubeconfig_writer
 
 pytestmark = pytest.mark.slow
 
@@ -87,10 +90,10 @@ def bearer_token_credential(pdd, host, token, ca_pem):
     return env
 
 
-def inventory_script(pdd, hosts):
+def inventory_script(pdd, hosts, data=None):
     """AWX hands ansible-runner the job's inventory as an executable script printing JSON."""
-    data = {"all": {"children": ["helm_clusters"]}, "helm_clusters": {"hosts": list(hosts)},
-            "_meta": {"hostvars": hosts}}
+    data = data or {"all": {"children": ["helm_clusters"]}, "helm_clusters": {"hosts": list(hosts)},
+                    "_meta": {"hostvars": hosts}}
     script = pdd / "inventory" / "hosts"
     script.parent.mkdir(parents=True, exist_ok=True)
     script.write_text("#!%s\nimport json, sys\nprint(json.dumps(%r) if '--list' in sys.argv else '{}')\n"
@@ -98,14 +101,17 @@ def inventory_script(pdd, hosts):
     script.chmod(0o700)
 
 
-def run_job(tmp_path, playbook, template, answers, credential_env, hosts, ident="1"):
+def run_job(tmp_path, playbook, template, answers, credential_env, hosts, ident="1", mode="token", inventory=None):
     pdd = tmp_path / ("job-" + ident)
     (pdd / "env").mkdir(parents=True)
     shutil.copytree(ROOT / "playbooks", pdd / "project" / "playbooks")  # the project checkout
-    inventory_script(pdd, hosts)
-    extravars = awx_config.job_extra_vars(template, answers, mode="token")  # the bearer-token setup
+    inventory_script(pdd, hosts, inventory)
+    cred = credential_env(pdd)
+    cred_env, cred_extra = cred if isinstance(cred, tuple) else (cred, {})
+    extravars = awx_config.job_extra_vars(template, answers, mode=mode)
+    extravars.update(cred_extra)  # a credential's extra_vars injector: above everything
     (pdd / "env" / "extravars").write_text(json.dumps(extravars))
-    envvars = dict(credential_env(pdd), PATH="%s:%s" % (HELM_DIR, os.environ["PATH"]))  # helm in the EE's PATH
+    envvars = dict(cred_env, PATH="%s:%s" % (HELM_DIR, os.environ["PATH"]))  # helm in the EE's PATH
     (pdd / "env" / "envvars").write_text(json.dumps(envvars))
     (pdd / "env" / "settings").write_text(json.dumps({"idle_timeout": 0, "job_timeout": 240}))
     home = tmp_path / "home"  # no ~/.kube/config, no KUBECONFIG: the credential is all there is
@@ -254,3 +260,99 @@ def test_token_that_may_not_read_one_namespace(tmp_path):
         assert "vault" in json.dumps(gate.failed_events()[0]["event_data"]["res"]["msg"])
         assert_no_leak(job)
         assert_no_leak(gate)
+
+
+# -- the fleet setup: kubeconfig credential + inventory from the kubeconfig plugin -----------
+def fleet_kubeconfig(clusters):
+    """One kubeconfig with a context per (kube, context, token)."""
+    merged = {"apiVersion": "v1", "kind": "Config", "preferences": {}, "clusters": [], "users": [],
+              "contexts": [], "current-context": clusters[0][1]}
+    for kube, context, token in clusters:
+        one = kubeconfig_writer.build(kube.url, ca_file=kube.ca_file, token=token, context=context)
+        one["clusters"][0]["name"] = one["contexts"][0]["context"]["cluster"] = context + "-cluster"
+        for key in ("clusters", "users", "contexts"):
+            merged[key] += one[key]
+    return yaml.safe_dump(merged)
+
+
+def kubeconfig_credential(workdir, content):
+    """AWX's injection of the custom "Kubeconfig (helmops.unstick)" credential, from its injectors in
+    awx/settings/config.yml: the file written under env/, then env and extra_vars templated with it."""
+    injectors = awx_config.config()["helmops_awx_kubeconfig_credential_type"]["injectors"]
+    fd, path = tempfile.mkstemp(dir=str(workdir))
+    with os.fdopen(fd, "w") as handle:
+        handle.write(jinja2.Template(injectors["file"]["template.kubeconfig"]).render(kubeconfig=content))
+    tower = {"filename": {"kubeconfig": path}}
+    render = lambda section: {k: jinja2.Template(v).render(tower=tower)  # noqa: E731
+                              for k, v in injectors.get(section, {}).items()}
+    return render("env"), render("extra_vars")
+
+
+def unwrap(value):
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return {k: unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    return value
+
+
+def inventory_update(tmp_path, content):
+    """AWX's inventory update of the "kubeconfig contexts" source: ansible-inventory over the project's
+    awx/inventory/clusters.kubeconfig.yml with the credential injected, in a private dir deleted after."""
+    update = tmp_path / "inventory-update"
+    (update / "env").mkdir(parents=True)
+    source = update / "project" / "awx" / "inventory" / "clusters.kubeconfig.yml"
+    source.parent.mkdir(parents=True)
+    shutil.copy(ROOT / awx_config.config()["helmops_awx_kubeconfig_inventory_source_path"], source)
+    env_vars, _ = kubeconfig_credential(update / "env", content)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBECONFIG", "K8S_AUTH_"))}
+    env.update(env_vars, HOME=str(tmp_path / "home"))
+    proc = subprocess.run([str(Path(sys.executable).parent / "ansible-inventory"), "-i", str(source), "--list"],
+                          capture_output=True, text=True, env=env, timeout=120, cwd=str(update))
+    assert proc.returncode == 0, proc.stderr
+    data = unwrap(json.loads(proc.stdout))
+    shutil.rmtree(update)  # AWX removes the update's private data dir, credential file included
+    return data
+
+
+def test_fleet_from_kubeconfig_credential_and_kubeconfig_inventory_source(tmp_path):
+    (tmp_path / "home").mkdir()
+    with LocalKube(tls=True, tokens={ADMIN: None, AWX_TOKEN: None}) as prod, \
+            LocalKube(tls=True, tokens={ADMIN: None, AWX_TOKEN: None}) as staging:
+        env_prod = helmfix.HelmEnv(prod.write_kubeconfig(tmp_path / "prod.admin", token=ADMIN))
+        env_staging = helmfix.HelmEnv(staging.write_kubeconfig(tmp_path / "staging.admin", token=ADMIN))
+        stuck_upgrade(env_prod, prod, "web", "shop")
+        stuck_install(env_staging, staging, "fresh", "apps")
+        content = fleet_kubeconfig([(prod, "prod-eu-1", AWX_TOKEN), (staging, "staging-eu-1", AWX_TOKEN)])
+
+        inventory = inventory_update(tmp_path, content)
+        hostvars = inventory["_meta"]["hostvars"]
+        assert sorted(inventory["helm_clusters"]["hosts"]) == ["prod-eu-1", "staging-eu-1"]
+        assert inventory["prod"]["hosts"] == ["prod-eu-1"] and inventory["staging"]["hosts"] == ["staging-eu-1"]
+        assert "ansible_python_interpreter" not in hostvars["prod-eu-1"]  # controller_python: false
+        stale = hostvars["prod-eu-1"]["stuck_releases_kubeconfig"]
+        assert not Path(stale).exists()  # the inventory update's copy is gone by job time
+
+        job = run_job(tmp_path, "playbooks/remediate.yml", REMEDIATE, {},
+                      lambda pdd: kubeconfig_credential(pdd / "env", content), {}, mode="kubeconfig",
+                      inventory=inventory)
+        assert (job.status, job.rc, job.failed_events(), job.ignored_events()) == ("successful", 0, [], []), job.stdout
+        summary = job.artifact_data()["helm_stuck_releases"]
+        assert (summary["clusters_ok"], summary["remediated"], summary["remaining"]) == (2, 2, 0), summary
+        env_prod.upgrade("web", "shop", values=VALUES)
+        assert env_prod.history("web", "shop")[-1]["status"] == "deployed"
+        env_staging.upgrade("fresh", "apps", values=VALUES, install=True)
+        assert env_staging.history("fresh", "apps")[-1]["status"] == "deployed"
+        assert_no_leak(job)
+
+        # the credential's extra variable is what makes this work: without it, the stale path is used
+        stuck_upgrade(env_prod, prod, "api", "payments")
+        without = run_job(tmp_path, "playbooks/remediate.yml", REMEDIATE, {},
+                          lambda pdd: (kubeconfig_credential(pdd / "env", content)[0], {}), {}, ident="2",
+                          mode="kubeconfig", inventory=inventory)
+        assert (without.status, without.rc) == ("successful", 0), without.stdout
+        summary = without.artifact_data()["helm_stuck_releases"]
+        assert sorted(summary["failed_clusters"]) == ["prod-eu-1", "staging-eu-1"] and summary["remediated"] == 0
+        assert "is missing or not readable" in without.one_line
