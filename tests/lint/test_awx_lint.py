@@ -34,3 +34,10 @@ def test_ansible_lint_production_profile_passes_on_awx_and_the_ee():
                        ("awx/inventory/clusters.kubeconfig.yml", "inventory")):
         assert re.search(r"Examining %s of type %s\b" % (re.escape(path), kind), out), (path, out)
     assert "of type role" not in out, out
+
+
+def test_awx_playbook_loads_its_settings_and_checks_the_mode():
+    """Run for real up to its first task (no controller needed): the settings load and template."""
+    rc, out = run([BIN / "ansible-playbook", "awx/configure.yml", "-e", "helmops_awx_mode=bogus"])
+    assert rc == 2, out
+    assert "helmops_awx_mode must be kubeconfig or token, not bogus" in out, out
