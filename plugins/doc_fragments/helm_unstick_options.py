@@ -101,4 +101,12 @@ options:
       - V(false) reports those in RV(errors) and as warnings only.
     type: bool
     default: true
+  request_timeout:
+    description:
+      - How long to wait for each answer of the API server, in seconds or as a duration (V(30s)).
+      - A read that times out, loses its connection or is answered 429 or 5xx is tried again, at most 4 more
+        times, with backoff (honouring C(Retry-After), at most 10 seconds a pause). Writes are never tried
+        again. So a hung API server holds the module for at most about five times this, plus 40 seconds.
+    type: raw
+    default: 60s
 """

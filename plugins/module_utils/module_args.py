@@ -27,6 +27,7 @@ UNSTICK_ARG_SPEC = dict(
     backup_dir=dict(type="path"),
     max_remediations=dict(type="int"),
     fail_on_error=dict(type="bool", default=True),
+    request_timeout=dict(type="raw", default="60s"),
 )
 
 

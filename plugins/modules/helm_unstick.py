@@ -263,6 +263,7 @@ def main():
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMP_ERR)
 
     from ansible_collections.helmops.unstick.plugins.module_utils import runner
+    from ansible_collections.helmops.unstick.plugins.module_utils.duration import parse_duration
     from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import ApiError, KubeApi
     from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
 
@@ -272,7 +273,13 @@ def main():
         module.fail_json(msg="storage driver %r is not supported (secret or configmap)" % driver)
     cluster = auth.cluster_label(params)
     try:
-        api = KubeApi(auth.connect(module))
+        request_timeout = parse_duration(params["request_timeout"])
+    except ValueError as err:
+        module.fail_json(msg="request_timeout: %s" % err, cluster=cluster)
+    if request_timeout < 1:
+        module.fail_json(msg="request_timeout must be at least 1 second", cluster=cluster)
+    try:
+        api = KubeApi(auth.connect(module), timeout=request_timeout)
     except auth.ConnectionError_ as err:
         module.fail_json(msg=str(err), cluster=cluster)
 

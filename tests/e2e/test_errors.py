@@ -86,3 +86,26 @@ def test_missing_helm_binary_for_rollback(kube, helm_env, unstick, module_args):
     run = unstick(module_args(strategy="rollback", helm_binary="/nonexistent/helm"))
     assert run["failed"] and "/nonexistent/helm" in run["msg"] and "apps/r" in run["msg"]
     assert helm_env.history("r", "apps")[-1]["status"] == "pending-upgrade"   # nothing half-done
+
+
+def test_request_timeout_bounds_each_answer(kube, helm_env, unstick, module_args):
+    """A slow API server: with request_timeout 1s, a list answered after 3 s is given up and tried
+    again (the default, 60s, would have waited); a server that stays slow fails the run clearly."""
+    stuck(helm_env, kube, "r", "apps")
+    # a server that stays slow: every list takes 3 s. The default (60s) would wait and succeed;
+    # with 1s every try is given up, and the run fails clearly after its retries
+    slow_fault = kube.faults.latency(3, verb="list", count=50)
+    slow = unstick(module_args(remediate=False, request_timeout="1s"))
+    assert slow["failed"] and "cluster localkube" in slow["msg"] and "cannot scan" in slow["msg"]
+    assert "timed out" in slow["msg"].lower() or "timeout" in slow["msg"].lower(), slow["msg"]
+    assert slow_fault.fired == 5                    # the first try and 4 more, then it gave up
+    kube.faults.clear()
+
+    # two slow answers, then a healthy server: given up, tried again, remediated
+    blip = kube.faults.latency(3, verb="list", count=2)
+    run = unstick(module_args(strategy="unlock", request_timeout="1s"))
+    assert run.rc == 0, run.text
+    assert blip.fired == 2 and [e["name"] for e in run["remediated"]] == ["r"]
+
+    bad = unstick(module_args(request_timeout="soon"))
+    assert bad["failed"] and "request_timeout" in bad["msg"] and "'soon'" in bad["msg"]
