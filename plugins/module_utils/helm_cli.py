@@ -23,22 +23,17 @@ class HelmError(Exception):
     pass
 
 
-def _param(params, name):
-    value = params.get(name)
-    if value is None:
-        value = os.environ.get("K8S_AUTH_" + name.upper())
-        if value is not None and name == "validate_certs":
-            value = value.lower() not in ("0", "false", "no")
-    return value
-
-
 def helm_timeout(seconds):
     """Seconds → a Go duration string helm accepts (``300s``)."""
     return "%ds" % int(seconds)
 
 
 class HelmCli:
-    """Builds and runs helm commands. ``run_command`` is AnsibleModule's."""
+    """Builds and runs helm commands. ``run_command`` is AnsibleModule's.
+
+    ``params``: connection options already resolved (``k8s.auth.connection_options``:
+    environment fallbacks applied), so helm reaches the cluster the module reads.
+    """
 
     def __init__(self, binary, params, driver, run_command):
         self.binary = binary
@@ -49,7 +44,7 @@ class HelmCli:
 
     def _connection(self, params):
         args, env = [], {"HELM_DRIVER": self.driver}
-        kubeconfig = _param(params, "kubeconfig")
+        kubeconfig = params.get("kubeconfig")
         if isinstance(kubeconfig, dict):
             import yaml
             fd, path = tempfile.mkstemp(prefix="helmops-kubeconfig-", suffix=".yaml")
@@ -59,21 +54,21 @@ class HelmCli:
             kubeconfig = path
         if kubeconfig:
             args += ["--kubeconfig", os.path.expanduser(kubeconfig)]
-        context = _param(params, "context")
+        context = params.get("context")
         if context:
             args += ["--kube-context", context]
-        host = _param(params, "host")
+        host = params.get("host")
         if host:
             args += ["--kube-apiserver", host]
-        token = _param(params, "api_key")
+        token = params.get("api_key")
         if token:
             env["HELM_KUBETOKEN"] = token
-        ca_cert = _param(params, "ca_cert")
+        ca_cert = params.get("ca_cert")
         if ca_cert:
             args += ["--kube-ca-file", ca_cert]
-        if _param(params, "validate_certs") is False:
+        if params.get("validate_certs") is False:
             args += ["--kube-insecure-skip-tls-verify"]
-        user = _param(params, "impersonate_user")
+        user = params.get("impersonate_user")
         if user:
             args += ["--kube-as-user", user]
         groups = params.get("impersonate_groups") or []

@@ -254,7 +254,7 @@ def _helm(module, driver):
     path = binary if os.sep in binary else module.get_bin_path(binary)
     if not path or not os.access(path, os.X_OK):
         return None, "helm binary %r not found or not executable (set helm_binary)" % binary
-    return HelmCli(path, module.params, driver, module.run_command), None
+    return HelmCli(path, auth.connection_options(module.params), driver, module.run_command), None
 
 
 def main():

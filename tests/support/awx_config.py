@@ -88,7 +88,5 @@ def job_extra_vars(template_name, answers=None, mode="kubeconfig", overrides=Non
     sets them for this mode), then the survey answers on top, as AWX merges them."""
     cfg = config(dict(overrides or {}, helmops_awx_mode=mode))
     extra = dict(cfg["helmops_awx_job_extra_vars"])
-    if mode == "token":
-        extra.update(cfg["helmops_awx_token_extra_vars"])
     extra.update(survey_extra_vars(template_name, answers, overrides))
     return {k: str(v) if isinstance(v, Unsafe) else v for k, v in extra.items()}

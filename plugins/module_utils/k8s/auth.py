@@ -106,6 +106,32 @@ def _read_yaml(path):
         return yaml.safe_load(handle) or {}
 
 
+def connection_options(params):
+    """The connection options as every consumer must use them, keyed by option name.
+
+    Each option comes from ``params``, else from the environment under every
+    name kubernetes.core accepts (``K8S_AUTH_CA_CERT`` or ``K8S_AUTH_SSL_CA_CERT``,
+    ``K8S_AUTH_VALIDATE_CERTS`` or ``K8S_AUTH_VERIFY_SSL``, ...: AWX injects the
+    second spellings). With a kubeconfig of several files and no context or host,
+    the context is pinned to kubectl's current context. The API client and the
+    helm CLI both start from this, so they always talk to the same cluster the
+    same way. Unset options are None.
+    """
+    options = dict((name, (params or {}).get(name)) for name in AUTH_ARG_SPEC)
+    resolved = _k8s_client._create_auth_spec(None, **options)   # kubernetes.core's own env rules
+    for true_name, name in _k8s_client.AUTH_ARG_MAP.items():
+        if options.get(name) is None and resolved.get(true_name) is not None:
+            options[name] = resolved[true_name]
+    headers = _k8s_client._create_headers(None, **options)
+    options["impersonate_user"] = headers.get("Impersonate-User")
+    options["impersonate_groups"] = headers.get("Impersonate-Group")
+    source = _kubeconfig_source(options)
+    if isinstance(source, str) and os.pathsep in source.strip(os.pathsep) \
+            and not (options.get("context") or options.get("host")):
+        options["context"] = current_context(source)      # kubectl's rule, not the client's
+    return options
+
+
 def connect(module):
     """Return a ``kubernetes.client.ApiClient`` for the module's options.
 
@@ -124,12 +150,8 @@ def connect(module):
         if missing:
             raise ConnectionError_("cluster %s: kubeconfig %s is missing or not readable"
                                    % (label, " and ".join(missing)))
-    options = dict((name, module.params.get(name)) for name in AUTH_ARG_SPEC)
-    source = _kubeconfig_source(module.params)
-    if isinstance(source, str) and os.pathsep in source.strip(os.pathsep) \
-            and not (options.get("context") or _env("context") or options.get("host") or _env("host")):
-        options["context"] = current_context(source)      # kubectl's rule, not the client's
     try:
+        options = connection_options(module.params)
         # kubernetes.core's own steps (option/env resolution, kubeconfig
         # loading, overrides, impersonation headers), without its dynamic
         # client, whose discovery would contact the cluster right away.

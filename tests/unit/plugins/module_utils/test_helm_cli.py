@@ -36,18 +36,54 @@ def test_token_goes_through_env_never_argv(monkeypatch):
     assert env == {"HELM_DRIVER": "configmap", "HELM_KUBETOKEN": "tok-123"}
 
 
-def test_k8s_auth_env_fallbacks(monkeypatch):
-    monkeypatch.setenv("K8S_AUTH_KUBECONFIG", "/k/config")
-    monkeypatch.setenv("K8S_AUTH_CONTEXT", "prod")
-    monkeypatch.setenv("K8S_AUTH_VERIFY_SSL", "no")
-    monkeypatch.delenv("K8S_AUTH_API_KEY", raising=False)
-    monkeypatch.setenv("K8S_AUTH_VALIDATE_CERTS", "no")
+K8S_ENV = ("K8S_AUTH_HOST", "K8S_AUTH_API_KEY", "K8S_AUTH_CONTEXT", "K8S_AUTH_KUBECONFIG", "K8S_AUTH_CA_CERT",
+           "K8S_AUTH_SSL_CA_CERT", "K8S_AUTH_VALIDATE_CERTS", "K8S_AUTH_VERIFY_SSL", "KUBECONFIG")
+
+
+def helm_from_env(monkeypatch, **env):
+    """HelmCli built the way the module builds it: from auth.connection_options (env fallbacks)."""
+    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.auth import connection_options
+    for var in K8S_ENV:
+        monkeypatch.delenv(var, raising=False)
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
     run = Runner()
-    HelmCli("helm", {}, "secret", run).uninstall("ns", "rel", False, 60)
-    cmd, _ = run.calls[0]
+    HelmCli("helm", connection_options({}), "secret", run).uninstall("ns", "rel", False, 60)
+    return run.calls[0]
+
+
+def test_k8s_auth_env_fallbacks(monkeypatch):
+    cmd, _ = helm_from_env(monkeypatch, K8S_AUTH_KUBECONFIG="/k/config", K8S_AUTH_CONTEXT="prod")
     assert cmd[cmd.index("--kubeconfig") + 1] == "/k/config"
     assert cmd[cmd.index("--kube-context") + 1] == "prod"
     assert "--wait" not in cmd
+
+
+@pytest.mark.parametrize("ca_var,verify_var", [("K8S_AUTH_SSL_CA_CERT", "K8S_AUTH_VERIFY_SSL"),   # what AWX injects
+                                               ("K8S_AUTH_CA_CERT", "K8S_AUTH_VALIDATE_CERTS")])
+def test_every_env_spelling_kubernetes_core_accepts_reaches_helm(monkeypatch, ca_var, verify_var):
+    cmd, env = helm_from_env(monkeypatch, K8S_AUTH_HOST="https://k:6443", K8S_AUTH_API_KEY="tok-7",
+                             **{ca_var: "/ca.pem", verify_var: "false"})
+    assert cmd[cmd.index("--kube-apiserver") + 1] == "https://k:6443"
+    assert cmd[cmd.index("--kube-ca-file") + 1] == "/ca.pem"
+    assert "--kube-insecure-skip-tls-verify" in cmd
+    assert env["HELM_KUBETOKEN"] == "tok-7" and "tok-7" not in " ".join(cmd)
+
+
+def test_verify_on_by_default_and_when_said_so(monkeypatch):
+    for value in (None, "true", "yes"):
+        extra = {"K8S_AUTH_VERIFY_SSL": value} if value else {}
+        cmd, _ = helm_from_env(monkeypatch, K8S_AUTH_HOST="https://k:6443", **extra)
+        assert "--kube-insecure-skip-tls-verify" not in cmd
+
+
+def test_multi_file_kubeconfig_pins_kubectls_context_for_helm_too(monkeypatch, tmp_path):
+    import os
+    (tmp_path / "a").write_text("current-context: first\n")
+    (tmp_path / "b").write_text("current-context: second\n")
+    joined = os.pathsep.join([str(tmp_path / "a"), str(tmp_path / "b")])
+    cmd, _ = helm_from_env(monkeypatch, KUBECONFIG=joined)
+    assert cmd[cmd.index("--kube-context") + 1] == "first"
 
 
 def test_failure_message_masks_token(monkeypatch):
