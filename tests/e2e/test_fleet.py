@@ -295,3 +295,29 @@ def test_clean_fleet_is_quiet_and_unreachable_cluster_fails_the_gate(tmp_path, w
         assert gate.rc != 0, gate.text
         assert gate.recap["dead"]["failed"] == 1 and gate.recap["quiet"]["failed"] == 0, gate.recap
         assert len(webhook.posts) == 1 and "dead: could not be checked" in webhook.posts[0]["body"]["text"]
+
+
+def test_exclude_releases_and_request_timeout_reach_the_module(tmp_path):
+    """stuck_releases_exclude_releases leaves a release alone; stuck_releases_request_timeout bounds
+    each API answer (a cluster whose lists take 3 s is not checked with 1s, and is with the default)."""
+    with LocalKube() as kube:
+        kc = kube.write_kubeconfig(tmp_path / "kubeconfig")
+        env = helmfix.HelmEnv(kc)
+        stuck_upgrade(env, kube, "web", "shop")
+        stuck_upgrade(env, kube, "web-canary", "shop")
+        inventory = write_inventory(tmp_path / "inventory.yml", {"prod": {"stuck_releases_kubeconfig": str(kc)}})
+
+        kube.faults.latency(3, verb="list", count=50)
+        slow = run_playbook(tmp_path, ROOT / "playbooks" / "remediate.yml", inventory,
+                            dict(COMMON, stuck_releases_request_timeout="1s"))
+        assert slow.rc == 0 and slow.recap["prod"]["ignored"] == 1, slow.text        # not checked: a warning
+        assert "cluster prod could not be checked" in slow.text and "cannot scan" in slow.text
+        kube.faults.clear()
+
+        run = run_playbook(tmp_path, ROOT / "playbooks" / "remediate.yml", inventory,
+                           dict(COMMON, stuck_releases_exclude_releases=["*-canary"], stuck_releases_strategy="unlock"))
+        assert run.rc == 0, run.text
+        data = json.loads(report_files(tmp_path / "helm-stuck-report")["json"].read_text())
+        assert [e["name"] for e in data["clusters"][0]["remediated"]] == ["web"]
+        assert helmfix.newest(kube, "shop", "web")[1] == "failed"
+        assert helmfix.newest(kube, "shop", "web-canary")[1] == "pending-upgrade"   # excluded: untouched
