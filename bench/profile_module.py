@@ -92,7 +92,8 @@ def fresh(tmp, seed, tag):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(prog="scripts/bench profile", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--releases", type=int, default=10000)
     ap.add_argument("--revisions", type=int, default=10)
     ap.add_argument("--stuck", type=int, default=100)
