@@ -12,18 +12,3 @@ def unstick(tmp_path):
         return run_module(tmp_path, args, **kw)
     return _run
 
-
-@pytest.fixture
-def helm_env(kube):
-    import helmfix
-    return helmfix.HelmEnv(kube.kubeconfig)
-
-
-@pytest.fixture
-def module_args(kube):
-    """Module arguments for the kube fixture's cluster, with the test helm CLI."""
-    def _args(**extra):
-        args = {"kubeconfig": kube.kubeconfig, "helm_binary": str(HELM_BIN), "timeout": "60s"}
-        args.update(extra)
-        return args
-    return _args

@@ -7,8 +7,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from faultkit import (  # noqa: E402,F401  (fixtures and the tally hook)
     fleet,
-    helm_env,
-    module_args,
     inproc,
     ledger,
     module,

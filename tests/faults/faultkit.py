@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import pytest
 
 import helmfix
 from localkube import LocalKube
-from playbook_run import HELM_BIN, run_module
+from playbook_run import HELM_BIN, module_command, run_module
 
 from ansible_collections.helmops.unstick.plugins.module_utils import runner
 from ansible_collections.helmops.unstick.plugins.module_utils.helm_cli import HelmCli
@@ -250,18 +249,8 @@ def module(tmp_path, kube):
 
 
 def module_playbook(work, args):
-    """The same one-task playbook playbook_run writes, for a run we start (and kill) ourselves."""
-    work.mkdir(parents=True, exist_ok=True)
-    play = work / "play.yml"
-    play.write_text(textwrap.dedent("""\
-        - hosts: localhost
-          gather_facts: false
-          tasks:
-            - name: helm_unstick
-              helmops.unstick.helm_unstick: %s
-        """) % json.dumps(args))
-    return [PLAYBOOK_BIN, "-i", "localhost,", "-c", "local",
-            "-e", "ansible_python_interpreter=%s" % sys.executable, str(play)]
+    """playbook_run's one-task playbook, for a run we start (and kill) ourselves."""
+    return module_command(work, args)
 
 
 def start_group(cmd, cwd, env=None):
@@ -348,16 +337,3 @@ def wait_for(predicate, timeout=10.0, step=0.05):
     return predicate()
 
 
-@pytest.fixture
-def helm_env(kube):
-    return helmfix.HelmEnv(kube.kubeconfig)
-
-
-@pytest.fixture
-def module_args(kube):
-    """Module arguments for the kube fixture's cluster (as tests/e2e/conftest.py)."""
-    def _args(**extra):
-        args = {"kubeconfig": kube.kubeconfig, "helm_binary": str(HELM_BIN), "timeout": "60s"}
-        args.update(extra)
-        return args
-    return _args

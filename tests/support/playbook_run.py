@@ -33,18 +33,12 @@ class ModuleRun:
         return self.stdout + self.stderr + json.dumps(self.result)
 
 
-def run_module(tmp_path, args, check=False, diff=False, env=None, verbosity=0):
-    """Run helmops.unstick.helm_unstick once, the way a user would."""
-    work = Path(tmp_path) / ("run-%d" % len(list(Path(tmp_path).glob("run-*"))))
-    work.mkdir()
-    out = work / "result.json"
-    playbook = work / "play.yml"
-    playbook.write_text(textwrap.dedent("""\
-        - hosts: localhost
-          gather_facts: false
-          tasks:
-            - name: helm_unstick
-              helmops.unstick.helm_unstick: %s
+def module_command(work, args, result=None):
+    """Write ``work``/play.yml, one task running helm_unstick with ``args`` (with ``result``: a path,
+    also a task keeping the module's result there as JSON); return the ansible-playbook command."""
+    work = Path(work)
+    work.mkdir(parents=True, exist_ok=True)
+    keep = "" if result is None else textwrap.dedent("""\
               register: unstick
               ignore_errors: true
             - name: keep the result
@@ -53,10 +47,25 @@ def run_module(tmp_path, args, check=False, diff=False, env=None, verbosity=0):
                 dest: "%s"
               check_mode: false
               diff: false
-        """) % (json.dumps(args), out))
-    cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
-           "-e", "ansible_python_interpreter=%s" % sys.executable,
-           str(playbook)]
+        """) % result
+    playbook = work / "play.yml"
+    playbook.write_text(textwrap.dedent("""\
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - name: helm_unstick
+              helmops.unstick.helm_unstick: %s
+        """) % json.dumps(args) + textwrap.indent(keep, "    "))
+    return [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+            "-e", "ansible_python_interpreter=%s" % sys.executable, str(playbook)]
+
+
+def run_module(tmp_path, args, check=False, diff=False, env=None, verbosity=0):
+    """Run helmops.unstick.helm_unstick once, the way a user would."""
+    work = Path(tmp_path) / ("run-%d" % len(list(Path(tmp_path).glob("run-*"))))
+    work.mkdir()
+    out = work / "result.json"
+    cmd = module_command(work, args, result=out)
     if check:
         cmd.append("--check")
     if diff:
