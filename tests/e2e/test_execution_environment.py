@@ -63,8 +63,9 @@ def test_definition_is_schema_v3_with_everything_the_collection_needs():
     # the tarball the galaxy stage installs is the one `ansible-galaxy collection build` names
     ours = "collections/%s-%s-%s.tar.gz" % (galaxy["namespace"], galaxy["name"], galaxy["version"])
     assert {"name": ours, "type": "file"} in deps["galaxy"]["collections"], names
-    for dep in galaxy.get("dependencies", {}):
-        assert dep in names, dep
+    versions = dict((c["name"], c.get("version")) for c in deps["galaxy"]["collections"])
+    for dep, constraint in galaxy.get("dependencies", {}).items():
+        assert versions.get(dep) == constraint, (dep, versions.get(dep), constraint)   # same bounds as galaxy.yml
     assert any(line.split(">")[0].split("=")[0].strip().lower() == "kubernetes" for line in deps["python"])
     steps = " ".join(ee["additional_build_steps"]["append_final"])
     assert "get.helm.sh" in steps and "sha256sum -c" in steps and "/usr/local/bin/helm" in steps
