@@ -109,3 +109,20 @@ def test_request_timeout_bounds_each_answer(kube, helm_env, unstick, module_args
 
     bad = unstick(module_args(request_timeout="soon"))
     assert bad["failed"] and "request_timeout" in bad["msg"] and "'soon'" in bad["msg"]
+
+
+def test_corrupt_record_fails_the_task_after_the_rest_was_fixed(kube, helm_env, unstick, module_args):
+    """fail_on_error defaults to true: the task fails, but only after the good release was remediated."""
+    stuck(helm_env, kube, "good", "apps")
+    rev = stuck(helm_env, kube, "broken", "apps")
+    obj = kube.store.get("secrets", "apps", "sh.helm.release.v1.broken.v%d" % rev)
+    obj["data"]["release"] = base64.b64encode(b"not base64 of gzip at all").decode()
+    kube.store.put(obj, "secrets")
+    run = unstick(module_args(strategy="unlock"))
+    assert run["failed"] is True      # (run_module ignores the failure so the result can be read)
+    assert "apps/broken" in run["msg"] and "corrupt record" in run["msg"]
+    assert [e["name"] for e in run["remediated"]] == ["good"]
+    assert run["changed"] is True
+    assert helm_env.history("good", "apps")[-1]["status"] == "failed"     # unlocked
+    helm_env.upgrade("good", "apps")                                       # and Helm works again
+    assert helm_env.history("good", "apps")[-1]["status"] == "deployed"

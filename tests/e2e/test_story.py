@@ -90,3 +90,23 @@ def test_release_healed_by_an_earlier_rollback_is_not_reported(kube, helm_env, u
     assert run.rc == 0, run.text
     assert run["stuck"] == [] and run["in_progress"] == [] and run["errors"] == []
     assert run["changed"] is False
+
+
+def test_rollback_without_a_good_revision_falls_back_and_says_so(tmp_path, kube, helm_env, unstick, module_args):
+    # the first install failed (the server rejected an object), the next upgrade was interrupted:
+    # nothing deployed or superseded to roll back to
+    with pytest.raises(helmfix.HelmFailed):
+        helm_env.install("first", "shop", chart=helmfix.make_chart(tmp_path, "0.1.0", bad=True))
+    assert statuses(helm_env, "first", "shop") == [(1, "failed")]
+    rev = helmfix.make_stuck_upgrade(helm_env, kube, "first", "shop")
+    helmfix.age_record(kube, "shop", "first", rev, 3600)
+    assert "another operation" in helmfix.assert_locked(helm_env, "first", "shop")
+    run = unstick(module_args(strategy="rollback", pending_install="unlock"))
+    assert run.rc == 0, run.text
+    [entry] = run["remediated"]
+    assert (entry["name"], entry["revision"], entry["action"], entry["target_revision"]) == ("first", rev, "unlock", None)
+    assert entry["last_good_revision"] is None
+    assert "no deployed or superseded revision" in entry["fallback_reason"]
+    assert statuses(helm_env, "first", "shop") == [(1, "failed"), (rev, "failed")]
+    helm_env.upgrade("first", "shop")               # real Helm works again
+    assert statuses(helm_env, "first", "shop")[-1] == (rev + 1, "deployed")
