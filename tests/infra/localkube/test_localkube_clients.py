@@ -24,8 +24,8 @@ def kubectl(kcfg, *args, input=None, context=None):
                           timeout=60)
 
 
-@pytest.mark.skipif(not shutil.which(KUBECTL), reason="kubectl not installed")
 def test_kubectl_lists_helm_records_and_writes(tls_kube, tmp_path):
+    assert shutil.which(KUBECTL), "kubectl is missing: scripts/bootstrap installs it"
     for ns, name in (("apps", "sh.helm.release.v1.web.v1"), ("default", "sh.helm.release.v1.db.v3")):
         tls_kube.store.put(secret(name, ns=ns, labels={"owner": "helm", "name": name.split(".")[4]},
                                   type="helm.sh/release.v1", data={"release": "x"}))
@@ -66,7 +66,7 @@ def tiny_chart(tmp_path):
 
 
 def test_helm_install_upgrade_rollback_list(tls_kube, tmp_path, tiny_chart):
-    helm_python = pytest.importorskip("helm_python")
+    import helm_python   # pinned in requirements.txt
     kcfg = tls_kube.write_kubeconfig(tmp_path / "kubeconfig", namespace="apps")
     with helm_python.Config(kubeconfig_path=str(kcfg), namespace="apps") as cfg:
         rel = cfg.install(str(tiny_chart), "demo", {"value": "one"})
@@ -97,7 +97,7 @@ def test_helm_install_upgrade_rollback_list(tls_kube, tmp_path, tiny_chart):
 
 
 def test_helm_sees_injected_failure(tls_kube, tmp_path, tiny_chart):
-    helm_python = pytest.importorskip("helm_python")
+    import helm_python   # pinned in requirements.txt
     kcfg = tls_kube.write_kubeconfig(tmp_path / "kubeconfig", namespace="apps")
     tls_kube.faults.error(500, verb="create", path=r"/secrets$", count=1,
                           message="etcdserver: request timed out")
