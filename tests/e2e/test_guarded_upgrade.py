@@ -210,3 +210,25 @@ def test_a_list_of_releases_on_two_clusters(kube, helm_env, tmp_path):
         assert eu_web[stuck_rev - 1][1] == "failed" and eu_web[stuck_rev][3] == "Rollback to %d" % (stuck_rev - 1)
         assert [h["revision"] for h in us_env.history("web", "shop")] == [1, 2]     # no rollback where none was stuck
         assert re.search(r"eu\s+: ok=\d+\s+changed=[1-9]", run.stdout) and re.search(r"us\s+: ok=", run.stdout)
+
+
+def test_existing_deployment_playbook_hands_the_whole_upgrade_to_the_guard(kube, helm_env, tmp_path):
+    """deploy_guarded.yml: `include_role ... tasks_from: guard` does steps 1-5 for an existing playbook:
+    a stuck release is rolled back and upgraded; then a bad chart is rescued to the last good revision."""
+    rev = stuck_web(helm_env, kube)
+    app = {"app_kubeconfig": kube.kubeconfig, "app_helm": str(HELM_BIN), "app_image_tag": "2.0",
+           "app_chart": str(helmfix.make_chart(tmp_path, "0.2.0")), "app_values_file": str(tmp_path / "v.yaml")}
+    run = play(tmp_path, EXISTING / "deploy_guarded.yml", app)
+    assert run.rc == 0, run.text
+    hist = history(helm_env)
+    assert hist[rev][3] == "Rollback to %d" % (rev - 1)                     # step 2: the guard's rollback
+    assert hist[-1][1:] == ("deployed", "unstick-demo-0.2.0", "Upgrade complete")   # step 3
+    assert kube.store.get("configmaps", "shop", "web-config")["data"]["message"] == "web 2.0"   # values file
+    good = hist[-1][0]
+    bad = dict(app, app_image_tag="3.0", app_chart=str(helmfix.make_chart(tmp_path, "0.3.0", bad=True)))
+    failed = play(tmp_path, EXISTING / "deploy_guarded.yml", bad)
+    assert failed.rc != 0 and "guarded upgrade of shop/web to %s failed" % bad["app_chart"] in failed.stdout
+    assert "deployed web 3.0" not in failed.stdout                          # the play stopped
+    newest = history(helm_env)[-1]
+    assert newest[1:] == ("deployed", "unstick-demo-0.2.0", "Rollback to %d" % good)   # step 5: rescued
+    assert kube.store.get("configmaps", "shop", "web-config")["data"]["message"] == "web 2.0"
