@@ -232,3 +232,14 @@ def test_existing_deployment_playbook_hands_the_whole_upgrade_to_the_guard(kube,
     newest = history(helm_env)[-1]
     assert newest[1:] == ("deployed", "unstick-demo-0.2.0", "Rollback to %d" % good)   # step 5: rescued
     assert kube.store.get("configmaps", "shop", "web-config")["data"]["message"] == "web 2.0"
+
+
+def test_unreadable_helm_version_fails_before_touching_anything(kube, helm_env, tmp_path):
+    helm_env.install("web", "shop")
+    missing = tmp_path / "no-such-helm"
+    run = play(tmp_path, SAFE_UPGRADE, guard_vars(kube, helmfix.make_chart(tmp_path, "0.2.0"),
+                                                  guarded_upgrade_helm_binary=str(missing)))
+    assert run.rc != 0
+    assert "guarded upgrade of shop/web: could not read the helm version from '%s version" % missing in run.stdout
+    assert "helm 3.x or 4.x is needed" in run.stdout
+    assert len(helm_env.history("web", "shop")) == 1
