@@ -208,3 +208,44 @@ def test_playbook_reaches_every_cluster_with_the_hostvars(fleet):
     for host, result in results.items():
         assert result["cluster"] == host and result["stuck"] == [] and result["errors"] == [], result
     assert fleet["prod"].requests and fleet["staging"].requests
+
+
+def test_the_docs_example_is_real_output(tmp_path):
+    """docs/inventory.md's quick start, reproduced: its kubeconfig (four contexts, three clusters), its
+    source file, ansible-inventory --graph and --host with HOME=/home/ops replaced by a temp dir."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "inventory.md").read_text()
+    source_text = docs.split("# clusters.kubeconfig.yml\n", 1)[1].split("```", 1)[0]
+    shown = docs.split("$ ansible-inventory -i clusters.kubeconfig.yml --graph\n", 1)[1]
+    graph_doc, host_doc = shown.split("\n$ ansible-inventory -i clusters.kubeconfig.yml --host prod-eu-1\n", 1)
+    host_doc = json.loads(host_doc.split("```", 1)[0])
+    home = tmp_path / "ops"
+    (home / ".kube").mkdir(parents=True)
+    servers = {"prod-eu": "https://prod-eu.k8s.example.com:6443", "prod-us": "https://prod-us.k8s.example.com:6443",
+               "kind-staging": "https://127.0.0.1:37017"}
+    contexts = [("prod-eu-1", "prod-eu", "shop"), ("prod-eu-1-readonly", "prod-eu", None),
+                ("prod-us-1", "prod-us", None), ("staging-eu-1", "kind-staging", None)]
+    (home / ".kube" / "config").write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "prod-eu-1",
+        "clusters": [{"name": n, "cluster": {"server": s}} for n, s in servers.items()],
+        "users": [{"name": "ops", "user": {"token": "not-a-real-token"}}],
+        "contexts": [{"name": c, "context": dict({"cluster": cl, "user": "ops"}, **({"namespace": ns} if ns else {}))}
+                     for c, cl, ns in contexts]}))
+    (home / "clusters.kubeconfig.yml").write_text(source_text)
+    env = dict(os.environ, HOME=str(home))
+    env.pop("KUBECONFIG", None)
+
+    def inv(*args):
+        proc = subprocess.run([str(BIN / "ansible-inventory"), "-i", "clusters.kubeconfig.yml"] + list(args),
+                              capture_output=True, text=True, cwd=str(home), env=env, timeout=120)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return proc
+
+    graph = inv("--graph")
+    warning, expected_graph = graph_doc.split("\n", 1)
+    assert graph.stdout == expected_graph.split("\n\n", 1)[0].rstrip("\n") + "\n"
+    assert " ".join(graph.stderr.split()) == warning.replace("/home/ops", str(home))
+    host = json.loads(inv("--host", "prod-eu-1").stdout)
+    assert Path(host.pop("ansible_python_interpreter")).parent == BIN
+    assert Path(host_doc.pop("ansible_python_interpreter")).name == "python3"
+    host_doc["stuck_releases_kubeconfig"] = host_doc["stuck_releases_kubeconfig"].replace("/home/ops", str(home))
+    assert plain(host) == host_doc
