@@ -206,6 +206,7 @@ def test_fleet_remediation_over_three_clusters(tmp_path, webhook):
         html = files["html"].read_text()
         assert '<table class="sortable" id="releases">' in html and "<td>fresh</td>" in html
         assert "cannot scan Helm releases" in html and "http://" not in html.replace(dead_url(tmp_path), "")
+        rendered_in_chromium(files["html"], data)
 
         # one notification, Slack/Teams shaped
         assert len(webhook.posts) == 1
@@ -321,3 +322,21 @@ def test_exclude_releases_and_request_timeout_reach_the_module(tmp_path):
         assert [e["name"] for e in data["clusters"][0]["remediated"]] == ["web"]
         assert helmfix.newest(kube, "shop", "web")[1] == "failed"
         assert helmfix.newest(kube, "shop", "web-canary")[1] == "pending-upgrade"   # excluded: untouched
+
+
+def rendered_in_chromium(path, data):
+    """This run's HTML report in headless Chromium: one row per release of the JSON report, one per
+    cluster, the dead cluster among the errors, sorting by name works, and no script error."""
+    import browser
+    rows = "Array.prototype.map.call(document.querySelectorAll('#releases tbody tr'), function (r) {" \
+           " return [r.cells[0].textContent, r.cells[2].textContent]; })"
+    with browser.Chromium() as chromium:
+        chromium.open(path)
+        shown = chromium.evaluate(rows)
+        assert sorted(map(tuple, shown)) == sorted((r["cluster"], r["name"]) for r in data["releases"])
+        assert chromium.evaluate("document.querySelectorAll('#clusters tbody tr').length") == len(data["clusters"])
+        assert "dead" in chromium.evaluate("document.querySelector('#errors').innerText")
+        chromium.click("#releases th[data-key=name]")
+        names = [name for _, name in chromium.evaluate(rows)]
+        assert names == sorted(names) and len(names) == len(data["releases"])
+        assert chromium.errors == []

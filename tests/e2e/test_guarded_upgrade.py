@@ -175,6 +175,8 @@ def test_upgrade_that_leaves_the_release_pending_is_rescued(kube, helm_env, tmp_
     assert run.recap("rescued") == 1
     newest = helmfix.newest(kube, "shop", "web")
     assert not newest[1].startswith("pending-"), history(helm_env)
+    assert newest[1] == "deployed" and history(helm_env)[-1][2:] == ("unstick-demo-0.1.0", "Rollback to 1"), \
+        history(helm_env)                                                 # back on the last good revision
     assert "now: revision %d (%s" % newest in msg
     assert history(helm_env)[1][:2] == (2, "failed")                      # the pending one, marked failed
     helm_env.upgrade("web", "shop", chart=str(helmfix.make_chart(tmp_path, "0.3.0")))   # Helm is unblocked
