@@ -89,3 +89,12 @@ def test_records_and_rollback_roles_roll_back(tmp_path):
                                                   "revision": rev + 1}
         env.upgrade("web", "shop")
         assert env.history("web", "shop")[-1]["status"] == "deployed"
+        # pending_install: uninstall with the same two roles: the release and its records are gone
+        fresh = helmfix.make_stuck_install(env, kube, "fresh", "shop")
+        helmfix.age_record(kube, "shop", "fresh", fresh, 3600)
+        run = run_module(tmp_path, {"kubeconfig": sa, "pending_install": "uninstall", "helm_binary": str(HELM_BIN)})
+        assert run.rc == 0 and [(e["name"], e["action"]) for e in run["remediated"]] == [("fresh", "uninstall")], \
+            run.text
+        assert [o["metadata"]["name"] for o in kube.store.list("secrets", "shop") if ".fresh." in o["metadata"]["name"]] \
+            == []
+        assert [r["name"] for r in env.list_all()] == ["web"]                # Helm no longer knows it
