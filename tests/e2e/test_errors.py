@@ -18,12 +18,17 @@ def stuck(env, kube, name, ns):
     return rev
 
 
-def test_corrupt_record_reported_others_remediated(kube, helm_env, unstick, module_args):
-    stuck(helm_env, kube, "good", "apps")
-    rev = stuck(helm_env, kube, "broken", "apps")
+def good_and_broken(env, kube, payload):
+    """apps/good and apps/broken stuck; broken's newest record's payload replaced by ``payload``."""
+    stuck(env, kube, "good", "apps")
+    rev = stuck(env, kube, "broken", "apps")
     obj = kube.store.get("secrets", "apps", "sh.helm.release.v1.broken.v%d" % rev)
-    obj["data"]["release"] = base64.b64encode(b"H4sIthis-is-not-gzip").decode()
+    obj["data"]["release"] = base64.b64encode(payload).decode()
     kube.store.put(obj, "secrets")
+
+
+def test_corrupt_record_reported_others_remediated(kube, helm_env, unstick, module_args):
+    good_and_broken(helm_env, kube, b"H4sIthis-is-not-gzip")
     run = unstick(module_args(strategy="unlock", fail_on_error=False))
     assert run.rc == 0, run.text
     assert [e["name"] for e in run["remediated"]] == ["good"]
@@ -113,11 +118,7 @@ def test_request_timeout_bounds_each_answer(kube, helm_env, unstick, module_args
 
 def test_corrupt_record_fails_the_task_after_the_rest_was_fixed(kube, helm_env, unstick, module_args):
     """fail_on_error defaults to true: the task fails, but only after the good release was remediated."""
-    stuck(helm_env, kube, "good", "apps")
-    rev = stuck(helm_env, kube, "broken", "apps")
-    obj = kube.store.get("secrets", "apps", "sh.helm.release.v1.broken.v%d" % rev)
-    obj["data"]["release"] = base64.b64encode(b"not base64 of gzip at all").decode()
-    kube.store.put(obj, "secrets")
+    good_and_broken(helm_env, kube, b"not base64 of gzip at all")
     run = unstick(module_args(strategy="unlock"))
     assert run["failed"] is True      # (run_module ignores the failure so the result can be read)
     assert "apps/broken" in run["msg"] and "corrupt record" in run["msg"]
