@@ -36,7 +36,9 @@ options:
     default: []
   storage_driver:
     description:
-      - Where Helm keeps release records. Defaults to the E(HELM_DRIVER) environment variable, else C(secret).
+      - Where Helm keeps release records. Defaults to the E(HELM_DRIVER) environment variable (read as Helm
+        reads it, so C(secrets) and C(configmaps) work too), else C(secret).
+      - Helm's C(sql) (PostgreSQL) and C(memory) drivers are not supported; the task fails saying so.
     type: str
     choices: [secret, configmap]
   min_age:

@@ -265,12 +265,13 @@ def main():
     from ansible_collections.helmops.unstick.plugins.module_utils import runner
     from ansible_collections.helmops.unstick.plugins.module_utils.duration import parse_duration
     from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import ApiError, KubeApi
-    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
+    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage, resolve_driver
 
     params = module.params
-    driver = params["storage_driver"] or os.environ.get("HELM_DRIVER") or "secret"
-    if driver not in ("secret", "configmap"):
-        module.fail_json(msg="storage driver %r is not supported (secret or configmap)" % driver)
+    try:
+        driver = resolve_driver(params["storage_driver"], os.environ.get("HELM_DRIVER"))
+    except ValueError as err:
+        module.fail_json(msg=str(err))
     cluster = auth.cluster_label(params)
     try:
         request_timeout = parse_duration(params["request_timeout"])

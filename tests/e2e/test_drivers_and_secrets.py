@@ -32,6 +32,10 @@ def test_helm_driver_env_selects_configmap(kube, unstick, module_args):
     helmfix.age_record(kube, "apps", "cm2", rev, 3600, driver="configmap")
     run = unstick(module_args(remediate=False), env={"HELM_DRIVER": "configmap"})
     assert [e["name"] for e in run["stuck"]] == ["cm2"]
+    plural = unstick(module_args(strategy="unlock"), env={"HELM_DRIVER": "configmaps"})   # Helm's other spelling
+    assert plural.rc == 0 and [e["name"] for e in plural["remediated"]] == ["cm2"], plural.text
+    sql = unstick(module_args(remediate=False), env={"HELM_DRIVER": "sql"})
+    assert sql["failed"] and "Helm's SQL (PostgreSQL) storage is not supported" in sql["msg"]
 
 
 def test_no_value_from_config_in_any_output(kube, helm_env, unstick, module_args, tmp_path):

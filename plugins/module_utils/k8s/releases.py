@@ -38,6 +38,29 @@ ODD_SELECTOR = "owner=helm,status notin (%s)" % ",".join(SETTLED)
 HISTORY_BATCH = 50  # release names per batched history list (keeps the URL short)
 
 
+#: HELM_DRIVER spellings Helm itself accepts, for the drivers we read
+DRIVER_NAMES = {"secret": "secret", "secrets": "secret", "": "secret",
+                "configmap": "configmap", "configmaps": "configmap"}
+
+
+def resolve_driver(option, helm_driver_env):
+    """The storage driver: the ``storage_driver`` option, else ``HELM_DRIVER``
+    as Helm reads it (``secret``/``secrets``/empty, ``configmap``/``configmaps``),
+    else ``secret``. Raises ``ValueError`` naming drivers we cannot read
+    (Helm's ``sql`` and ``memory``)."""
+    if option:
+        name = option
+    else:
+        name = (helm_driver_env or "").strip().lower()
+    if name in DRIVER_NAMES:
+        return DRIVER_NAMES[name]
+    if name == "sql":
+        raise ValueError("HELM_DRIVER=sql: Helm's SQL (PostgreSQL) storage is not supported; "
+                         "only the secret and configmap drivers are")
+    raise ValueError("storage driver %r is not supported (secret or configmap%s)" % (
+        name, "; from HELM_DRIVER" if not option else ""))
+
+
 def _denied(err):
     """403: RBAC says no here, another scope may do. A 401 (expired or wrong
     credentials) is not: it fails every request, so it fails the scan."""
