@@ -39,15 +39,12 @@ def test_scope_selects_what_is_reported_and_what_is_remediated(fleet, helm_env, 
     report = dict(remediate=False)
     before = versions(fleet)
     assert found(unstick(module_args(**report))) == sorted(RELEASES)
-    assert found(unstick(module_args(namespaces=["team-*"], **report))) == [
-        ("team-a", "db"), ("team-a", "web"), ("team-b", "web")]
+    # namespace globs and exclude_namespaces
     assert found(unstick(module_args(namespaces=["team-*", "infra"], exclude_namespaces=["team-b"],
                                      **report))) == [("infra", "web-proxy"), ("team-a", "db"), ("team-a", "web")]
-    assert found(unstick(module_args(releases=["web*"], **report))) == [
-        ("infra", "web-proxy"), ("team-a", "web"), ("team-b", "web")]
-    assert found(unstick(module_args(releases=["web*"], exclude_releases=["*-proxy"],
-                                     exclude_namespaces=["team-a"], **report))) == [("team-b", "web")]
-    assert found(unstick(module_args(namespaces=["nothing-*"], **report))) == []
+    # release globs and exclude_releases
+    assert found(unstick(module_args(releases=["web*"], exclude_releases=["*-proxy"], **report))) == [
+        ("team-a", "web"), ("team-b", "web")]
     assert versions(fleet) == before            # report only: nothing written
 
     # remediation: only the one release in scope is written
