@@ -226,6 +226,7 @@ def test_existing_deployment_playbook_hands_the_whole_upgrade_to_the_guard(kube,
     assert hist[rev][3] == "Rollback to %d" % (rev - 1)                     # step 2: the guard's rollback
     assert hist[-1][1:] == ("deployed", "unstick-demo-0.2.0", "Upgrade complete")   # step 3
     assert kube.store.get("configmaps", "shop", "web-config")["data"]["message"] == "web 2.0"   # values file
+    assert "deployed web 2.0 (1 stuck revision(s) fixed first)" in run.stdout     # the playbook went on
     good = hist[-1][0]
     bad = dict(app, app_image_tag="3.0", app_chart=str(helmfix.make_chart(tmp_path, "0.3.0", bad=True)))
     failed = play(tmp_path, EXISTING / "deploy_guarded.yml", bad)
