@@ -359,12 +359,31 @@ def bad_files(tmp_path):
     }
 
 
+def unreadable_as_root(tmp_path, expected):
+    """Root reads a chmod-0 file (CAP_DAC_OVERRIDE): ask ansible-inventory, which loads the same plugin,
+    in a process without the capabilities that bypass file permissions (setpriv, util-linux)."""
+    import shutil
+    import subprocess
+    setpriv = shutil.which("setpriv")
+    assert setpriv, "setpriv (util-linux) is needed to test an unreadable file as root"
+    source = tmp_path / "clusters.kubeconfig.yml"
+    source.write_text(yaml.safe_dump({"plugin": "helmops.unstick.kubeconfig", "kubeconfigs": ["unreadable.yaml"]}))
+    proc = subprocess.run([setpriv, "--bounding-set=-dac_override,-dac_read_search", "--inh-caps=-all",
+                           str(Path(sys.executable).parent / "ansible-inventory"), "-i", str(source), "--list"],
+                          capture_output=True, text=True, cwd=str(tmp_path), timeout=120,
+                          env=dict(os.environ, ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED="true"))
+    message = " ".join(proc.stderr.split())
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    assert "clusters.kubeconfig.yml: no usable context in any kubeconfig" in message, message
+    assert str(tmp_path / "unreadable.yaml") in message and re.search(expected, message), message
+
+
 @pytest.mark.parametrize("name", ["missing.yaml", "notyaml.yaml", "list.yaml", "empty.yaml", "nocontexts.yaml",
                                   "unreadable.yaml", "dir"])
 def test_single_bad_kubeconfig_is_a_parser_error_naming_it(parse, tmp_path, name):
     expected = bad_files(tmp_path)
     if name == "unreadable.yaml" and os.access(str(tmp_path / name), os.R_OK):
-        pytest.skip("running as root: chmod 0 does not make a file unreadable")
+        return unreadable_as_root(tmp_path, expected[name])
     if name == "dir":
         (tmp_path / "dir").mkdir()
         expected["dir"] = r"cannot read kubeconfig .*dir: Is a directory"
