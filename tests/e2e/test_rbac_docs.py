@@ -95,6 +95,6 @@ def test_records_and_rollback_roles_roll_back(tmp_path):
         run = run_module(tmp_path, {"kubeconfig": sa, "pending_install": "uninstall", "helm_binary": str(HELM_BIN)})
         assert run.rc == 0 and [(e["name"], e["action"]) for e in run["remediated"]] == [("fresh", "uninstall")], \
             run.text
-        assert [o["metadata"]["name"] for o in kube.store.list("secrets", "shop") if ".fresh." in o["metadata"]["name"]] \
-            == []
+        records = [o["metadata"]["name"] for o in kube.store.list("secrets", "shop")]
+        assert [name for name in records if ".fresh." in name] == []
         assert [r["name"] for r in env.list_all()] == ["web"]                # Helm no longer knows it

@@ -104,7 +104,8 @@ def test_rollback_without_a_good_revision_falls_back_and_says_so(tmp_path, kube,
     run = unstick(module_args(strategy="rollback", pending_install="unlock"))
     assert run.rc == 0, run.text
     [entry] = run["remediated"]
-    assert (entry["name"], entry["revision"], entry["action"], entry["target_revision"]) == ("first", rev, "unlock", None)
+    assert (entry["name"], entry["revision"], entry["action"], entry["target_revision"]) == (
+        "first", rev, "unlock", None)
     assert entry["last_good_revision"] is None
     assert "no deployed or superseded revision" in entry["fallback_reason"]
     assert statuses(helm_env, "first", "shop") == [(1, "failed"), (rev, "failed")]

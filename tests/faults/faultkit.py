@@ -328,6 +328,11 @@ def fleet_report(work):
     return json.loads((Path(work) / "report" / "stuck-releases.json").read_text())
 
 
+def clusters(report):
+    """A fleet report's clusters by inventory host."""
+    return {c["host"]: c for c in report["clusters"]}
+
+
 def wait_for(predicate, timeout=10.0, step=0.05):
     deadline = time.time() + timeout
     while time.time() < deadline:

@@ -11,7 +11,7 @@ import base64
 import pytest
 
 import helmfix
-from faultkit import PREFIX, STUCK, Ledger, fleet_report, load_fleet, run_role, unlocked
+from faultkit import PREFIX, STUCK, Ledger, clusters, fleet_report, load_fleet, run_role, unlocked
 from localkube import LocalKube
 
 pytestmark = pytest.mark.slow
@@ -48,7 +48,7 @@ def test_role_over_four_clusters_each_with_its_own_fault(tmp_path, seed, tally):
 
         first = run_role(tmp_path / "w", hosts, extra)
         assert first.rc == 0, first.text              # no cluster fails the run unless fail_on_stuck
-        report = {c["host"]: c for c in fleet_report(tmp_path / "w")["clusters"]}
+        report = clusters(fleet_report(tmp_path / "w"))
         assert pairs(report["overloaded"]["remediated"]) == sorted(STUCK) and report["overloaded"]["errors"] == []
         assert pairs(report["corrupt"]["remediated"]) == sorted(OTHERS)
         [err] = report["corrupt"]["errors"]
@@ -67,7 +67,7 @@ def test_role_over_four_clusters_each_with_its_own_fault(tmp_path, seed, tally):
         hosts["expired"]["stuck_releases_api_key"] = "admin"       # the operator fixes the credential
         second = run_role(tmp_path / "w", hosts, extra)
         assert second.rc == 0, second.text
-        report = {c["host"]: c for c in fleet_report(tmp_path / "w")["clusters"]}
+        report = clusters(fleet_report(tmp_path / "w"))
         assert pairs(report["expired"]["remediated"]) == sorted(STUCK)
         for host in ("overloaded", "corrupt", "skewed"):
             assert report[host]["remediated"] == [], host
@@ -78,15 +78,13 @@ def test_role_over_four_clusters_each_with_its_own_fault(tmp_path, seed, tally):
         assert third.rc == 0 and "changed=1" not in third.stdout, third.text
         assert fleet_report(tmp_path / "w")["summary"]["remediated"] == 0
         assert unlocked(overloaded) and unlocked(expired) and unlocked(corrupt, OTHERS) and unlocked(skewed, [WEB])
-        results = {
-            "overloaded": (books["overloaded"].check(changed_releases=set(STUCK)),
-                           "API 500 on list (x2) + dropped connection on get", "scan", ""),
-            "corrupt": (books["corrupt"].check(changed_releases=OTHERS), "bad gzip", "record",
-                        "reported, left byte for byte"),
-            "skewed": (books["skewed"].check(changed_releases={WEB}), "clock skew: server +3 h vs controller",
-                       "scan", "young releases in progress, old one fixed, by server time"),
-            "expired": (books["expired"].check(changed_releases=set(STUCK)), "RBAC: expired token (401)", "scan",
-                        "cluster a warning; fixed after the credential was"),
-        }
-        for counts, fault, phase, note in results.values():
+        for counts, fault, phase, note in (
+                (books["overloaded"].check(changed_releases=set(STUCK)),
+                 "API 500 on list (x2) + dropped connection on get", "scan", ""),
+                (books["corrupt"].check(changed_releases=OTHERS), "bad gzip", "record",
+                 "reported, left byte for byte"),
+                (books["skewed"].check(changed_releases={WEB}), "clock skew: server +3 h vs controller",
+                 "scan", "young releases in progress, old one fixed, by server time"),
+                (books["expired"].check(changed_releases=set(STUCK)), "RBAC: expired token (401)", "scan",
+                 "cluster a warning; fixed after the credential was")):
             tally(fault, phase, "role (ansible-playbook)", 3, counts, True, note)

@@ -9,8 +9,8 @@ import json
 import pytest
 
 import helmfix
-from faultkit import (PASSWORD, ROOT, STUCK, Ledger, fleet_report, kill_group, load_fleet, run_role, start_group,
-                      unlocked, wait_for, PLAYBOOK_BIN, HELM_BIN)
+from faultkit import (PASSWORD, ROOT, STUCK, Ledger, clusters, fleet_report, kill_group, load_fleet, run_role,
+                      start_group, unlocked, wait_for, PLAYBOOK_BIN, HELM_BIN)
 from localkube import LocalKube
 from playbook_run import run_module
 
@@ -18,10 +18,6 @@ pytestmark = pytest.mark.slow
 
 TOKEN = "faults-bearer-T0ken-n0t-f0r-l0gs-5521"
 READONLY = "faults-readonly-T0ken-n0t-f0r-l0gs-7730"
-
-
-def clusters(report):
-    return {c["host"]: c for c in report["clusters"]}
 
 
 def test_role_over_a_flaky_and_a_read_only_cluster(tmp_path, seed, tally):
