@@ -31,12 +31,25 @@ def backup_path(backup_dir, cluster, namespace, release, revision, now):
                         "%s.v%s.%s.json" % (_part(release), int(revision), stamp))
 
 
+def _private_dirs(directory):
+    """Create ``directory`` with every missing level 0700:
+    ``os.makedirs(mode=)`` applies the mode to the last level only."""
+    missing = []
+    while not os.path.isdir(directory):
+        missing.append(directory)
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            break
+        directory = parent
+    for level in reversed(missing):
+        os.mkdir(level, 0o700)
+        os.chmod(level, 0o700)   # whatever the umask
+
+
 def write_backup(backup_dir, cluster, namespace, release, revision, obj, now):
     """Write ``obj`` to its backup file (never overwriting one); return the path."""
     path = backup_path(backup_dir, cluster, namespace, release, revision, now)
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o700)
+    _private_dirs(os.path.dirname(path))
     base, n = path[:-len(".json")], 1
     while os.path.exists(path):
         path = "%s.%d.json" % (base, n)

@@ -14,6 +14,8 @@ __metaclass__ = type
 
 from collections import namedtuple
 
+from ansible_collections.helmops.unstick.plugins.module_utils.claims import describe as describe_claim
+
 PENDING_STATUSES = ("pending-install", "pending-upgrade", "pending-rollback")
 # Valid Helm statuses that do not hold the lock.
 SETTLED_STATUSES = ("unknown", "deployed", "uninstalled", "superseded", "failed", "uninstalling")
@@ -24,6 +26,8 @@ KIND_HEALTHY = "healthy"
 KIND_STUCK = "stuck"
 KIND_IN_PROGRESS = "in_progress"
 KIND_ERROR = "error"
+#: newest revision carries our own claim for a rollback/uninstall that did not finish
+KIND_UNFINISHED = "unfinished"
 
 # Notes attached to settled-but-unusual newest revisions (kind stays healthy).
 _ODD_NOTES = {
@@ -43,7 +47,8 @@ Classification = namedtuple("Classification", [
     "age_seconds",         # int, or None when unknown
     "last_good_revision",  # int or None
     "reason",              # str or None
-])
+    "claim",               # claims.Claim of an unfinished (or in-flight) remediation, else None
+], defaults=(None,))
 
 
 def group_revisions(metas):
@@ -111,9 +116,9 @@ def classify_release(revisions, now, min_age):
     age = _age(newest, now)
     age_seconds = int(age // 1) if age is not None else None
 
-    def result(kind, reason=None):
+    def result(kind, reason=None, claim=None):
         return Classification(kind, newest.namespace, newest.release, newest.revision,
-                              newest.status, age_seconds, good, reason)
+                              newest.status, age_seconds, good, reason, claim)
 
     if len(ordered) > 1 and ordered[-2].revision == newest.revision:
         return result(KIND_ERROR, "more than one record for revision %d" % newest.revision)
@@ -122,6 +127,9 @@ def classify_release(revisions, now, min_age):
         return result(KIND_ERROR, "missing status label")
     if status not in KNOWN_STATUSES:
         return result(KIND_ERROR, "unknown status '%s'" % status)
+    claim = getattr(newest, "claim", None)
+    if status == "failed" and claim is not None:
+        return _classify_claim(result, claim, now)
     if status in SETTLED_STATUSES:
         return result(KIND_HEALTHY, _ODD_NOTES.get(status))
     if age is None:
@@ -132,3 +140,12 @@ def classify_release(revisions, now, min_age):
         return result(KIND_IN_PROGRESS, "%s for %d seconds, less than min_age %d" % (
             status, int(age), int(min_age)))
     return result(KIND_STUCK, "%s for %d seconds (min_age %d)" % (status, int(age), int(min_age)))
+
+
+def _classify_claim(result, claim, now):
+    """Our own claim on the newest revision: in flight until ``claim.until``, then unfinished."""
+    goal = describe_claim(claim)
+    if claim.until > now:
+        return result(KIND_IN_PROGRESS, "a helmops.unstick run is finishing its work: %s, for up to %d more "
+                      "seconds" % (goal, int(claim.until - now)), claim)
+    return result(KIND_UNFINISHED, "unfinished remediation: %s did not complete" % goal, claim)

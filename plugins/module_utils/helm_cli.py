@@ -1,11 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: helmops.unstick contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Running the user's ``helm`` CLI against the same cluster the module reads.
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Running the user's ``helm`` CLI against exactly the cluster the module scanned.
 
-Connection options are translated to helm's own flags; the bearer token goes
-through helm's ``HELM_KUBETOKEN`` environment variable, never the command
-line, so it does not show in ``ps`` or in error messages.
+Each call gets a private kubeconfig (0600, in a 0700 directory removed right
+after) written from the one resolved ``Connection``, ``--kube-context``
+always, and an environment without helm's own connection variables, so
+nothing on the controller can point helm at another cluster. Credentials
+are never on the command line, and are masked in anything helm prints.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,13 +17,14 @@ __metaclass__ = type
 
 import os
 import re
-import tempfile
+import subprocess
 
-import json
+from ansible_collections.helmops.unstick.plugins.module_utils.errors import HelmError
 
-
-class HelmError(Exception):
-    pass
+SUPPORTED_MAJORS = (3, 4)
+#: seconds helm may run beyond its own --timeout before it is killed
+KILL_GRACE = 60
+_VERSION_RE = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?")
 
 
 def helm_timeout(seconds):
@@ -28,86 +32,94 @@ def helm_timeout(seconds):
     return "%ds" % int(seconds)
 
 
+def parse_version(text):
+    """``v3.21.4`` → (3, 21, 4); ``v3.21`` (a ``go install`` without ldflags) → (3, 21, None)."""
+    match = _VERSION_RE.search(text or "")
+    if not match:
+        return None
+    major, minor, patch = match.groups()
+    return int(major), int(minor), int(patch) if patch is not None else None
+
+
+def format_version(version):
+    return "v" + ".".join(str(part) for part in version if part is not None)
+
+
+def run_subprocess(argv, env, timeout):
+    """(rc, stdout, stderr) of ``argv``; rc None when it had to be killed after ``timeout``."""
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, universal_newlines=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        return None, out, err
+    return proc.returncode, out, err
+
+
 class HelmCli:
-    """Builds and runs helm commands. ``run_command`` is AnsibleModule's.
+    """The helm CLI at ``binary``, bound to one ``Connection`` and storage driver."""
 
-    ``params``: connection options already resolved (``k8s.auth.connection_options``:
-    environment fallbacks applied), so helm reaches the cluster the module reads.
-    """
-
-    def __init__(self, binary, params, driver, run_command):
+    def __init__(self, binary, connection, driver, run=run_subprocess, environ=None):
         self.binary = binary
+        self.connection = connection
         self.driver = driver
-        self.run_command = run_command
-        self._tmp = None
-        self.args, self.env = self._connection(params)
+        self.run = run
+        self.environ = os.environ if environ is None else environ
+        self.version = None
 
-    def _connection(self, params):
-        args, env = [], {"HELM_DRIVER": self.driver}
-        kubeconfig = params.get("kubeconfig")
-        if isinstance(kubeconfig, dict):
-            import yaml
-            fd, path = tempfile.mkstemp(prefix="helmops-kubeconfig-", suffix=".yaml")
-            with os.fdopen(fd, "w") as handle:
-                yaml.safe_dump(kubeconfig, handle)
-            self._tmp = path
-            kubeconfig = path
-        if kubeconfig:
-            args += ["--kubeconfig", os.path.expanduser(kubeconfig)]
-        context = params.get("context")
-        if context:
-            args += ["--kube-context", context]
-        host = params.get("host")
-        if host:
-            args += ["--kube-apiserver", host]
-        token = params.get("api_key")
-        if token:
-            env["HELM_KUBETOKEN"] = token
-        ca_cert = params.get("ca_cert")
-        if ca_cert:
-            args += ["--kube-ca-file", ca_cert]
-        if params.get("validate_certs") is False:
-            args += ["--kube-insecure-skip-tls-verify"]
-        user = params.get("impersonate_user")
-        if user:
-            args += ["--kube-as-user", user]
-        groups = params.get("impersonate_groups") or []
-        for group in groups:
-            args += ["--kube-as-group", group]
-        return args, env
-
-    def close(self):
-        if self._tmp and os.path.exists(self._tmp):
-            os.unlink(self._tmp)
-
-    def _run(self, argv):
-        cmd = [self.binary] + argv + self.args
-        rc, out, err = self.run_command(cmd, environ_update=self.env)
+    def _call(self, argv, timeout, cluster=True):
+        env = self.connection.helm_environment(self.environ, self.driver)
+        directory = None
+        cmd = [self.binary] + argv
+        try:
+            if cluster:
+                directory = self.connection.private_dir()
+                path = self.connection.helm_kubeconfig(directory)
+                cmd += ["--kubeconfig", path, "--kube-context", self.connection.context]
+            try:
+                rc, out, err = self.run(cmd, env, timeout)
+            except OSError as exc:
+                raise HelmError("cannot run %s: %s" % (self.binary, exc.strerror or exc))
+        finally:
+            if directory:
+                self.connection.remove_private_dir(directory)
+        out, err = self.connection.mask(out or ""), self.connection.mask(err or "")
+        if rc is None:
+            raise HelmError("helm %s did not finish within %ds and was killed" % (argv[0], timeout))
         if rc != 0:
-            message = (err or out or "").strip()
-            # Never echo credentials back, even if helm printed them.
-            token = self.env.get("HELM_KUBETOKEN")
-            if token:
-                message = message.replace(token, "********")
-            raise HelmError(message or "helm %s exited with %d" % (argv[0], rc))
+            raise HelmError((err or out).strip() or "helm %s exited with %d" % (argv[0], rc))
         return out
 
-    def version(self):
-        out = self._run(["version", "--template", "{{.Version}}"])
-        match = re.search(r"v?(\d+)\.(\d+)\.(\d+)", out)
-        return tuple(int(x) for x in match.groups()) if match else None
+    def check(self):
+        """Make sure ``binary`` is a helm this module supports; remembers its version.
+        Raises HelmError naming the path and the version found."""
+        if not (os.path.isfile(self.binary) and os.access(self.binary, os.X_OK)):
+            raise HelmError("%s is not an executable file" % self.binary)
+        try:
+            out = self._call(["version", "--template", "{{.Version}}"], 30, cluster=False)
+        except HelmError as err:
+            raise HelmError("%s does not answer 'version' like helm: %s" % (self.binary, err))
+        version = parse_version(out.strip())
+        if version is None:
+            raise HelmError("%s does not look like helm: 'version' printed %r" % (self.binary, out.strip()[:80]))
+        if version[0] not in SUPPORTED_MAJORS:
+            raise HelmError("%s is helm %s; helm 3.x or 4.x is needed" % (self.binary, format_version(version)))
+        self.version = version
+        return version
+
+    def _wait_flags(self, wait, timeout):
+        if not wait:
+            return ["--timeout", helm_timeout(timeout)]
+        # helm 4's --wait takes a strategy; bare --wait is helm 3's (legacy polling)
+        flag = "--wait=watcher" if self.version and self.version[0] >= 4 else "--wait"
+        return [flag, "--timeout", helm_timeout(timeout)]
 
     def rollback(self, namespace, release, revision, wait, timeout):
         argv = ["rollback", release, str(revision), "--namespace", namespace]
-        if wait:
-            argv += ["--wait", "--timeout", helm_timeout(timeout)]
-        return self._run(argv)
+        return self._call(argv + self._wait_flags(wait, timeout), timeout + KILL_GRACE)
 
     def uninstall(self, namespace, release, wait, timeout):
         argv = ["uninstall", release, "--namespace", namespace]
-        if wait:
-            argv += ["--wait", "--timeout", helm_timeout(timeout)]
-        return self._run(argv)
-
-    def history(self, namespace, release):
-        return json.loads(self._run(["history", release, "--namespace", namespace, "-o", "json"]) or "[]")
+        return self._call(argv + self._wait_flags(wait, timeout), timeout + KILL_GRACE)

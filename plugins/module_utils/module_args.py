@@ -9,7 +9,7 @@ __metaclass__ = type
 
 import copy
 
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.auth import AUTH_ARG_SPEC
+from ansible_collections.helmops.unstick.plugins.module_utils.k8s.connection import AUTH_ARG_SPEC
 
 UNSTICK_ARG_SPEC = dict(
     namespaces=dict(type="list", elements="str", default=[]),

@@ -13,7 +13,7 @@ from collections import namedtuple
 
 STRATEGIES = ("rollback", "unlock")
 PENDING_INSTALL_ACTIONS = ("unlock", "uninstall")
-ACTIONS = ("rollback", "unlock", "uninstall")
+ACTIONS = ("rollback", "unlock", "uninstall", "resume")
 
 NO_ROLLBACK_TARGET = "no deployed or superseded revision to roll back to"
 
@@ -46,6 +46,8 @@ def plan_action(classification, strategy, pending_install):
     if pending_install not in PENDING_INSTALL_ACTIONS:
         raise ValueError("pending_install must be one of %s, got %r" % (
             ", ".join(PENDING_INSTALL_ACTIONS), pending_install))
+    if classification.kind == "unfinished":
+        return plan_resume(classification)
     if classification.kind != "stuck":
         raise ValueError("can only plan for a stuck release, got kind %r" % (classification.kind,))
 
@@ -60,6 +62,26 @@ def plan_action(classification, strategy, pending_install):
     if target is None:
         return Plan(pending_install, None, NO_ROLLBACK_TARGET)
     return Plan("rollback", target, None)
+
+
+def plan_resume(classification):
+    """The ``Plan`` that finishes an unfinished (claimed) rollback or uninstall.
+
+    A rollback goes to the claimed revision while it is still the last good
+    one; otherwise to the last good one now, and ``fallback_reason`` says so.
+    Raises ``ValueError`` when a claimed rollback has nowhere to go any more.
+    """
+    claim = classification.claim
+    if claim.action == "uninstall":
+        return Plan("resume", None, None)
+    good = classification.last_good_revision
+    if good is None:
+        raise ValueError("the unfinished rollback to revision %s cannot be finished: %s"
+                         % (claim.target, NO_ROLLBACK_TARGET))
+    if good != claim.target:
+        return Plan("resume", good, "revision %s is no longer the last good one; rolling back to %s instead"
+                    % (claim.target, good))
+    return Plan("resume", good, None)
 
 
 def check_guard(stuck_count, max_remediations):

@@ -30,6 +30,9 @@ import re
 import zlib
 from collections import namedtuple
 
+from ansible_collections.helmops.unstick.plugins.module_utils.claims import read_claim
+from ansible_collections.helmops.unstick.plugins.module_utils.errors import UnstickError
+
 DRIVERS = ("secret", "configmap")
 
 OBJECT_NAME_PREFIX = "sh.helm.release.v1."
@@ -49,7 +52,7 @@ REASON_NO_RELEASE = "cannot determine release name"
 REASON_BAD_MODIFIED_AT = "bad modifiedAt label"
 
 
-class RecordError(Exception):
+class RecordError(UnstickError):
     """A Helm release record could not be read.
 
     ``reason`` is one of the short ``REASON_*`` strings of this module;
@@ -72,7 +75,8 @@ RevisionMeta = namedtuple("RevisionMeta", [
     "resource_version",  # metadata.resourceVersion (str or None)
     "created_at",        # epoch seconds from creationTimestamp / createdAt label, or None
     "modified_at",       # epoch seconds from the ``modifiedAt`` label, or None
-])
+    "claim",             # a ``claims.Claim`` when this record carries our claim, else None
+], defaults=(None,))
 
 
 def _check_driver(driver):
@@ -254,6 +258,7 @@ def meta_from_object(obj):
         resource_version=_get(meta, "resourceVersion", "resource_version"),
         created_at=created_at,
         modified_at=modified_at,
+        claim=read_claim(meta),
     )
 
 

@@ -11,7 +11,23 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
-def release_entry(classification, plan=None, summary=None, action_result=None):
+#: Every state a release can be reported in (healthy releases are not listed).
+STATE_STUCK = "stuck"                  # pending, old enough; found by a report-only run
+STATE_IN_PROGRESS = "in_progress"      # pending but younger than min_age, or claimed by a live run
+STATE_UNFINISHED = "unfinished"        # our own rollback/uninstall claim that did not complete
+STATE_WOULD_REMEDIATE = "would_remediate"  # check mode: what a remediating run would do
+STATE_REMEDIATED = "remediated"        # done, and the cluster shows it
+STATE_REFUSED = "refused"              # the API (409, 403) or a guard refused; nothing written
+STATE_FAILED = "failed"                # tried and did not complete (see reason); may have written
+STATE_ERROR = "error"                  # could not be read, classified or acted on
+STATES = (STATE_STUCK, STATE_IN_PROGRESS, STATE_UNFINISHED, STATE_WOULD_REMEDIATE, STATE_REMEDIATED,
+          STATE_REFUSED, STATE_FAILED, STATE_ERROR)
+#: states of releases that were found stuck (or unfinished): the ``stuck`` view
+FOUND_STATES = (STATE_STUCK, STATE_UNFINISHED, STATE_WOULD_REMEDIATE, STATE_REMEDIATED, STATE_REFUSED,
+                STATE_FAILED)
+
+
+def release_entry(classification, plan=None, summary=None, action_result=None, state=None):
     """Return the report dict for one release.
 
     Keys (always present; ``None`` when unknown / not applicable):
@@ -46,12 +62,13 @@ def release_entry(classification, plan=None, summary=None, action_result=None):
         "changed": bool(action_result.get("changed", False)),
         "failed": bool(action_result.get("failed", False)),
         "message": action_result.get("message"),
+        "state": state or classification.kind,
     }
 
 
 ENTRY_KEYS = ("namespace", "name", "kind", "revision", "status", "age_seconds", "last_good_revision",
               "reason", "action", "target_revision", "fallback_reason", "chart", "chart_version",
-              "app_version", "description", "changed", "failed", "message")
+              "app_version", "description", "changed", "failed", "message", "state")
 
 
 def error_entry(entry=None, reason=None, **fields):
@@ -66,7 +83,34 @@ def error_entry(entry=None, reason=None, **fields):
     out.update(fields)
     out["kind"] = "error"
     out["reason"] = reason
+    out["state"] = fields.get("state") or STATE_ERROR
     return out
+
+
+def views(releases):
+    """The older per-kind lists, derived from the one ``releases`` list:
+    ``stuck`` (found stuck or unfinished, whatever happened next), ``in_progress``,
+    ``remediated`` (done, or in check mode would be) and ``errors`` (error,
+    failed, refused)."""
+    out = {"stuck": [], "in_progress": [], "remediated": [], "errors": []}
+    for entry in releases:
+        state = entry.get("state")
+        if state in FOUND_STATES:
+            out["stuck"].append(entry)
+        if state == STATE_IN_PROGRESS:
+            out["in_progress"].append(entry)
+        if state in (STATE_REMEDIATED, STATE_WOULD_REMEDIATE):
+            out["remediated"].append(entry)
+        if state in (STATE_ERROR, STATE_FAILED, STATE_REFUSED):
+            out["errors"].append(dict(entry, kind="error"))
+    return out
+
+
+def count_states(releases):
+    counts = dict.fromkeys(STATES, 0)
+    for entry in releases:
+        counts[entry.get("state") or STATE_ERROR] += 1
+    return counts
 
 
 def _count(value):

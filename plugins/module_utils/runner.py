@@ -1,11 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: helmops.unstick contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The helm_unstick run: scan → classify → plan → guard → act → report.
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The helm_unstick run: scan → classify → plan → guard → act → verify → report.
 
 Everything that talks to the cluster or to helm is passed in (``storage``,
-``helm``), so this file holds only the order of things and the bookkeeping
-that keeps one bad release from stopping the others.
+``helm``), and what an action does is the action's own business (the
+registry in ``actions/``), so this file holds only the order of things and
+the bookkeeping that keeps one bad release from stopping the others. Every
+release ends in exactly one entry of ``releases`` with its ``state``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -13,12 +16,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import time
+import uuid
 
-from ansible_collections.helmops.unstick.plugins.module_utils import report
-from ansible_collections.helmops.unstick.plugins.module_utils.actions import (
-    rollback as rollback_action,
-    uninstall as uninstall_action,
-    unlock as unlock_action,
+from ansible_collections.helmops.unstick.plugins.module_utils import actions, report
+from ansible_collections.helmops.unstick.plugins.module_utils.actions.base import (
+    ActionContext,
+    Remediation,
+    release_claim,
 )
 from ansible_collections.helmops.unstick.plugins.module_utils.backup import write_backup
 from ansible_collections.helmops.unstick.plugins.module_utils.classify import (
@@ -27,9 +31,9 @@ from ansible_collections.helmops.unstick.plugins.module_utils.classify import (
     KIND_IN_PROGRESS,
     classify_release,
 )
-from ansible_collections.helmops.unstick.plugins.module_utils.duration import parse_duration
-from ansible_collections.helmops.unstick.plugins.module_utils.helm_cli import HelmError
+from ansible_collections.helmops.unstick.plugins.module_utils.errors import HelmError, VerifyError
 from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import ApiError
+from ansible_collections.helmops.unstick.plugins.module_utils.options import validate
 from ansible_collections.helmops.unstick.plugins.module_utils.plan import (
     GuardError,
     check_guard,
@@ -44,31 +48,51 @@ from ansible_collections.helmops.unstick.plugins.module_utils.records import (
 )
 from ansible_collections.helmops.unstick.plugins.module_utils.scope import in_scope
 
-NEEDS_HELM = ("rollback", "uninstall")
-
 
 def _has_glob(patterns):
     return any(ch in p for p in patterns or [] for ch in "*?[")
 
 
+class HelmGate:
+    """helm for the actions that need it, checked once: ``problem`` says why not."""
+
+    def __init__(self, helm=None, problem=None):
+        self.helm = helm
+        self.problem = problem
+        self._checked = helm is None
+
+    def ready(self):
+        if not self._checked:
+            self._checked = True
+            try:
+                self.helm.check()
+            except HelmError as err:
+                self.problem = "helm_binary: %s" % err
+        return self.problem is None and self.helm is not None
+
+
 class Run:
-    def __init__(self, params, storage, cluster, actor, helm=None, helm_problem=None,
-                 check_mode=False, diff=False, clock=time.time):
+    def __init__(self, params, settings, storage, cluster, actor, helm_gate, check_mode=False, diff=False,
+                 clock=time.time):
         self.p = params
+        self.settings = settings
         self.storage = storage
         self.cluster = cluster
         self.actor = actor
-        self.helm = helm
-        self.helm_problem = helm_problem
+        self.gate = helm_gate
         self.check_mode = check_mode
         self.diff = diff
         self.clock = clock
+        self.run_id = uuid.uuid4().hex[:12]
         self.warnings = []
-        self.stuck, self.in_progress, self.remediated, self.errors = [], [], [], []
+        self.releases = []
         self.before, self.after = {}, {}
 
+    def _where(self, namespace, name):
+        return "release %s/%s on cluster %s" % (namespace, name, self.cluster)
+
     def _problem(self, reason, entry=None, **fields):
-        self.errors.append(report.error_entry(entry, reason=reason, **fields))
+        self.releases.append(report.error_entry(entry, reason=reason, **fields))
 
     # -- scan -------------------------------------------------------------
     def _scan(self):
@@ -136,18 +160,20 @@ class Run:
         release = decode_payload((obj.get("data") or {}).get("release"), self.storage.driver)
         return obj, release
 
-    def scan(self, min_age):
+    def scan(self):
+        """The releases to act on (stuck or unfinished), as (classification, obj, release, summary)."""
         items, now = self._scan()
         found = []
         candidates = self._candidates(items)
         histories = self._prefetch(candidates)
         for namespace, name in candidates:
-            where = "release %s/%s on cluster %s" % (namespace, name, self.cluster)
+            where = self._where(namespace, name)
+            cls = None
             try:
                 metas = self._history(namespace, name, histories.get((namespace, name)))
                 if not metas:
                     continue
-                cls = classify_release(metas, now, min_age)
+                cls = classify_release(metas, now, self.settings.min_age)
                 if cls.kind == KIND_HEALTHY:
                     continue
                 entry = report.release_entry(cls)
@@ -156,8 +182,7 @@ class Run:
                     continue
                 obj, release = self._load_newest(cls, metas)
             except ApiError as err:
-                self._problem("%s: API error %s: %s" % (where, err.status, err.message),
-                              namespace=namespace, name=name)
+                self._problem("%s: %s" % (where, describe_api_error(err)), namespace=namespace, name=name)
                 continue
             except RecordError as err:
                 self._problem("%s: corrupt record (revision %s): %s" % (where, cls.revision, err), entry)
@@ -169,119 +194,140 @@ class Run:
                               % (where, cls.status, summary.get("status")), entry)
                 continue
             if cls.kind == KIND_IN_PROGRESS:
-                self.in_progress.append(entry)
+                self.releases.append(entry)
                 continue
             found.append((cls, obj, release, summary))
         return found, now
 
     # -- act --------------------------------------------------------------
-    def _act(self, cls, plan, obj, release, now):
-        """Run one action; returns the action result dict for the entry."""
-        then = None
-        if plan.action == "rollback":
-            then = "rolling back to revision %s" % plan.target_revision
-        elif plan.action == "uninstall":
-            then = "uninstalling the release"
-        description = unlock_action.describe(cls.status, cls.revision, cls.age_seconds,
-                                             self.actor, now, then)
-        wait = self.p.get("wait", True)
-        timeout = parse_duration(self.p.get("timeout") or "5m")
-        if plan.action == "unlock":
-            unlock_action.run(self.storage, obj, release, description, now)
-            return "failed (revision %s)" % cls.revision
-        if plan.action == "rollback":
-            rollback_action.run(self.storage, self.helm, obj, release, description, now,
-                                plan.target_revision, wait, timeout)
-            return "deployed (rolled back to revision %s)" % plan.target_revision
-        uninstall_action.run(self.storage, self.helm, obj, release, description, now, wait, timeout)
-        return "uninstalled"
+    def _note(self, item, after):
+        name = "%s/%s" % (item.namespace, item.name)
+        self.before[name] = "%s (revision %s)" % (item.classification.status, item.revision)
+        self.after[name] = after
 
-    def remediate(self, found, now):
-        key = "%s/%s"
-        for cls, obj, release, summary in found:
+    def _refused_or_failed(self, item, err, where):
+        """An ApiError while acting: before any write it is a refusal, after one a failure."""
+        if item.written:
+            reason = ("%s: revision %s was claimed (marked failed) but then: %s; the next run resumes it"
+                      % (where, item.revision, describe_api_error(err)))
+            return report.STATE_FAILED, reason
+        if err.conflict:
+            return report.STATE_REFUSED, ("%s: the record changed since it was read (a live Helm operation?); "
+                                          "skipped, nothing written" % where)
+        if err.forbidden:
+            return report.STATE_REFUSED, "%s: the API refused the write: %s; nothing written" % (
+                where, describe_api_error(err))
+        if err.status == 0:
+            # no answer (dropped, timed out): the server may still apply the write
+            return report.STATE_FAILED, ("%s: %s; no answer to the write, so it may have landed or not; "
+                                         "nothing else was done (run again to see)" % (where, describe_api_error(err)))
+        return report.STATE_FAILED, "%s: %s; nothing written" % (where, describe_api_error(err))
+
+    def act(self, cls, obj, release, summary, ctx, refused):
+        where = self._where(cls.namespace, cls.name)
+        try:
             plan = plan_action(cls, self.p["strategy"], self.p["pending_install"])
-            entry = report.release_entry(cls, plan=plan, summary=summary)
-            self.stuck.append(entry)
-            if not self.p.get("remediate", True):
-                continue
-            where = "release %s/%s on cluster %s" % (cls.namespace, cls.name, self.cluster)
-            name = key % (cls.namespace, cls.name)
-            if plan.action in NEEDS_HELM and self.helm is None:
-                self._problem("%s: %s needs the helm CLI: %s" % (where, plan.action, self.helm_problem), entry)
-                continue
-            done = dict(entry)
-            if self.check_mode:
-                done.update(changed=True, message="check mode: would %s" % plan.action)
-                self.remediated.append(done)
-                self.before[name] = "%s (revision %s)" % (cls.status, cls.revision)
-                self.after[name] = "would %s" % plan.action
-                continue
-            try:
-                if self.p.get("backup_dir"):
-                    done["backup"] = write_backup(self.p["backup_dir"], self.cluster, cls.namespace,
-                                                  cls.name, cls.revision, obj, now)
-                after = self._act(cls, plan, obj, release, now)
-            except ApiError as err:
-                if err.conflict:
-                    reason = ("%s: the record changed since it was read (a live Helm operation?); "
-                              "skipped, nothing written" % where)
-                elif err.status == 0:
-                    # no answer (dropped, timed out): the server may still apply the write
-                    reason = ("%s: API error 0: %s; no answer to the write, so it may have landed or not; "
-                              "nothing else was done (run again to see)" % (where, err.message))
-                else:
-                    reason = "%s: API error %s: %s; nothing written" % (where, err.status, err.message)
-                self._problem(reason, done)
-                continue
-            except HelmError as err:
-                self._problem("%s: revision %s was marked failed (unlocked) but helm %s failed: %s"
-                              % (where, cls.revision, plan.action, err), done, changed=True)
-                self.before[name] = "%s (revision %s)" % (cls.status, cls.revision)
-                self.after[name] = "failed (revision %s); helm %s failed" % (cls.revision, plan.action)
-                continue
-            except (OSError, IOError) as err:
-                self._problem("%s: cannot write backup: %s; nothing written" % (where, err), done)
-                continue
-            done.update(changed=True, message="%s: now %s" % (plan.action, after))
-            self.remediated.append(done)
-            self.before[name] = "%s (revision %s)" % (cls.status, cls.revision)
-            self.after[name] = after
+        except ValueError as err:
+            self._problem("%s: %s" % (where, err), report.release_entry(cls, summary=summary))
+            return
+        action = actions.get(plan.action)
+        item = Remediation(cls, obj, release, summary, plan)
+
+        def entry(state, message=None, changed=False, **extra):
+            out = report.release_entry(cls, plan=plan, summary=summary, state=state,
+                                       action_result={"changed": changed, "message": message,
+                                                      "failed": state == report.STATE_FAILED})
+            out.update(extra)
+            return out
+
+        if not self.p.get("remediate", True):
+            self.releases.append(entry(cls.kind, action.planned(item)))
+            return
+        if refused:
+            self.releases.append(entry(report.STATE_REFUSED, reason=refused))
+            return
+        if action.needs_helm and not self.gate.ready():
+            self.releases.append(entry(report.STATE_ERROR, reason="%s: %s needs the helm CLI: %s; nothing written"
+                                       % (where, action.name, self.gate.problem)))
+            return
+        if self.check_mode:
+            self.releases.append(entry(report.STATE_WOULD_REMEDIATE, "check mode: " + action.would(item), True))
+            self._note(item, action.would(item))
+            return
+        backup = None
+        try:
+            if self.settings.backup_dir:
+                backup = write_backup(self.settings.backup_dir, self.cluster, cls.namespace, cls.name,
+                                      cls.revision, obj, ctx.now)
+            action.execute(ctx, item)
+            after = action.verify(ctx, item)
+        except ApiError as err:
+            state, reason = self._refused_or_failed(item, err, where)
+            self.releases.append(entry(state, changed=item.written, reason=reason, backup=backup))
+            if item.written:
+                self._note(item, "failed (revision %s); %s unfinished" % (cls.revision, action.name))
+            return
+        except (HelmError, VerifyError) as err:
+            release_claim(ctx, item)
+            what = "helm %s failed: %s" % (action.name, err) if isinstance(err, HelmError) else str(err)
+            reason = ("%s: revision %s was marked failed (unlocked) and claimed, but %s; the next run "
+                      "resumes it" % (where, cls.revision, what)) if item.written else "%s: %s" % (where, what)
+            self.releases.append(entry(report.STATE_FAILED, changed=item.written, reason=reason, backup=backup))
+            self._note(item, "failed (revision %s); %s unfinished" % (cls.revision, action.name))
+            return
+        except (OSError, IOError) as err:
+            self._problem("%s: cannot write backup: %s; nothing written" % (where, err),
+                          entry(report.STATE_ERROR))
+            return
+        self.releases.append(entry(report.STATE_REMEDIATED, "%s: now %s" % (action.name, after), True,
+                                   backup=backup))
+        self._note(item, after)
+
+    def remediate(self, found, now, refused=None):
+        ctx = ActionContext(self.storage, self.gate.helm, self.actor, self.run_id, now, self.settings,
+                            self.p.get("wait", True), self.cluster)
+        for cls, obj, release, summary in found:
+            self.act(cls, obj, release, summary, ctx, refused)
 
     def result(self):
-        for entry in self.stuck + self.in_progress + self.remediated + self.errors:
+        for entry in self.releases:
             entry["cluster"] = self.cluster
-        changed = any(e.get("changed") for e in self.remediated + self.errors)
-        out = {
-            "changed": changed,
-            "cluster": self.cluster,
-            "stuck": self.stuck,
-            "in_progress": self.in_progress,
-            "remediated": self.remediated,
-            "errors": self.errors,
-            "summary": report.summarize(self.stuck, self.in_progress, self.remediated, self.errors),
-        }
+        out = {"changed": any(e.get("changed") for e in self.releases), "cluster": self.cluster,
+               "releases": self.releases}
+        out.update(report.views(self.releases))
+        out["summary"] = report.summarize(out["stuck"], out["in_progress"], out["remediated"], out["errors"])
+        out["summary"]["states"] = report.count_states(self.releases)
         if self.diff and (self.before or self.after):
             out["diff"] = {"before": self.before, "after": self.after}
         return out
 
 
-def run(params, storage, cluster, actor, helm=None, helm_problem=None, check_mode=False,
-        diff=False, clock=time.time):
-    """Do one whole run and return the module result (raises ApiError if the scan fails)."""
-    job = Run(params, storage, cluster, actor, helm, helm_problem, check_mode, diff, clock)
-    min_age = parse_duration(params.get("min_age", "15m"))
-    found, now = job.scan(min_age)
-    guard = None
+def describe_api_error(err):
+    """An ApiError in words: a connection problem says so, an HTTP answer gives its code."""
+    if err.status == 0:
+        return "no answer from the API server: %s" % err.message
+    return "API error %s: %s" % (err.status, err.message)
+
+
+def run(params, storage, cluster, actor, helm_gate=None, check_mode=False, diff=False,
+        clock=time.time, settings=None):
+    """Do one whole run and return the module result (raises ApiError if the scan fails).
+
+    ``settings``: the module's ``options.validate(params)``; validated here when not given."""
+    if settings is None:
+        settings = validate(params, {})
+    job = Run(params, settings, storage, cluster, actor, helm_gate or HelmGate(), check_mode, diff, clock)
+    found, now = job.scan()
+    refused = None
     if params.get("remediate", True):
         try:
-            check_guard(len(found), params.get("max_remediations"))
+            check_guard(len(found), settings.max_remediations)
         except GuardError as err:
-            guard = "cluster %s: %s; nothing was changed" % (cluster, err)
-            job.p = dict(params, remediate=False)
-    job.remediate(found, now)
+            refused = "cluster %s: %s; nothing was changed" % (cluster, err)
+    job.remediate(found, now, refused)
     out = job.result()
     out["warnings"] = job.warnings
-    if guard:
+    if refused:
         out["failed"] = True
-        out["msg"] = guard
+        out["msg"] = refused
     return out

@@ -232,10 +232,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s import auth
-from ansible_collections.helmops.unstick.plugins.module_utils.module_args import (
-    argument_spec,
-)
+from ansible_collections.helmops.unstick.plugins.module_utils.module_args import argument_spec
 
 try:
     import kubernetes  # noqa: F401 pylint: disable=unused-import
@@ -246,63 +243,65 @@ except ImportError:
     KUBERNETES_IMP_ERR = traceback.format_exc()
 
 
-def _helm(module, driver):
-    """The helm CLI wrapper, or (None, why not) when it cannot be used."""
+def _helm_gate(module, conn, driver):
+    """helm for the actions that need it, bound to the one connection (checked before any request
+    when the strategies need it; lazily when only an unfinished remediation might)."""
+    from ansible_collections.helmops.unstick.plugins.module_utils import actions
     from ansible_collections.helmops.unstick.plugins.module_utils.helm_cli import HelmCli
-
-    binary = module.params["helm_binary"]
+    from ansible_collections.helmops.unstick.plugins.module_utils.runner import HelmGate
+    params = module.params
+    if not params["remediate"]:
+        return HelmGate()
+    binary = params["helm_binary"]
     path = binary if os.sep in binary else module.get_bin_path(binary)
-    if not path or not os.access(path, os.X_OK):
-        return None, "helm binary %r not found or not executable (set helm_binary)" % binary
-    return HelmCli(path, auth.connection_options(module.params), driver, module.run_command), None
+    if not path:
+        return HelmGate(problem="helm_binary: %r is not on PATH" % binary)
+    if conn.helm_unsupported:
+        return HelmGate(problem="the connection cannot be given to helm: %s" % conn.helm_unsupported)
+    gate = HelmGate(HelmCli(path, conn, driver))
+    if actions.needs_helm([params["strategy"], params["pending_install"]]):
+        gate.ready()
+    return gate
 
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     if not HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMP_ERR)
-
-    from ansible_collections.helmops.unstick.plugins.module_utils import runner
-    from ansible_collections.helmops.unstick.plugins.module_utils.duration import parse_duration
+    from ansible_collections.helmops.unstick.plugins.module_utils import options, runner
+    from ansible_collections.helmops.unstick.plugins.module_utils.errors import ConnectionFailure, OptionError
+    from ansible_collections.helmops.unstick.plugins.module_utils.k8s import connection
     from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import ApiError, KubeApi
-    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage, resolve_driver
+    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
 
     params = module.params
+    # Everything is checked before the first request or write.
     try:
-        driver = resolve_driver(params["storage_driver"], os.environ.get("HELM_DRIVER"))
-    except ValueError as err:
+        settings = options.validate(params)
+    except OptionError as err:
+        module.fail_json(msg=str(err), option=err.option)
+    try:
+        conn = connection.resolve(params)
+    except ConnectionFailure as err:
         module.fail_json(msg=str(err))
-    cluster = auth.cluster_label(params)
+    cluster = conn.label
+    # The cluster's name and URL are no secrets, even when they sit in a no_log kubeconfig
+    # dict (whose every value Ansible would otherwise mask in all output).
+    for value in (cluster, conn.server, conn.context):
+        module.no_log_values.discard(value)
+    gate = _helm_gate(module, conn, settings.driver)
     try:
-        request_timeout = parse_duration(params["request_timeout"])
-    except ValueError as err:
-        module.fail_json(msg="request_timeout: %s" % err, cluster=cluster)
-    if request_timeout < 1:
-        module.fail_json(msg="request_timeout must be at least 1 second", cluster=cluster)
-    try:
-        api = KubeApi(auth.connect(module), timeout=request_timeout)
-    except auth.ConnectionError_ as err:
+        api = KubeApi(conn.api_client(retries=connection.client_retries()), timeout=settings.request_timeout)
+    except ConnectionFailure as err:
         module.fail_json(msg=str(err), cluster=cluster)
-
-    helm, helm_problem = None, None
-    wants_helm = params["remediate"] and (
-        params["strategy"] == "rollback" or params["pending_install"] == "uninstall")
-    if wants_helm:
-        helm, helm_problem = _helm(module, driver)
     actor = "%s@%s" % (getpass.getuser(), socket.gethostname())
     try:
-        result = runner.run(params, ReleaseStorage(api, driver), cluster, actor, helm=helm,
-                            helm_problem=helm_problem, check_mode=module.check_mode,
-                            diff=module._diff)
+        result = runner.run(params, ReleaseStorage(api, settings.driver), cluster, actor, helm_gate=gate,
+                            check_mode=module.check_mode, diff=module._diff, settings=settings)
     except ApiError as err:
-        module.fail_json(msg="cluster %s: cannot scan Helm releases: API error %s: %s"
-                         % (cluster, err.status, err.message), cluster=cluster)
-    except ValueError as err:
-        module.fail_json(msg="cluster %s: %s" % (cluster, err), cluster=cluster)
-    finally:
-        if helm is not None:
-            helm.close()
-
+        module.fail_json(msg="cluster %s (%s): cannot scan Helm releases: %s"
+                         % (cluster, conn.server, runner.describe_api_error(err)), cluster=cluster)
+    result["server"] = conn.server
     for warning in result.pop("warnings", []):
         module.warn(warning)
     if result.get("failed"):

@@ -5,7 +5,7 @@ import time
 import pytest
 
 from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import ApiError, KubeApi
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.auth import AUTH_ARG_SPEC, connect
+from ansible_collections.helmops.unstick.plugins.module_utils.k8s.connection import AUTH_ARG_SPEC, connect
 from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
 
 
@@ -19,7 +19,7 @@ class Module:
 
 @pytest.fixture
 def api(kube):
-    client = connect(Module(kubeconfig=kube.kubeconfig))   # the module's own client set-up
+    client = connect(Module(kubeconfig=kube.kubeconfig).params)   # the module's own client set-up
     return KubeApi(client, retries=3, max_backoff=0.5, timeout=5)
 
 
@@ -84,7 +84,7 @@ def test_forbidden_cluster_wide_list_falls_back_per_namespace(tmp_path):
     from localkube import LocalKube
     with LocalKube(tokens={"t": {"namespaces": ["a", "b"]}}) as kube:
         kubeconfig = str(kube.write_kubeconfig(tmp_path / "k", token="t"))
-        api = KubeApi(connect(Module(kubeconfig=kubeconfig)))
+        api = KubeApi(connect(Module(kubeconfig=kubeconfig).params))
         with pytest.raises(ApiError) as err:     # cannot list secrets cluster-wide nor namespaces
             ReleaseStorage(api).scan()
         assert "name the namespaces" in err.value.message

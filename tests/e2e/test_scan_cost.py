@@ -16,7 +16,7 @@ import pytest
 from localkube import LocalKube
 from ansible_collections.helmops.unstick.plugins.module_utils import runner
 from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import KubeApi
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.auth import AUTH_ARG_SPEC, connect
+from ansible_collections.helmops.unstick.plugins.module_utils.k8s.connection import AUTH_ARG_SPEC, connect
 from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
 from ansible_collections.helmops.unstick.plugins.module_utils.module_args import argument_spec
 
@@ -45,7 +45,7 @@ def scan(tmp_path, template, releases, revisions, stuck, namespaces=4):
     bench.write_state(state, objects, nss)
     with LocalKube(state_file=str(state)) as kube:
         kubeconfig = str(kube.write_kubeconfig(tmp_path / "kubeconfig"))
-        api = KubeApi(connect(Module(kubeconfig=kubeconfig)))
+        api = KubeApi(connect(Module(kubeconfig=kubeconfig).params))
         params = dict((name, spec.get("default")) for name, spec in argument_spec().items())
         params.update(remediate=False)
         kube.reset_stats()

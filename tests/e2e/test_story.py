@@ -73,7 +73,7 @@ def test_pending_rollback(kube, helm_env, unstick, module_args, strategy):
     assert run.rc == 0, run.text
     entry = run["remediated"][0]
     assert (entry["status"], entry["action"], entry["last_good_revision"]) == ("pending-rollback", strategy, 2)
-    after = "deployed (rolled back to revision 2)" if strategy == "rollback" else "failed (revision %d)" % rev
+    after = "deployed (rolled back to revision 2, now revision %d)" % (rev + 1) if strategy == "rollback" else "failed (revision %d)" % rev
     assert run["diff"]["before"]["shop/api"] == "pending-rollback (revision %d)" % rev
     assert run["diff"]["after"]["shop/api"] == after
     assert statuses(helm_env, "api", "shop")[rev - 1] == (rev, "failed")     # claimed / unlocked

@@ -25,7 +25,11 @@ from playbook_run import HELM_BIN, module_command, run_module
 from ansible_collections.helmops.unstick.plugins.module_utils import runner
 from ansible_collections.helmops.unstick.plugins.module_utils.helm_cli import HelmCli
 from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import KubeApi
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.auth import AUTH_ARG_SPEC, connect
+from ansible_collections.helmops.unstick.plugins.module_utils.k8s.connection import (
+    AUTH_ARG_SPEC,
+    client_retries,
+    resolve,
+)
 from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
 from ansible_collections.helmops.unstick.plugins.module_utils.module_args import UNSTICK_ARG_SPEC
 
@@ -229,10 +233,12 @@ def inproc(kube):
         full = dict((k, v.get("default")) for k, v in UNSTICK_ARG_SPEC.items())
         full.update(kubeconfig=kubeconfig or kube.kubeconfig, helm_binary=str(HELM_BIN), timeout="60s")
         full.update(params)
-        api = KubeApi(connect(_Module(full)), retries=retries, max_backoff=max_backoff, timeout=timeout)
-        helm = HelmCli(str(HELM_BIN), full, "secret", _run_command)
+        conn = resolve(_Module(full).params)
+        api = KubeApi(conn.api_client(retries=client_retries()), retries=retries, max_backoff=max_backoff,
+                      timeout=timeout)
+        gate = runner.HelmGate(HelmCli(str(HELM_BIN), conn, "secret"))
         storage = ReleaseStorage(api, "secret")
-        out = runner.run(full, storage, "localkube", "faults@test", helm=helm)
+        out = runner.run(full, storage, "localkube", "faults@test", helm_gate=gate)
         out["requests"] = api.requests
         return out
     return _run

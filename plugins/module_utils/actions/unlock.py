@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: helmops.unstick contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """unlock: mark the stuck newest revision ``failed`` (label and payload).
 
 Helm only refuses to act while the newest revision is pending; once it is
@@ -15,38 +16,34 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
-import time
-
-from ansible_collections.helmops.unstick.plugins.module_utils.records import (
-    encode_payload,
-    failed_labels,
-    mark_failed,
-)
-
-ACTION = "unlock"
+from ansible_collections.helmops.unstick.plugins.module_utils.actions import base
+from ansible_collections.helmops.unstick.plugins.module_utils.errors import VerifyError
 
 
-def rfc3339(epoch):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+class Unlock:
+    name = "unlock"
+    needs_helm = False
+    event_reason = "Unlocked"
+
+    def planned(self, item):
+        return "mark revision %s failed" % item.revision
+
+    def would(self, item):
+        return "would mark revision %s failed (unlock)" % item.revision
+
+    def execute(self, ctx, item):
+        cls = item.classification
+        description = base.describe(cls.status, cls.revision, cls.age_seconds, ctx.actor, ctx.now)
+        base.write(ctx, item, base.unlocked_object(item.obj, item.release, description, ctx.now,
+                                                  ctx.storage.driver))
+
+    def verify(self, ctx, item):
+        # our own conditional write was accepted; the cluster must still show it newest and failed
+        now = base.newest(ctx, item)
+        if now is None or now.revision != item.revision or now.status != "failed":
+            raise VerifyError("revision %s was marked failed, but cluster %s now shows %s as the newest"
+                              % (item.revision, ctx.cluster, base.shows(now)))
+        return "failed (revision %s)" % item.revision
 
 
-def describe(was_status, revision, age_seconds, actor, now, then=None):
-    text = "helmops.unstick: marked failed by %s at %s; was %s (revision %s, stuck %ss)" % (
-        actor, rfc3339(now), was_status, revision, age_seconds)
-    if then:
-        text += "; " + then
-    return text
-
-
-def unlocked_object(obj, release, description, now, driver):
-    """The record as it must be after unlocking: a new dict, input untouched."""
-    new = copy.deepcopy(obj)
-    new["metadata"]["labels"] = failed_labels(new["metadata"].get("labels"), now)
-    new["data"]["release"] = encode_payload(mark_failed(release, description, rfc3339(now)), driver)
-    return new
-
-
-def run(storage, obj, release, description, now):
-    """Write the unlocked record (conditional on resourceVersion); returns it."""
-    return storage.replace(unlocked_object(obj, release, description, now, storage.driver))
+ACTION = Unlock()

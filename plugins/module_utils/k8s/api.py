@@ -16,6 +16,8 @@ __metaclass__ = type
 import json
 import time
 
+from ansible_collections.helmops.unstick.plugins.module_utils.errors import UnstickError
+
 META_LIST_ACCEPT = (
     "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 )
@@ -23,7 +25,7 @@ JSON = "application/json"
 RETRYABLE = (429, 500, 502, 503, 504)
 
 
-class ApiError(Exception):
+class ApiError(UnstickError):
     """A failed API call: ``status`` is the HTTP code (0 = no answer)."""
 
     def __init__(self, status, reason, message, path=""):

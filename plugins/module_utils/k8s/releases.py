@@ -8,7 +8,8 @@ the number of *odd* releases, not the size of the fleet or of its history:
 
 1. one metadata-only list, filtered on the server by label, of every record
    whose status is not one of the settled ones (so pending, unknown and
-   missing statuses all show up, and nothing else);
+   missing statuses all show up, and nothing else), and one of the failed
+   records that carry our claim (unfinished remediations, see claims.py);
 2. for each release found, a metadata-only list of its own revisions (to
    learn whether the odd record is the newest, and the last good revision);
    releases of one namespace are read together (``histories``: a set-based
@@ -22,6 +23,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.helmops.unstick.plugins.module_utils.claims import CLAIM_LABEL
 from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import (
     ApiError,
     META_LIST_ACCEPT,
@@ -35,6 +37,9 @@ except ImportError:  # pragma: no cover
 RESOURCES = {"secret": "secrets", "configmap": "configmaps"}
 SETTLED = ("deployed", "superseded", "failed", "uninstalled")
 ODD_SELECTOR = "owner=helm,status notin (%s)" % ",".join(SETTLED)
+#: failed records carrying our claim: remediations that may be unfinished (see claims.py)
+CLAIM_SELECTOR = "owner=helm,status=failed,%s" % CLAIM_LABEL
+SCAN_SELECTORS = (ODD_SELECTOR, CLAIM_SELECTOR)
 HISTORY_BATCH = 50  # release names per batched history list (keeps the URL short)
 
 
@@ -55,8 +60,8 @@ def resolve_driver(option, helm_driver_env):
     if name in DRIVER_NAMES:
         return DRIVER_NAMES[name]
     if name == "sql":
-        raise ValueError("HELM_DRIVER=sql: Helm's SQL (PostgreSQL) storage is not supported; "
-                         "only the secret and configmap drivers are")
+        raise ValueError("%s=sql: Helm's SQL (PostgreSQL) storage is not supported; "
+                         "only the secret and configmap drivers are" % ("storage_driver" if option else "HELM_DRIVER"))
     raise ValueError("storage driver %r is not supported (secret or configmap%s)" % (
         name, "; from HELM_DRIVER" if not option else ""))
 
@@ -93,11 +98,12 @@ class ReleaseStorage:
         return "%s/%s" % (self._collection(namespace), quote(name, safe=""))
 
     # -- reads ---------------------------------------------------------
-    def _list_meta(self, path, selector, result):
-        for page in self.api.list_pages(path, [("labelSelector", selector)], accept=META_LIST_ACCEPT):
-            if result.server_date is None:
-                result.server_date = page.date
-            result.items.extend((page.body or {}).get("items") or [])
+    def _list_meta(self, path, result):
+        for selector in SCAN_SELECTORS:
+            for page in self.api.list_pages(path, [("labelSelector", selector)], accept=META_LIST_ACCEPT):
+                if result.server_date is None:
+                    result.server_date = page.date
+                result.items.extend((page.body or {}).get("items") or [])
 
     def list_namespaces(self):
         names = []
@@ -115,7 +121,7 @@ class ReleaseStorage:
         result = ScanResult()
         if not namespaces:
             try:
-                self._list_meta(self._collection(), ODD_SELECTOR, result)
+                self._list_meta(self._collection(), result)
                 result.items = [i for i in result.items
                                 if keep_namespace(i["metadata"].get("namespace", ""))]
                 return result
@@ -135,7 +141,7 @@ class ReleaseStorage:
             if not keep_namespace(ns):
                 continue
             try:
-                self._list_meta(self._collection(ns), ODD_SELECTOR, result)
+                self._list_meta(self._collection(ns), result)
             except ApiError as err:
                 if _denied(err) or err.not_found:
                     result.forbidden.append((ns, err.message))

@@ -15,8 +15,7 @@ import awx_config
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.helmops.unstick.plugins.module_utils.duration import parse_duration
-from ansible_collections.helmops.unstick.plugins.module_utils.helm_cli import HelmCli
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.auth import connection_options
+from ansible_collections.helmops.unstick.plugins.module_utils.k8s import connection
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_MAP
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s import client as k8s_client
 
@@ -168,10 +167,10 @@ def test_bearer_token_credential_env_is_read_by_kubernetes_core(monkeypatch, tmp
     auth = k8s_client._create_auth_spec(None)
     assert {k: auth[k] for k in ("host", "api_key", "verify_ssl", "ssl_ca_cert")} == {
         "host": "https://api.example:6443", "api_key": "t0ken", "verify_ssl": False, "ssl_ca_cert": str(ca)}
-    # and the helm CLI (rollback, uninstall) is given the same CA file and verify flag
-    helm = HelmCli("helm", connection_options({}), "secret", lambda *a, **k: (0, "", ""))
-    assert helm.args[helm.args.index("--kube-ca-file") + 1] == str(ca)
-    assert "--kube-insecure-skip-tls-verify" in helm.args and helm.env["HELM_KUBETOKEN"] == "t0ken"
+    # and our one connection (the scan and helm alike) reads them the same way
+    conn = connection.resolve({})
+    assert conn.server == "https://api.example:6443" and conn.user == {"token": "t0ken"}
+    assert conn.cluster["insecure-skip-tls-verify"] is True
 
 
 def awx_module_options(module):

@@ -27,6 +27,18 @@ def test_backup_is_private_exact_and_never_overwritten(tmp_path, make_release, m
     assert stat.S_IMODE(os.stat(os.path.dirname(first)).st_mode) == 0o700
 
 
+def test_every_directory_it_creates_is_0700(tmp_path, make_release, make_object):
+    old = os.umask(0o022)
+    try:
+        path = write_backup(str(tmp_path / "new" / "backups"), "prod", "shop", "cart", 3,
+                            make_object(make_release()), NOW)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    for level in ("new", "new/backups", "new/backups/prod", "new/backups/prod/shop"):
+        assert stat.S_IMODE(os.stat(str(tmp_path / level)).st_mode) == 0o700, level
+
+
 def test_odd_names_cannot_escape_backup_dir(tmp_path, make_release, make_object):
     obj = make_object(make_release())
     path = write_backup(str(tmp_path), "../../etc", "..", "../x", 1, obj, NOW)

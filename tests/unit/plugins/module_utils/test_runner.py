@@ -1,70 +1,34 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The run's bookkeeping over an in-memory record store (the REST layer is
-exercised end to end against the local API server in tests/e2e)."""
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The run's bookkeeping over an in-memory record store and a helm that acts on it
+(the REST layer and real helm are exercised end to end in tests/e2e)."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import copy
 import json
 
-from ansible_collections.helmops.unstick.plugins.module_utils import runner
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import ApiError
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import SETTLED
-from ansible_collections.helmops.unstick.plugins.module_utils.records import (
-    decode_payload,
-    format_http_date,
-)
+from release_fakes import NOW, FakeHelm, Store, history
 
-NOW = 1795000000.0
+from ansible_collections.helmops.unstick.plugins.module_utils import claims, runner
+from ansible_collections.helmops.unstick.plugins.module_utils.actions.base import unlocked_object
+from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import ApiError
+from ansible_collections.helmops.unstick.plugins.module_utils.records import decode_payload
+
 PARAMS = dict(namespaces=[], exclude_namespaces=[], releases=[], exclude_releases=[], min_age="15m",
               remediate=True, strategy="unlock", pending_install="unlock", wait=True, timeout="5m",
-              backup_dir=None, max_remediations=None)
+              backup_dir=None, max_remediations=None, request_timeout="60s", storage_driver=None)
 
 
-class Scan:
-    def __init__(self, items, date):
-        self.items, self.server_date, self.forbidden = items, date, []
+def run(store, helm=None, clock=NOW, **params):
+    gate = runner.HelmGate(helm) if helm is not None else runner.HelmGate(problem="helm_binary: 'helm' is not on PATH")
+    opts = dict(PARAMS, **params)
+    check = opts.pop("check_mode", False)
+    return runner.run(opts, store, "c1", "me@here", helm_gate=gate, check_mode=check, diff=True,
+                      clock=lambda: clock)
 
 
-class Store:
-    driver = "secret"
-
-    def __init__(self, objs):
-        self.objs = {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in objs}
-        self.writes = 0
-        self.gets = 0
-
-    def scan(self, namespaces, keep):
-        items = [o for o in self.objs.values()
-                 if o["metadata"]["labels"].get("status") not in SETTLED and keep(o["metadata"]["namespace"])]
-        return Scan([{"metadata": copy.deepcopy(o["metadata"])} for o in items], format_http_date(NOW))
-
-    def revisions(self, namespace, release):
-        return [{"metadata": copy.deepcopy(o["metadata"])} for (ns, _), o in self.objs.items()
-                if ns == namespace and o["metadata"]["labels"]["name"] == release]
-
-    def get(self, namespace, name):
-        self.gets += 1
-        return copy.deepcopy(self.objs[(namespace, name)])
-
-    def replace(self, obj):
-        key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
-        if self.objs[key]["metadata"]["resourceVersion"] != obj["metadata"]["resourceVersion"]:
-            raise ApiError(409, "Conflict", "the object has been modified")
-        self.writes += 1
-        obj = copy.deepcopy(obj)
-        obj["metadata"]["resourceVersion"] = str(int(obj["metadata"]["resourceVersion"]) + 1)
-        self.objs[key] = obj
-        return obj
-
-
-def history(make_release, make_object, name, statuses, age=3600, namespace="apps"):
-    objs = []
-    for rev, status in enumerate(statuses, 1):
-        obj = make_object(make_release(name=name, namespace=namespace, version=rev, status=status),
-                          labels_extra={"modifiedAt": str(int(NOW - age))}, resource_version=str(rev * 10))
-        objs.append(obj)
-    return objs
+def states(out):
+    return [(e["name"], e["state"]) for e in out["releases"]]
 
 
 def test_only_newest_pending_counts_and_unlock_is_idempotent(make_release, make_object, secret_password):
@@ -73,8 +37,8 @@ def test_only_newest_pending_counts_and_unlock_is_idempotent(make_release, make_
             + history(make_release, make_object, "young", ["deployed", "pending-upgrade"], age=30)
             + history(make_release, make_object, "fine", ["superseded", "deployed"]))
     store = Store(objs)
-    out = runner.run(dict(PARAMS), store, "c1", "me@here", clock=lambda: NOW)
-
+    out = run(store)
+    assert sorted(states(out)) == [("stuck", "remediated"), ("young", "in_progress")]
     assert [(e["name"], e["revision"], e["action"]) for e in out["stuck"]] == [("stuck", 3, "unlock")]
     assert [e["name"] for e in out["in_progress"]] == ["young"]
     assert [e["name"] for e in out["remediated"]] == ["stuck"]
@@ -84,47 +48,60 @@ def test_only_newest_pending_counts_and_unlock_is_idempotent(make_release, make_
     record = decode_payload(store.objs[("apps", "sh.helm.release.v1.stuck.v3")]["data"]["release"], "secret")
     assert record["info"]["status"] == "failed" and "me@here" in record["info"]["description"]
     assert secret_password not in json.dumps(out)
+    assert out["summary"]["states"]["remediated"] == 1 and out["summary"]["states"]["in_progress"] == 1
 
-    again = runner.run(dict(PARAMS), store, "c1", "me@here", clock=lambda: NOW)
+    again = run(store)
     assert again["changed"] is False and again["stuck"] == [] and store.writes == 1
 
 
-def test_check_mode_plans_but_writes_nothing(make_release, make_object):
+def test_check_mode_says_would_and_writes_nothing(make_release, make_object):
     store = Store(history(make_release, make_object, "s", ["deployed", "pending-upgrade"]))
-    out = runner.run(dict(PARAMS), store, "c1", "me", check_mode=True, diff=True, clock=lambda: NOW)
-    assert out["changed"] is True and store.writes == 0
-    assert out["diff"]["before"] == {"apps/s": "pending-upgrade (revision 2)"}
+    out = run(store, FakeHelm(store), strategy="rollback", check_mode=True)
+    assert states(out) == [("s", "would_remediate")] and store.writes == 0
+    assert out["changed"] is True and out["releases"][0]["message"] == "check mode: would roll back to revision 1"
+    assert out["diff"] == {"before": {"apps/s": "pending-upgrade (revision 2)"},
+                           "after": {"apps/s": "would roll back to revision 1"}}
 
 
-def test_guard_changes_nothing_and_lists(make_release, make_object):
+def test_guard_refuses_and_lists(make_release, make_object):
     store = Store(history(make_release, make_object, "a", ["deployed", "pending-upgrade"])
                   + history(make_release, make_object, "b", ["deployed", "pending-rollback"]))
-    out = runner.run(dict(PARAMS, max_remediations=1), store, "c1", "me", clock=lambda: NOW)
+    out = run(store, max_remediations=1)
     assert out["failed"] and "max_remediations" in out["msg"]
-    assert len(out["stuck"]) == 2 and out["remediated"] == [] and store.writes == 0
+    assert states(out) == [("a", "refused"), ("b", "refused")] and store.writes == 0
+    assert out["remediated"] == [] and len(out["stuck"]) == 2
 
 
 def test_corrupt_record_reported_others_fixed(make_release, make_object):
     bad = history(make_release, make_object, "bad", ["deployed", "pending-upgrade"])
     bad[-1]["data"]["release"] = "!!!not-base64!!!"
     store = Store(bad + history(make_release, make_object, "good", ["deployed", "pending-install"]))
-    out = runner.run(dict(PARAMS), store, "c1", "me", clock=lambda: NOW)
+    out = run(store)
     assert [e["name"] for e in out["remediated"]] == ["good"]
     assert len(out["errors"]) == 1 and "apps/bad" in out["errors"][0]["reason"]
     assert "corrupt" in out["errors"][0]["reason"]
 
 
-def test_rollback_without_helm_is_an_error_not_a_crash(make_release, make_object):
+def test_rollback_without_helm_writes_nothing_and_unlock_still_happens(make_release, make_object):
+    store = Store(history(make_release, make_object, "r", ["deployed", "pending-upgrade"])
+                  + history(make_release, make_object, "i", ["pending-install"]))
+    out = run(store, strategy="rollback")
+    assert sorted(states(out)) == [("i", "remediated"), ("r", "error")]
+    [err] = out["errors"]
+    assert "not on PATH" in err["reason"] and err["action"] == "rollback" and "nothing written" in err["reason"]
+    assert store.status("apps", "r") == [(1, "deployed"), (2, "pending-upgrade")]
+
+
+def test_unusable_helm_is_found_before_any_write(make_release, make_object):
     store = Store(history(make_release, make_object, "r", ["deployed", "pending-upgrade"]))
-    out = runner.run(dict(PARAMS, strategy="rollback"), store, "c1", "me", helm=None,
-                     helm_problem="helm binary 'helm' not found", clock=lambda: NOW)
-    assert store.writes == 0 and out["remediated"] == []
-    assert "not found" in out["errors"][0]["reason"] and out["errors"][0]["action"] == "rollback"
+    out = run(store, FakeHelm(store, version=None), strategy="rollback")
+    assert states(out) == [("r", "error")] and store.writes == 0
+    assert "helm_binary: /x/helm does not look like helm" in out["errors"][0]["reason"]
 
 
 def test_unknown_status_reported(make_release, make_object):
     store = Store(history(make_release, make_object, "x", ["deployed", "pending-frobnicate"]))
-    out = runner.run(dict(PARAMS), store, "c1", "me", clock=lambda: NOW)
+    out = run(store)
     assert "unknown status 'pending-frobnicate'" in out["errors"][0]["reason"]
     assert store.writes == 0
 
@@ -139,9 +116,100 @@ class NoAnswerStore(Store):
 
 def test_write_without_answer_is_not_reported_as_nothing_written(make_release, make_object):
     store = NoAnswerStore(history(make_release, make_object, "s", ["deployed", "pending-upgrade"]))
-    out = runner.run(dict(PARAMS), store, "c1", "me", clock=lambda: NOW)
+    out = run(store)
     [err] = out["errors"]
+    assert err["state"] == "failed"
     assert "may have landed" in err["reason"] and "nothing written" not in err["reason"]
     assert out["remediated"] == [] and store.writes == 1
-    again = runner.run(dict(PARAMS), store, "c1", "me", clock=lambda: NOW)   # it had landed
+    again = run(store)   # it had landed
     assert again["changed"] is False and again["stuck"] == [] and again["errors"] == []
+
+
+def test_forbidden_write_is_refused(make_release, make_object):
+    store = Store(history(make_release, make_object, "s", ["deployed", "pending-upgrade"]))
+    store.refuse_writes = ApiError(403, "Forbidden", 'secrets "x" is forbidden: cannot update')
+    out = run(store, FakeHelm(store), strategy="rollback")
+    assert states(out) == [("s", "refused")] and out["changed"] is False
+    assert "refused the write" in out["errors"][0]["reason"]
+
+
+def test_rollback_is_verified_on_the_cluster(make_release, make_object):
+    store = Store(history(make_release, make_object, "web", ["deployed", "deployed", "pending-upgrade"]))
+    helm = FakeHelm(store)
+    out = run(store, helm, strategy="rollback")
+    assert states(out) == [("web", "remediated")]
+    assert out["releases"][0]["message"] == "rollback: now deployed (rolled back to revision 2, now revision 4)"
+    assert store.status("apps", "web")[-2:] == [(3, "failed"), (4, "deployed")]
+    assert helm.calls == [("rollback", "apps", "web", 2)]
+    assert run(store, helm, strategy="rollback")["releases"] == []   # idempotent
+
+
+def test_helm_that_does_nothing_is_an_error_then_resumed(make_release, make_object):
+    store = Store(history(make_release, make_object, "web", ["deployed", "pending-upgrade"]))
+    out = run(store, FakeHelm(store, "noop"), strategy="rollback")
+    assert states(out) == [("web", "failed")] and out["changed"] is True
+    assert "reported success" in out["errors"][0]["reason"] and "revision 2 failed" in out["errors"][0]["reason"]
+    # the claim was released, so the next run (even a report-only one) sees it at once
+    report = run(store, remediate=False)
+    assert states(report) == [("web", "unfinished")]
+    assert "unfinished remediation: roll back to revision 1" in report["releases"][0]["reason"]
+    helm = FakeHelm(store)
+    done = run(store, helm, strategy="rollback")
+    assert states(done) == [("web", "remediated")] and done["releases"][0]["action"] == "resume"
+    assert "resumed the rollback claimed by me@here" in done["releases"][0]["message"]
+    assert store.status("apps", "web") == [(1, "deployed"), (2, "failed"), (3, "deployed")]
+    assert helm.calls == [("rollback", "apps", "web", 1)]
+
+
+def test_failed_helm_leaves_an_unfinished_claim_for_the_next_run(make_release, make_object):
+    store = Store(history(make_release, make_object, "web", ["deployed", "pending-upgrade"]))
+    out = run(store, FakeHelm(store, "fails"), strategy="rollback")
+    assert states(out) == [("web", "failed")]
+    assert "helm rollback failed: Error: timed out" in out["errors"][0]["reason"]
+    assert "the next run resumes it" in out["errors"][0]["reason"]
+    assert out["diff"]["after"] == {"apps/web": "failed (revision 2); rollback unfinished"}
+    # a later run with strategy unlock still finishes what was claimed: a rollback
+    done = run(store, FakeHelm(store), strategy="unlock")
+    assert states(done) == [("web", "remediated")] and store.status("apps", "web")[-1] == (3, "deployed")
+
+
+def test_a_live_claim_is_left_alone_until_it_expires(make_release, make_object):
+    store = Store(history(make_release, make_object, "web", ["deployed", "pending-upgrade"]))
+    key = ("apps", "sh.helm.release.v1.web.v2")
+    # a run that claimed and was killed before helm (claim until NOW + 5m + grace)
+    mark = claims.new_claim("rollback", 2, 1, "other@ctl", "r1", NOW, 300)
+    release = decode_payload(store.objs[key]["data"]["release"], "secret")
+    store.objs[key] = claims.with_claim(unlocked_object(store.objs[key], release, "claimed", NOW, "secret"), mark)
+    helm = FakeHelm(store)
+    early = run(store, helm, strategy="rollback")
+    assert states(early) == [("web", "in_progress")] and helm.calls == []
+    assert "finishing its work: roll back to revision 1 (claimed by other@ctl" in early["releases"][0]["reason"]
+    store.now = NOW + 400
+    late = run(store, helm, strategy="rollback")
+    assert states(late) == [("web", "remediated")] and helm.calls == [("rollback", "apps", "web", 1)]
+
+
+def test_two_runs_from_one_scan_roll_back_once(make_release, make_object):
+    """Both runs scanned before either wrote: the second claim gets 409, helm runs once."""
+    store = Store(history(make_release, make_object, "web", ["deployed", "pending-upgrade"]))
+    helm = FakeHelm(store)
+    first = runner.Run(dict(PARAMS, strategy="rollback"), runner.validate(dict(PARAMS), {}), store, "c1", "a",
+                       runner.HelmGate(helm))
+    second = runner.Run(dict(PARAMS, strategy="rollback"), runner.validate(dict(PARAMS), {}), store, "c1", "b",
+                        runner.HelmGate(helm))
+    found_a, now = first.scan()
+    found_b, _ = second.scan()
+    first.remediate(found_a, now)
+    second.remediate(found_b, now)
+    assert [e["state"] for e in first.releases] == ["remediated"]
+    assert [e["state"] for e in second.releases] == ["refused"]
+    assert helm.calls == [("rollback", "apps", "web", 1)]
+
+
+def test_uninstall_is_verified(make_release, make_object):
+    store = Store(history(make_release, make_object, "fresh", ["pending-install"]))
+    out = run(store, FakeHelm(store), pending_install="uninstall")
+    assert states(out) == [("fresh", "remediated")] and store.status("apps", "fresh") == []
+    noop = Store(history(make_release, make_object, "fresh", ["pending-install"]))
+    out = run(noop, FakeHelm(noop, "noop"), pending_install="uninstall")
+    assert states(out) == [("fresh", "failed")] and "still shows revision 1 failed" in out["errors"][0]["reason"]

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from ansible_collections.helmops.unstick.plugins.module_utils.actions import unlock
+from ansible_collections.helmops.unstick.plugins.module_utils.actions import base as unlock
 from ansible_collections.helmops.unstick.plugins.module_utils.records import decode_payload
 
 NOW = 1795000000.0
@@ -44,13 +44,20 @@ def test_unlocked_object_marks_label_and_payload_failed(make_release, make_objec
     assert decoded["info"]["last_deployed"] == release["info"]["last_deployed"]
 
 
-def test_run_writes_once_through_storage(make_release, make_object):
+def test_unlock_action_writes_once_through_storage(make_release, make_object):
+    from ansible_collections.helmops.unstick.plugins.module_utils.actions import get
+    from ansible_collections.helmops.unstick.plugins.module_utils.classify import Classification
     release = make_release(status="pending-install", version=1)
-    obj = make_object(release)
     storage = RecordingStorage("secret")
-    unlock.run(storage, obj, release, "d", NOW)
-    assert len(storage.writes) == 1
+    cls = Classification("stuck", "apps", "web", 1, "pending-install", 3600, None, "old")
+    item = unlock.Remediation(cls, make_object(release), release, {}, None)
+    ctx = unlock.ActionContext(storage, None, "ops@ctl", "run1", NOW, None, True, "c1")
+    action = get("unlock")
+    assert action.needs_helm is False and action.would(item) == "would mark revision 1 failed (unlock)"
+    action.execute(ctx, item)
+    assert len(storage.writes) == 1 and item.written
     assert storage.writes[0]["metadata"]["labels"]["status"] == "failed"
+    assert "helmops.unstick/claim" not in storage.writes[0]["metadata"]["labels"]   # unlock needs no claim
 
 
 def test_describe_says_who_when_what():

@@ -17,7 +17,7 @@ def test_drivers_helm_accepts(option, env, expected):
 
 
 def test_sql_driver_is_named_as_unsupported():
-    with pytest.raises(ValueError, match=r"HELM_DRIVER=sql: Helm's SQL \(PostgreSQL\) storage is not supported"):
+    with pytest.raises(ValueError, match=r"(HELM_DRIVER|storage_driver)=sql: Helm's SQL \(PostgreSQL\) storage is not supported"):
         resolve_driver(None, "sql")
 
 

@@ -1,0 +1,91 @@
+# -*- coding: utf-8 -*-
+# Copyright: helmops.unstick contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""helm_unstick's options, checked once, before the first request or write.
+
+``validate`` turns the module params into ``Settings`` or raises
+``OptionError`` naming the option and its value. Nothing else parses
+durations or second-guesses option values later on.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+from collections import namedtuple
+
+from ansible_collections.helmops.unstick.plugins.module_utils.duration import parse_duration
+from ansible_collections.helmops.unstick.plugins.module_utils.errors import OptionError
+from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import resolve_driver
+
+Settings = namedtuple("Settings", [
+    "driver",            # "secret" | "configmap"
+    "min_age",           # seconds
+    "timeout",           # seconds, for helm
+    "request_timeout",   # seconds, for each API answer
+    "max_remediations",  # int or None
+    "backup_dir",        # absolute path or None
+])
+
+# a namespace name (DNS-1123 label) or a glob made of its characters and * ? [ ]
+_NAMESPACE_PATTERN = re.compile(r"^[a-z0-9*?\[\]!-]([a-z0-9*?\[\]!.-]{0,251}[a-z0-9*?\]-])?$|^[*?]$")
+
+
+def _duration(params, option, minimum):
+    value = params.get(option)
+    try:
+        seconds = parse_duration(value)
+    except ValueError as err:
+        raise OptionError(option, value, str(err))
+    if seconds < minimum:
+        raise OptionError(option, value, "must be at least %d second%s, got %r"
+                          % (minimum, "" if minimum == 1 else "s", value))
+    return seconds
+
+
+def _writable_dir(option, value):
+    """``value`` is a directory we can write backups into, or one we can create."""
+    path = os.path.abspath(os.path.expanduser(value))
+    probe = path
+    while not os.path.exists(probe):
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            break
+        probe = parent
+    if not os.path.isdir(probe):
+        raise OptionError(option, value, "%s is not a directory" % probe)
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise OptionError(option, value, "directory %s is not writable" % probe)
+    return path
+
+
+def validate(params, environ=None):
+    """``Settings`` for ``params`` (the module's), or OptionError."""
+    environ = os.environ if environ is None else environ
+    try:
+        driver = resolve_driver(params.get("storage_driver"), environ.get("HELM_DRIVER"))
+    except ValueError as err:
+        option = "storage_driver" if params.get("storage_driver") else "HELM_DRIVER"
+        raise OptionError(option, params.get("storage_driver") or environ.get("HELM_DRIVER"), str(err))
+    min_age = _duration(params, "min_age", 0)
+    timeout = _duration(params, "timeout", 1)
+    request_timeout = _duration(params, "request_timeout", 1)
+    limit = params.get("max_remediations")
+    if limit is not None and limit < 0:
+        raise OptionError("max_remediations", limit, "must be 0 or more, got %r" % (limit,))
+    for option in ("namespaces", "exclude_namespaces"):
+        for pattern in params.get(option) or []:
+            if not isinstance(pattern, str) or not _NAMESPACE_PATTERN.match(pattern):
+                raise OptionError(option, pattern, "%r is not a namespace name or glob "
+                                  "(lower-case letters, digits, '-', and * ? [ ])" % (pattern,))
+    for option in ("releases", "exclude_releases"):
+        for pattern in params.get(option) or []:
+            if not isinstance(pattern, str) or not pattern.strip():
+                raise OptionError(option, pattern, "empty release name or glob")
+    backup_dir = params.get("backup_dir")
+    if backup_dir:
+        backup_dir = _writable_dir("backup_dir", backup_dir)
+    return Settings(driver, min_age, timeout, request_timeout, limit, backup_dir)

@@ -1,0 +1,58 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""options.validate: every bad option fails first, naming the option and its value."""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+
+import pytest
+
+from ansible_collections.helmops.unstick.plugins.module_utils.errors import OptionError
+from ansible_collections.helmops.unstick.plugins.module_utils.options import validate
+
+GOOD = dict(storage_driver=None, min_age="15m", timeout="5m", request_timeout="60s", max_remediations=None,
+            backup_dir=None, namespaces=["shop", "team-*"], exclude_namespaces=[], releases=["web*"],
+            exclude_releases=[])
+
+
+def test_good_options():
+    settings = validate(GOOD, {})
+    assert (settings.driver, settings.min_age, settings.timeout, settings.request_timeout) == ("secret", 900, 300, 60)
+
+
+@pytest.mark.parametrize("option,value,words", [
+    ("min_age", "abc", "min_age: invalid duration 'abc'"),
+    ("timeout", "abc", "timeout: invalid duration 'abc'"),
+    ("timeout", "0s", "timeout: must be at least 1 second, got '0s'"),
+    ("request_timeout", "-1", "request_timeout: invalid duration '-1': must not be negative"),
+    ("max_remediations", -1, "max_remediations: must be 0 or more, got -1"),
+    ("namespaces", ["Shop!"], "namespaces: 'Shop!' is not a namespace name or glob"),
+    ("releases", [""], "releases: empty release name or glob"),
+    ("storage_driver", "sql", "storage_driver: storage_driver=sql: Helm's SQL (PostgreSQL) storage is not"),
+])
+def test_bad_option_is_named_with_its_value(option, value, words):
+    with pytest.raises(OptionError) as err:
+        validate(dict(GOOD, **{option: value}), {})
+    assert str(err.value).startswith(words) and err.value.option == option
+
+
+def test_helm_driver_from_the_environment_is_named():
+    with pytest.raises(OptionError) as err:
+        validate(GOOD, {"HELM_DRIVER": "memory"})
+    assert err.value.option == "HELM_DRIVER"
+
+
+def test_backup_dir_must_be_writable(tmp_path):
+    assert validate(dict(GOOD, backup_dir=str(tmp_path / "new" / "dir")), {}).backup_dir == str(tmp_path / "new" / "dir")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(OptionError) as err:
+        validate(dict(GOOD, backup_dir=str(blocker / "sub")), {})
+    assert "backup_dir: %s is not a directory" % blocker in str(err.value)
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    if os.geteuid() != 0:   # root may write anywhere; the e2e test covers it with setpriv
+        with pytest.raises(OptionError):
+            validate(dict(GOOD, backup_dir=str(locked / "b")), {})
+    assert not (tmp_path / "new").exists()   # validation creates nothing
