@@ -1,0 +1,240 @@
+"""One connection for the scan and the helm step (issue 13), with real Helm stuck releases:
+whatever the controller's environment says and however the cluster is named, the rollback
+lands on the cluster that was scanned, and only "remediated" when that cluster shows it."""
+
+import base64
+import json
+import os
+import subprocess
+import textwrap
+
+import pytest
+import yaml
+
+import helmfix
+from connect_proxy import ConnectProxy
+from localkube import LocalKube
+from playbook_run import HELM_BIN, run_module
+
+pytestmark = pytest.mark.slow
+TOKEN = "one-conn-t0ken"
+
+
+def stuck_release(kube, kubeconfig, name="cart", ns="shop"):
+    env = helmfix.HelmEnv(kubeconfig)
+    env.install(name, ns)
+    env.upgrade(name, ns)
+    rev = helmfix.make_stuck_upgrade(env, kube, name, ns)
+    helmfix.age_record(kube, ns, name, rev, 3600)
+    return env, rev
+
+
+def records(kube, ns="shop"):
+    """Every release record of a namespace, byte for byte (data and labels)."""
+    return sorted(json.dumps(o, sort_keys=True) for o in kube.store.list("secrets", ns))
+
+
+def rolled_back(kube, name, rev, ns="shop"):
+    assert helmfix.newest(kube, ns, name) == (rev + 1, "deployed")
+    record = json.loads(helmfix.decode_record(kube.store.get("secrets", ns, helmfix.record_name(name, rev + 1))))
+    assert record["info"]["description"] == "Rollback to %d" % (rev - 1)
+
+
+@pytest.fixture
+def tls_kube(tmp_path):
+    with LocalKube(tls=True, tokens={TOKEN: None}) as server:
+        server.kubeconfig = str(server.write_kubeconfig(tmp_path / "tls-kubeconfig"))
+        yield server
+
+
+@pytest.fixture
+def other_kube(tmp_path):
+    with LocalKube() as server:
+        server.kubeconfig = str(server.write_kubeconfig(tmp_path / "other-kubeconfig", context="eu-prod"))
+        yield server
+
+
+def args(**extra):
+    out = {"helm_binary": str(HELM_BIN), "timeout": "60s", "strategy": "rollback"}
+    out.update(extra)
+    return out
+
+
+def two_context_kubeconfig(path, auth, eu_prod):
+    doc = {"apiVersion": "v1", "kind": "Config", "current-context": "auth",
+           "clusters": [{"name": "auth", "cluster": {"server": auth.url}},
+                        {"name": "eu-prod", "cluster": {"server": eu_prod.url}}],
+           "users": [{"name": "u", "user": {"token": "x"}}],
+           "contexts": [{"name": "auth", "context": {"cluster": "auth", "user": "u"}},
+                        {"name": "eu-prod", "context": {"cluster": "eu-prod", "user": "u"}}]}
+    path.write_text(yaml.safe_dump(doc))
+    return str(path)
+
+
+def test_controller_environment_pointing_elsewhere_changes_nothing(tmp_path, kube, other_kube):
+    _, rev = stuck_release(kube, kube.kubeconfig)
+    stuck_release(other_kube, other_kube.kubeconfig)
+    untouched = records(other_kube)
+    both = two_context_kubeconfig(tmp_path / "both.yaml", kube, other_kube)
+    env = {"HELM_KUBECONTEXT": "eu-prod", "HELM_KUBEAPISERVER": other_kube.url, "HELM_KUBETOKEN": "x",
+           "HELM_NAMESPACE": "shop", "KUBECONFIG": other_kube.kubeconfig}
+    run = run_module(tmp_path, args(kubeconfig=both), env=env)
+    assert run.rc == 0, run.text
+    assert run["cluster"] == "auth" and run["server"] == kube.url
+    assert [(e["name"], e["state"]) for e in run["releases"]] == [("cart", "remediated")]
+    rolled_back(kube, "cart", rev)
+    assert records(other_kube) == untouched                 # the other cluster, byte for byte
+
+
+def test_context_in_the_second_of_two_kubeconfig_files(tmp_path, kube, tls_kube):
+    stuck_release(kube, kube.kubeconfig)
+    untouched = records(kube)
+    ca = base64.b64encode(open(tls_kube.ca_file, "rb").read()).decode()
+    second = tmp_path / "second.yaml"
+    second.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "second",
+        "clusters": [{"name": "second-cluster", "cluster": {"server": tls_kube.url,
+                                                            "certificate-authority-data": ca}}],
+        "users": [{"name": "second-user", "user": {"token": TOKEN}}],
+        "contexts": [{"name": "second", "context": {"cluster": "second-cluster", "user": "second-user"}}]}))
+    _, rev = stuck_release(tls_kube, str(second))
+    run = run_module(tmp_path, args(kubeconfig=os.pathsep.join([kube.kubeconfig, str(second)]), context="second"))
+    assert run.rc == 0, run.text
+    rolled_back(tls_kube, "cart", rev)
+    assert records(kube) == untouched
+
+
+def test_exec_credential_plugin(tmp_path, tls_kube):
+    _, rev = stuck_release(tls_kube, tls_kube.kubeconfig)
+    plugin = tmp_path / "get-token"
+    calls = tmp_path / "calls"
+    plugin.write_text(textwrap.dedent("""\
+        #!/bin/sh
+        echo called >> %s
+        echo '{"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
+               "status": {"token": "%s"}}'
+        """ % (calls, TOKEN)))
+    plugin.chmod(0o755)
+    doc = yaml.safe_load(open(tls_kube.kubeconfig))
+    doc["users"][0]["user"] = {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": str(plugin),
+                                        "interactiveMode": "Never"}}
+    path = tmp_path / "exec.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    run = run_module(tmp_path, args(kubeconfig=str(path)))
+    assert run.rc == 0, run.text
+    rolled_back(tls_kube, "cart", rev)
+    assert len(calls.read_text().split()) >= 2          # the scan and helm each ran the plugin
+
+
+def test_in_memory_kubeconfig_and_its_cluster_name(tmp_path, tls_kube):
+    _, rev = stuck_release(tls_kube, tls_kube.kubeconfig)
+    doc = yaml.safe_load(open(tls_kube.kubeconfig))
+    ca = base64.b64encode(open(tls_kube.ca_file, "rb").read()).decode()
+    doc["clusters"][0]["cluster"] = {"server": tls_kube.url, "certificate-authority-data": ca}
+    run = run_module(tmp_path, args(kubeconfig=doc))
+    assert run.rc == 0, run.text
+    assert run["cluster"] == doc["current-context"]           # not VALUE_SPECIFIED_IN_NO_LOG_PARAMETER
+    assert run["releases"][0]["cluster"] == doc["current-context"]
+    rolled_back(tls_kube, "cart", rev)
+
+
+def test_k8s_auth_environment_only(tmp_path, tls_kube):
+    _, rev = stuck_release(tls_kube, tls_kube.kubeconfig)
+    env = {"HOME": str(tmp_path / "home"), "KUBECONFIG": "", "K8S_AUTH_HOST": tls_kube.url,
+           "K8S_AUTH_API_KEY": TOKEN, "K8S_AUTH_SSL_CA_CERT": tls_kube.ca_file, "K8S_AUTH_VERIFY_SSL": "true"}
+    run = run_module(tmp_path, args(), env=env)
+    assert run.rc == 0, run.text
+    rolled_back(tls_kube, "cart", rev)
+
+
+def test_proxy_carries_the_scan_and_helm(tmp_path, tls_kube):
+    _, rev = stuck_release(tls_kube, tls_kube.kubeconfig)
+    with ConnectProxy() as proxy:
+        run = run_module(tmp_path, args(kubeconfig=tls_kube.kubeconfig, proxy=proxy.url))
+        tunnels = list(proxy.log)
+    assert run.rc == 0, run.text
+    rolled_back(tls_kube, "cart", rev)
+    target = tls_kube.url.split("://")[1]
+    # the module's client and helm (a separate process with its own connections) both tunnelled
+    assert tunnels.count(target) >= 2, tunnels
+
+
+def fake_helm(tmp_path, name, body):
+    """A helm that answers 'version' like helm 4 and then fails or does nothing on purpose
+    (a real binary cannot be made to)."""
+    path = tmp_path / name
+    path.write_text("#!/bin/sh\nif [ \"$1\" = version ]; then echo v4.2.4; exit 0; fi\n%s\n" % body)
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_helm_failing_after_the_claim_then_a_working_helm_resumes(tmp_path, kube):
+    _, rev = stuck_release(kube, kube.kubeconfig)
+    failing = fake_helm(tmp_path, "helm-fails", "echo 'Error: the server is currently unable' >&2; exit 1")
+    first = run_module(tmp_path, args(kubeconfig=kube.kubeconfig, helm_binary=failing))
+    assert first["failed"]
+    [entry] = first["releases"]
+    assert entry["state"] == "failed" and "the next run resumes it" in entry["reason"]
+    assert helmfix.newest(kube, "shop", "cart") == (rev, "failed")        # claimed, unlocked
+    report = run_module(tmp_path, {"kubeconfig": kube.kubeconfig, "remediate": False})
+    assert [(e["name"], e["state"]) for e in report["releases"]] == [("cart", "unfinished")]
+    second = run_module(tmp_path, args(kubeconfig=kube.kubeconfig))
+    assert second.rc == 0, second.text
+    [done] = second["releases"]
+    assert (done["state"], done["action"]) == ("remediated", "resume")
+    assert "resumed the rollback" in done["message"]
+    rolled_back(kube, "cart", rev)
+    assert run_module(tmp_path, args(kubeconfig=kube.kubeconfig))["releases"] == []
+
+
+def test_helm_that_exits_0_without_doing_anything_is_an_error(tmp_path, kube):
+    _, rev = stuck_release(kube, kube.kubeconfig)
+    noop = fake_helm(tmp_path, "helm-noop", "echo 'Rollback was a success! Happy Helming!'; exit 0")
+    run = run_module(tmp_path, args(kubeconfig=kube.kubeconfig, helm_binary=noop))
+    assert run["failed"]
+    [entry] = run["releases"]
+    assert entry["state"] == "failed" and run["remediated"] == []
+    assert "reported success" in entry["reason"] and "revision %d failed" % rev in entry["reason"]
+
+
+def test_two_runs_at_once_roll_each_release_back_exactly_once(tmp_path, kube):
+    env = helmfix.HelmEnv(kube.kubeconfig)
+    revs = {}
+    for name in ("a", "b", "c"):
+        env.install(name, "shop")
+        env.upgrade(name, "shop")
+        revs[name] = helmfix.make_stuck_upgrade(env, kube, name, "shop")
+        helmfix.age_record(kube, "shop", name, revs[name], 3600)
+    from playbook_run import module_command
+    procs = []
+    for i in range(2):
+        cmd = module_command(tmp_path / ("p%d" % i), args(kubeconfig=kube.kubeconfig, fail_on_error=False),
+                             result=tmp_path / ("p%d.json" % i))
+        procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=str(tmp_path)))
+    for proc in procs:
+        proc.communicate(timeout=600)
+    results = [json.loads((tmp_path / ("p%d.json" % i)).read_text()) for i in range(2)]
+    done = sorted(e["name"] for r in results for e in r["releases"] if e["state"] == "remediated")
+    assert done == ["a", "b", "c"], results
+    for name, rev in revs.items():
+        history = [json.loads(helmfix.decode_record(o)) for o in kube.store.list("secrets", "shop")
+                   if o["metadata"]["labels"]["name"] == name]
+        rollbacks = [r for r in history if r["info"]["description"].startswith("Rollback to")]
+        assert len(rollbacks) == 1, (name, [r["info"]["description"] for r in history])
+        assert len(history) == rev + 1                                  # nothing lost
+
+
+@pytest.mark.parametrize("option,value", [
+    ("min_age", "abc"), ("timeout", "abc"), ("request_timeout", "0"), ("max_remediations", -2),
+    ("namespaces", ["Shop!"])])
+def test_every_invalid_option_fails_before_any_request(tmp_path, kube, option, value):
+    stuck_release(kube, kube.kubeconfig)
+    before = records(kube)
+    kube.reset_stats()
+    backups = tmp_path / "backups"
+    run = run_module(tmp_path, args(kubeconfig=kube.kubeconfig, strategy="unlock", backup_dir=str(backups),
+                                    **{option: value}))
+    assert run["failed"]
+    assert run["msg"].startswith(option + ": ") and run.get("option") == option
+    assert kube.stats()["requests"] == 0
+    assert records(kube) == before and not backups.exists()
