@@ -20,6 +20,7 @@ from collections import namedtuple
 from ansible_collections.helmops.unstick.plugins.module_utils.duration import parse_duration
 from ansible_collections.helmops.unstick.plugins.module_utils.errors import OptionError
 from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import resolve_driver
+from ansible_collections.helmops.unstick.plugins.module_utils.module_args import UNSTICK_ARG_SPEC
 
 Settings = namedtuple("Settings", [
     "driver",            # "secret" | "configmap"
@@ -65,6 +66,7 @@ def _writable_dir(option, value):
 def validate(params, environ=None):
     """``Settings`` for ``params`` (the module's), or OptionError."""
     environ = os.environ if environ is None else environ
+    params = dict(dict((k, v.get("default")) for k, v in UNSTICK_ARG_SPEC.items()), **params)
     try:
         driver = resolve_driver(params.get("storage_driver"), environ.get("HELM_DRIVER"))
     except ValueError as err:

@@ -81,9 +81,10 @@ def test_bad_kubeconfig_and_unknown_context(tmp_path, kube, unstick):
     bad = tmp_path / "bad.yaml"
     bad.write_text("this: [is not: a kubeconfig")
     garbage = unstick({"kubeconfig": str(bad)})
-    assert garbage["failed"] and "cannot load credentials" in garbage["msg"]
+    assert garbage["failed"] and "'bad.yaml' in %s is not valid YAML" % tmp_path in garbage["msg"]
     ctx = unstick({"kubeconfig": kube.kubeconfig, "context": "no-such-context"})
-    assert ctx["failed"] and "no-such-context" in ctx["msg"]
+    assert ctx["failed"] and "context 'no-such-context' does not exist" in ctx["msg"]
+    assert "(contexts: localkube)" in ctx["msg"]
 
 
 def test_missing_helm_binary_for_rollback(kube, helm_env, unstick, module_args):

@@ -39,7 +39,8 @@ def test_check_mode_writes_nothing_and_diff_shows_plan(kube, helm_env, unstick, 
     run = unstick(module_args(), check=True, diff=True)
     assert run.rc == 0, run.text
     assert run["changed"] is True
-    assert run["remediated"][0]["message"] == "check mode: would rollback"
+    assert run["remediated"][0]["message"].startswith("check mode: would roll back to revision ")
+    assert run["remediated"][0]["state"] == "would_remediate"
     assert versions(kube, "ops") == before
     assert "pending-upgrade (revision %d)" % rev in run.stdout     # the diff, as Ansible prints it
 

@@ -140,7 +140,10 @@ def _read_kubeconfig(path):
     except (IOError, OSError) as exc:
         raise ConnectionFailure("kubeconfig %s cannot be read: %s" % (_file_hint(path), exc.strerror or exc))
     except yaml.YAMLError as exc:
-        raise ConnectionFailure("kubeconfig %s is not valid YAML: %s" % (_file_hint(path), exc))
+        mark = getattr(exc, "problem_mark", None)
+        where = " (line %d, column %d)" % (mark.line + 1, mark.column + 1) if mark else ""
+        raise ConnectionFailure("kubeconfig %s is not valid YAML%s: %s"
+                                % (_file_hint(path), where, getattr(exc, "problem", None) or "unreadable"))
     if not isinstance(doc, dict):
         raise ConnectionFailure("kubeconfig %s is not a kubeconfig (a mapping)" % _file_hint(path))
     return doc
