@@ -34,8 +34,8 @@ class Unlock:
     def execute(self, ctx, item):
         cls = item.classification
         description = base.describe(cls.status, cls.revision, cls.age_seconds, ctx.actor, ctx.now)
-        base.write(ctx, item, base.unlocked_object(item.obj, item.release, description, ctx.now,
-                                                  ctx.storage.driver))
+        unlocked = base.unlocked_object(item.obj, item.release, description, ctx.now, ctx.storage.driver)
+        base.write(ctx, item, unlocked)
 
     def verify(self, ctx, item):
         # our own conditional write was accepted; the cluster must still show it newest and failed
