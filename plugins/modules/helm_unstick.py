@@ -32,6 +32,21 @@ description:
     are stuck or in progress, so its cost follows the number of stuck releases, not the size of the history.
   - Release values (the C(config) of a release, often holding passwords) are never returned or logged.
     Only O(backup_dir) files contain them.
+  - The connection options are resolved once into a kubeconfig of exactly one context, cluster and user. The
+    API client is built from it, and helm gets it as a private file (0600, removed right after) with
+    C(--kube-context), without the controller's E(HELM_KUBECONTEXT), E(HELM_KUBETOKEN), E(HELM_KUBEAPISERVER),
+    E(HELM_NAMESPACE), E(KUBECONFIG) or proxy variables. So helm acts on the cluster that was scanned, with
+    the same credentials, proxy and impersonation. A connection helm cannot be given (for example
+    O(proxy_headers.user_agent), or a kubeconfig C(auth-provider) other than C(oidc)) fails the releases that
+    need helm before anything is written.
+  - O(strategy=rollback) and O(pending_install=uninstall) first claim the record (marked failed, with the
+    label C(helmops.unstick/claim) and an annotation of the same name saying which action, to which revision,
+    by whom and until when). After helm returns, the release is read again; it is reported V(remediated) only
+    when the cluster shows the outcome. A claim left by a helm that failed, did nothing or was killed is
+    reported as V(unfinished) and finished (state V(remediated), action V(resume)) by the next remediating run;
+    until its deadline (O(timeout) plus 60 seconds) it is V(in_progress) and left alone.
+  - Every option is checked before the first request; a bad one fails the task naming the option and its
+    value, and nothing is written (no backup either).
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - helmops.unstick.helm_unstick_options
@@ -219,10 +234,32 @@ errors:
   type: list
   elements: dict
 summary:
-  description: Counts of RV(stuck), RV(in_progress), RV(remediated) and RV(errors).
+  description:
+    - Counts of RV(stuck), RV(in_progress), RV(remediated) and RV(errors), and C(states), the count of
+      RV(releases) in each state.
   returned: always
   type: dict
-  sample: {stuck: 2, in_progress: 1, remediated: 2, errors: 0}
+  sample: {stuck: 2, in_progress: 1, remediated: 2, errors: 0,
+           states: {stuck: 0, in_progress: 1, unfinished: 0, would_remediate: 0, remediated: 2, refused: 0,
+                    failed: 0, error: 0}}
+server:
+  description: The API server URL this run read and, through helm, changed (never credentials).
+  returned: success
+  type: str
+  sample: https://api.prod-eu-1.example:6443
+releases:
+  description:
+    - Every release that is not healthy, and every problem, one item each with the keys of RV(stuck) and its
+      C(state). RV(stuck), RV(in_progress), RV(remediated) and RV(errors) are views of this list.
+    - C(state) is one of V(stuck) (report only), V(in_progress) (younger than O(min_age), or claimed by a
+      run that may still be working on it), V(unfinished) (our own claimed rollback or uninstall that did
+      not complete), V(would_remediate) (check mode), V(remediated) (done, and the cluster shows it),
+      V(refused) (the API refused the write, 409 or 403, or O(max_remediations) refused the run; nothing
+      written), V(failed) (tried and did not complete; C(changed) says whether the record was claimed) or
+      V(error) (could not be read, classified or acted on).
+  returned: always
+  type: list
+  elements: dict
 """
 
 import getpass
