@@ -101,7 +101,8 @@ def views(releases):
             out["in_progress"].append(entry)
         if state in (STATE_REMEDIATED, STATE_WOULD_REMEDIATE):
             out["remediated"].append(entry)
-        if state in (STATE_ERROR, STATE_FAILED, STATE_REFUSED):
+        # a run the guard refused fails as a whole (its msg says why): not one error per release
+        if state in (STATE_ERROR, STATE_FAILED, STATE_REFUSED) and not entry.get("refused_by"):
             out["errors"].append(dict(entry, kind="error"))
     return out
 

@@ -244,7 +244,7 @@ class Run:
             self.releases.append(entry(cls.kind, action.planned(item)))
             return
         if refused:
-            self.releases.append(entry(report.STATE_REFUSED, reason=refused))
+            self.releases.append(entry(report.STATE_REFUSED, reason=refused, refused_by="max_remediations"))
             return
         if action.needs_helm and not self.gate.ready():
             self.releases.append(entry(report.STATE_ERROR, reason="%s: %s needs the helm CLI: %s; nothing written"

@@ -176,7 +176,7 @@ def test_fleet_remediation_over_three_clusters(tmp_path, webhook):
         assert "...ignoring" in first.stdout
         assert "TASK [helmops.unstick.stuck_releases : Cluster could not be checked (stuck_releases_fail_on_stuck)]" \
             in first.stdout
-        assert re.search(r"\[WARNING\]: cluster dead could not be checked: cluster dead-cluster: cannot scan",
+        assert re.search(r"\[WARNING\]: cluster dead could not be checked: cluster dead-cluster \(http://127\.0\.0\.1:\d+\): cannot scan",
                          " ".join(first.text.split())), first.text
 
         # both live clusters really fixed: real Helm upgrades again
@@ -202,7 +202,7 @@ def test_fleet_remediation_over_three_clusters(tmp_path, webhook):
         assert states == [("plain", "web", "remediated", web_rev - 1), ("secure", "fresh", "remediated", None)]
         markdown = files["markdown"].read_text()
         assert "| plain | shop | web | pending-upgrade |" in markdown
-        assert "could not be checked: cluster dead-cluster: cannot scan Helm releases" in markdown
+        assert "could not be checked: cluster dead-cluster (%s): cannot scan Helm releases" % dead_url(tmp_path) in markdown
         html = files["html"].read_text()
         assert '<table class="sortable" id="releases">' in html and "<td>fresh</td>" in html
         assert "cannot scan Helm releases" in html and "http://" not in html.replace(dead_url(tmp_path), "")

@@ -69,7 +69,8 @@ def test_guard_refuses_and_lists(make_release, make_object):
     out = run(store, max_remediations=1)
     assert out["failed"] and "max_remediations" in out["msg"]
     assert states(out) == [("a", "refused"), ("b", "refused")] and store.writes == 0
-    assert out["remediated"] == [] and len(out["stuck"]) == 2
+    assert out["remediated"] == [] and len(out["stuck"]) == 2 and out["errors"] == []
+    assert out["releases"][0]["refused_by"] == "max_remediations"
 
 
 def test_corrupt_record_reported_others_fixed(make_release, make_object):
