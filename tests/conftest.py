@@ -2,7 +2,29 @@
 
 import pytest
 
+import tools
 from localkube import LocalKube
+
+
+def pytest_configure(config):
+    # the real helm CLIs are part of what the project claims: missing ones fail the run, never skip
+    missing = tools.missing_tools()
+    if missing:
+        raise pytest.UsageError("\n".join(missing))
+
+
+@pytest.fixture
+def helm_bin(request):
+    """The real helm CLI a test runs: helm 4 unless parametrized with ``indirect=True`` by
+    "helm3" / "helm4" (``tools.both_helms``)."""
+    return str(tools.REAL_HELMS[getattr(request, "param", "helm4")])
+
+
+@pytest.fixture
+def real_helm(kube, helm_bin):
+    """The test's real helm CLI against the kube fixture's cluster."""
+    from realhelm import RealHelm
+    return RealHelm(kube.kubeconfig, helm_bin)
 
 
 @pytest.fixture
@@ -13,12 +35,11 @@ def helm_env(kube):
 
 
 @pytest.fixture
-def module_args(kube):
-    """helm_unstick arguments for the kube fixture's cluster, with the test helm CLI."""
-    from playbook_run import HELM_BIN
+def module_args(kube, helm_bin):
+    """helm_unstick arguments for the kube fixture's cluster, with the test's real helm CLI."""
 
     def _args(**extra):
-        args = {"kubeconfig": kube.kubeconfig, "helm_binary": str(HELM_BIN), "timeout": "60s"}
+        args = {"kubeconfig": kube.kubeconfig, "helm_binary": helm_bin, "timeout": "60s"}
         args.update(extra)
         return args
     return _args

@@ -21,8 +21,7 @@ from localkube import kubeconfig as kubeconfig_writer
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
-HELM_BIN = ROOT / "tests" / "support" / "bin" / "helm"
+from playbook_run import HELM_BIN, ROOT  # noqa: E402
 PLAYBOOK_BIN = str(Path(sys.executable).parent / "ansible-playbook")
 PASSWORD = "fleet-Pa55w0rd-do-not-leak"
 TOKEN = "fleet-bearer-t0ken-do-not-leak"

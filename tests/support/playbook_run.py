@@ -8,8 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-HELM_BIN = ROOT / "tests" / "support" / "bin" / "helm"
+from tools import HELM as HELM_BIN, ROOT  # noqa: F401  (the real helm 4 CLI; tests import it from here)
 
 
 class ModuleRun:

@@ -1,0 +1,46 @@
+"""The real tools under the tests: helm 3 and helm 4 CLIs that scripts/bootstrap builds into .tools/
+(versions pinned in scripts/tool-versions), and the helm stand-in for the few tests that need a helm
+failing or hanging on purpose (tests/support/bin/helm)."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+VERSIONS_FILE = ROOT / "scripts" / "tool-versions"
+
+
+def pinned_versions(path=VERSIONS_FILE):
+    """{'HELM3_VERSION': 'v3.21.4', ...} from the shell-style file scripts/bootstrap sources."""
+    out = {}
+    for line in Path(path).read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            out[key.strip()] = value.strip()
+    return out
+
+
+VERSIONS = pinned_versions()
+HELM3_VERSION = VERSIONS["HELM3_VERSION"]
+HELM4_VERSION = VERSIONS["HELM4_VERSION"]
+HELM3 = ROOT / ".tools" / ("helm-" + HELM3_VERSION) / "helm"
+HELM4 = ROOT / ".tools" / ("helm-" + HELM4_VERSION) / "helm"
+#: the real binaries by the id tests are parametrized with
+REAL_HELMS = {"helm3": HELM3, "helm4": HELM4}
+#: what "helm" means in a test that does not say: the real helm 4
+HELM = HELM4
+#: the stand-in: only where a real binary cannot do the job (see its header)
+HELM_STANDIN = ROOT / "tests" / "support" / "bin" / "helm"
+
+
+def missing_tools():
+    """Messages for each real tool that is not built (the suite fails on any of them)."""
+    return ["%s is missing or not executable: run scripts/bootstrap (it builds helm %s with Go)" % (path, ver)
+            for path, ver in ((HELM3, HELM3_VERSION), (HELM4, HELM4_VERSION))
+            if not (path.is_file() and os.access(str(path), os.X_OK))]
+
+
+#: ``@both_helms``: run a test once with real helm 3 and once with real helm 4 (the ``helm_bin`` fixture)
+both_helms = pytest.mark.parametrize("helm_bin", sorted(REAL_HELMS), indirect=True)
