@@ -4,16 +4,16 @@ by the collection's main job.
 1. starts two local clusters (localkube, our local Kubernetes API server; one
    plain HTTP, one with TLS and a bearer token), serving from threads of this
    process: Helm and Ansible reach them over HTTP(S) from their own processes;
-2. makes real Helm (SDK v4.2.3) leave releases stuck by interrupting it: an
-   upgrade, a first install and a rollback, plus a release healed by hand
+2. makes the real helm 4 CLI (built by scripts/bootstrap) leave releases stuck
+   by killing it mid-operation: an upgrade, a first install and a rollback, plus a release healed by hand
    earlier (an old pending revision in its history), one whose upgrade is
    still running (too young to touch) and a healthy one;
-3. shows `helm history` and real Helm refusing to upgrade;
+3. shows `helm history` and the real helm CLI refusing to upgrade;
 4. builds the inventory from the clusters' kubeconfigs with the
    helmops.unstick.kubeconfig inventory plugin;
 5. runs playbooks/report.yml, then playbooks/remediate.yml (--diff), and
    prints the fleet report;
-6. upgrades every remediated release with real Helm, and runs remediate.yml
+6. upgrades every remediated release with the real helm CLI, and runs remediate.yml
    again: nothing left to do.
 """
 
@@ -29,8 +29,8 @@ sys.path.insert(0, str(ROOT / "tests" / "support"))
 
 import helmfix  # noqa: E402
 from localkube import LocalKube  # noqa: E402
-
-HELM = ROOT / "tests" / "support" / "bin" / "helm"
+from realhelm import RealHelm  # noqa: E402
+from tools import HELM, missing_tools  # noqa: E402  (the real helm 4 CLI)
 WORK = ROOT / ".demo"
 
 
@@ -44,7 +44,7 @@ def shell(*cmd):
 
 
 def stuck_fleet(eu, us, env_eu, env_us):
-    """The releases of the story, really stuck by interrupting real Helm."""
+    """The releases of the story, really stuck by killing the real helm CLI mid-operation."""
     env_eu.install("cart", "shop", values={"auth": {"password": "demo-Secret-123"}})
     env_eu.upgrade("cart", "shop")
     rev = helmfix.make_stuck_upgrade(env_eu, eu, "cart", "shop")
@@ -71,7 +71,9 @@ def stuck_fleet(eu, us, env_eu, env_us):
 
 def main():
     global ENV
-    ENV = dict(os.environ)
+    if missing_tools():
+        sys.exit("\n".join(missing_tools()))
+    ENV = {k: v for k, v in os.environ.items() if not k.startswith("HELM_") and k != "KUBECONFIG"}
     ENV["PYTHONPATH"] = str(ROOT / "tests" / "support")
     WORK.mkdir(exist_ok=True)
     run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=str(WORK)))
@@ -82,10 +84,10 @@ def main():
         eu_config = eu.write_kubeconfig(run_dir / "eu-prod.kubeconfig", context="eu-prod")
         us_config = us.write_kubeconfig(run_dir / "us-prod.kubeconfig", context="us-prod", token="demo-token")
         print("eu-prod: %s\nus-prod: %s (TLS, bearer token)" % (eu.url, us.url))
-        env_eu = helmfix.HelmEnv(str(eu_config))
-        env_us = helmfix.HelmEnv(str(us_config))
+        env_eu = RealHelm(eu_config)
+        env_us = RealHelm(us_config)
 
-        say("Real Helm deploys, then gets interrupted (process killed mid-operation)")
+        say("helm %s deploys, then gets interrupted (process killed mid-operation)" % HELM.parent.name[5:])
         stuck_fleet(eu, us, env_eu, env_us)
 
         say("What an operator sees")
@@ -110,7 +112,7 @@ def main():
         say("The fleet report (also as JSON and a sortable HTML page in %s)" % (run_dir / "report"))
         print((run_dir / "report" / "stuck-releases.md").read_text())
 
-        say("Real Helm works again")
+        say("helm works again")
         for config, ns, name in ((eu_config, "shop", "cart"), (eu_config, "shop", "checkout"),
                                  (us_config, "billing", "api")):
             shell(HELM, "--kubeconfig", config, "upgrade", name, helmfix.CHART, "--install", "-n", ns)

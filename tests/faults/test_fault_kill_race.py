@@ -48,34 +48,45 @@ def test_sigkill_while_our_write_hangs(kube, fleet, module, tally, tmp_path):
     tally("SIGKILL while our write hangs", "remediation", "module (ansible-playbook)", 3, counts, True)
 
 
-def test_sigkill_inside_helm_rollback(kube, fleet, module, tally, tmp_path):
-    """Killed while helm rollback (run by the module) is applying the chart: our
-    claim had landed, Helm had written its pending-rollback revision. The
-    re-run leaves that young revision alone (it could be live); once it is
-    old enough, the next run rolls back again and converges."""
+#: where each real helm is inside `helm rollback` when it is killed. helm 4 applies the chart with
+#: server-side apply (a PATCH even when nothing changes); helm 3 patches only what differs (nothing here:
+#: the stuck revision has the same chart and values), so it is killed on its next write, marking the
+#: deployed revision superseded (our claim writes only the stuck revision, never v1).
+ROLLBACK_HANGS = {
+    "helm4": {"method": "PATCH", "path": r"/namespaces/shop/configmaps/web-config(\?|$)"},
+    "helm3": {"method": "PUT", "path": r"/namespaces/shop/secrets/sh\.helm\.release\.v1\.web\.v1(\?|$)"},
+}
+
+
+@pytest.mark.parametrize("helm_bin", sorted(ROLLBACK_HANGS), indirect=True)
+def test_sigkill_inside_helm_rollback(kube, fleet, module, tally, tmp_path, helm_bin, request):
+    """Killed while helm rollback (run by the module) is at work: our claim had
+    landed, Helm had written its pending-rollback revision. The re-run leaves
+    that young revision alone (it could be live); once it is old enough, the
+    next run rolls back again and converges. On the real helm 3 and helm 4."""
     book = Ledger(kube)
     rev = fleet[("shop", "web")]
-    _hang_then_kill(kube, tmp_path, {"kubeconfig": kube.kubeconfig, "helm_binary": str(ROOT / "tests" / "support"
-                                                                                       / "bin" / "helm"),
+    which = request.node.callspec.params["helm_bin"]
+    _hang_then_kill(kube, tmp_path, {"kubeconfig": kube.kubeconfig, "helm_binary": helm_bin,
                                      "timeout": "60s", "backup_dir": str(tmp_path / "b")},
-                    {"method": "PATCH", "path": r"/namespaces/shop/configmaps/web-config(\?|$)"})
+                    ROLLBACK_HANGS[which])
     # my.app-v2 rolled back (+1 revision), web claimed then Helm killed mid-rollback (+1 pending revision)
     book.check(changed_releases=STUCK, added=2)
     newest = helmfix.newest(kube, "shop", "web")
     assert newest == (rev + 1, "pending-rollback"), newest
-    young = module(backup_dir=str(tmp_path / "b"))
+    young = module(backup_dir=str(tmp_path / "b"), helm_binary=helm_bin)
     assert young.rc == 0, young.text
     assert [(e["name"], e["revision"]) for e in young["in_progress"]] == [("web", rev + 1)]
     assert young["changed"] is False
     helmfix.age_record(kube, "shop", "web", rev + 1, 3600)          # time passes: Helm is not coming back
-    fixed = module(backup_dir=str(tmp_path / "b"))
+    fixed = module(backup_dir=str(tmp_path / "b"), helm_binary=helm_bin)
     assert [(e["name"], e["status"], e["action"]) for e in fixed["remediated"]] == [
         ("web", "pending-rollback", "rollback")], fixed.text
     last = module()
     assert last["changed"] is False and last["stuck"] == [] and last["in_progress"] == []
     counts = book.check(changed_releases=STUCK, added=3)
     assert unlocked(kube)
-    tally("SIGKILL inside helm rollback", "remediation", "module (ansible-playbook)", 4, counts, True,
+    tally("SIGKILL inside helm rollback (%s)" % which, "remediation", "module (ansible-playbook)", 4, counts, True,
           "+3 records: helm rollback revisions (one from the killed run); re-run waits min_age, then fixes")
 
 

@@ -43,8 +43,14 @@ class RealHelm:
         rows = json.loads(self.run("history", name, "-o", "json", namespace=namespace).stdout)
         return [(row["revision"], row["status"]) for row in rows]
 
+    def install(self, name, namespace, chart=None, values=None):
+        return self.run(*self._op_args("install", name, chart, values), namespace=namespace).stdout
+
     def upgrade(self, name, namespace, chart=None, *extra):
         return self.run("upgrade", name, str(chart or CHART), *extra, namespace=namespace).stdout
+
+    def rollback(self, name, namespace, revision=None):
+        return self.run(*self._op_args("rollback", name, revision=revision), namespace=namespace).stdout
 
     def refusal(self, name, namespace, chart=None):
         """The error ``helm upgrade`` prints on a stuck release (asserting that it refuses)."""
@@ -54,14 +60,17 @@ class RealHelm:
 
     def start(self, op, name, namespace, chart=None, values=None, revision=None):
         """``helm install|upgrade|rollback`` in the background (for helmfix's stuck-makers)."""
+        return subprocess.Popen(self.argv(*self._op_args(op, name, chart, values, revision), namespace=namespace),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env)
+
+    @staticmethod
+    def _op_args(op, name, chart=None, values=None, revision=None):
         if op == "rollback":
-            args = ["rollback", name] + ([str(revision)] if revision else [])
-        else:
-            args = [op, name, str(chart or CHART)]
-            if values:
-                handle = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
-                with handle:
-                    json.dump(values, handle)
-                args += ["-f", handle.name]
-        return subprocess.Popen(self.argv(*args, namespace=namespace), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=self.env)
+            return ["rollback", name] + ([str(revision)] if revision else [])
+        args = [op, name, str(chart or CHART)]
+        if values:   # a values file, as users pass them (values may hold passwords: never on argv)
+            handle = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+            with handle:
+                json.dump(values, handle)
+            args += ["-f", handle.name]
+        return args

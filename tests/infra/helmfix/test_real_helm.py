@@ -194,4 +194,3 @@ def test_chart_versions_and_app_versions_show_in_history(kube, env, tmp_path):
     with pytest.raises(helmfix.HelmFailed) as err:
         env.history("never", "shop")
     assert str(err.value) == "release: not found"
-    assert helmfix.HELM_STANDIN.is_file()

@@ -17,7 +17,7 @@ hanging, SIGKILLs Helm (a CI runner killed, a Ctrl-C, an OOM kill), releases
 the hang and checks that the newest revision is left ``pending-*``.
 
 API:
-  CHART (the unstick-demo chart), HELM_STANDIN (tests/support/bin/helm), LOCKED, HelmFailed
+  CHART (the unstick-demo chart), LOCKED, HelmFailed
   HelmEnv(kubeconfig, context=None, driver="secret", token=None, ca_file=None)
       .install(name, ns, chart=None, values=None) .upgrade(name, ns, chart=None, values=None, install=False)
       .rollback(name, ns, revision=None) .uninstall(name, ns) .history(name, ns) .status(name, ns)
@@ -46,7 +46,6 @@ import time
 from pathlib import Path
 
 CHART = Path(__file__).resolve().parent / "chart"
-HELM_STANDIN = Path(__file__).resolve().parents[1] / "bin" / "helm"   # the helm CLI test stand-in
 LOCKED = "another operation (install/upgrade/rollback) is in progress"
 SUPPORT = str(Path(__file__).resolve().parents[1])
 

@@ -245,7 +245,7 @@ def command_parser(cmd):
         add_output(p)
     elif cmd == "list":
         p.add_argument("-A", "--all-namespaces", action="store_true")
-        p.add_argument("-a", "--all", action="store_true")
+        # no -a/--all: helm 4 removed it (it lists every state by default)
         p.add_argument("-f", "--filter")
         p.add_argument("-m", "--max", type=int, default=256)
         p.add_argument("--offset", type=int, default=0)
@@ -542,9 +542,9 @@ def cmd_list(opts, base, out):
     if opts.args:
         raise Usage('unknown command "%s" for "helm list"' % opts.args[0])
     rows = ops.run(dict(base, op="list", all_namespaces=opts.all_namespaces, filter=opts.filter))
-    if not opts.all:   # helm's state mask, applied to the newest revision of each release
-        wanted = {s for flag, states in STATE_FLAGS.items() if getattr(opts, flag) for s in states}
-        wanted = wanted or {"deployed", "failed"}
+    # helm 4's state mask, applied to the newest revision of each release: every state unless flags narrow it
+    wanted = {s for flag, states in STATE_FLAGS.items() if getattr(opts, flag) for s in states}
+    if wanted:
         rows = [r for r in rows if r["status"] in wanted]
     if opts.date:
         rows.sort(key=lambda r: r.get("updated") or "", reverse=not opts.reverse)
