@@ -34,7 +34,8 @@ auto_create_namespaces=True, state_file=None)``:
 * Responses are always JSON (clients that send ``Accept:
   application/vnd.kubernetes.protobuf,application/json`` accept that).  Request
   bodies may be JSON, YAML or protobuf (Secret/ConfigMap/Namespace).
-* Not implemented: watch (405), server-side-apply field ownership conflicts
+* Watch: chunked JSON events, initial events + bookmark, resourceVersion (410 when forgotten),
+  timeoutSeconds. Not implemented: server-side-apply field ownership conflicts
   (apply merges and records the manager), API groups other than core/v1.
 
 Admin HTTP API (never hit by real clients; no auth, no faults, not counted):

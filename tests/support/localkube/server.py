@@ -9,6 +9,7 @@ import http.server
 import json
 import re
 import secrets as _secrets
+import select
 import socket
 import ssl
 import threading
@@ -290,7 +291,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _resource(self, resource, ns, name, q, body):
         verb = self._verb
         if verb == "watch":
-            raise ApiError(405, "watch is not supported by localkube", "MethodNotAllowed")
+            return self._watch(resource, ns, name, q)
         if verb == "list":
             return self._list(resource, ns, q)
         if verb == "get":
@@ -341,13 +342,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return obj
 
     # --- list ---------------------------------------------------------------
-    def _list(self, resource, ns, q):
-        store, kind = self.kube.store, RESOURCES[resource]["kind"]
+    @staticmethod
+    def _selectors(q, kind):
         try:
-            lsel = parse_labels(q.get("labelSelector"))
-            fsel = parse_fields(q.get("fieldSelector"), kind)
+            return parse_labels(q.get("labelSelector")), parse_fields(q.get("fieldSelector"), kind)
         except SelectorError as e:
             raise ApiError(400, str(e)) from None
+
+    def _list(self, resource, ns, q):
+        store, kind = self.kube.store, RESOURCES[resource]["kind"]
+        lsel, fsel = self._selectors(q, kind)
         limit = int(q.get("limit") or 0)
         after, list_rv = None, store.resource_version
         if q.get("continue"):
@@ -389,6 +393,100 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = b"".join((head, b',"metadata":', dumps(meta), b',"items":[',
                          b",".join(parts), b"]}"))
         self._send(200, body)
+
+    # --- watch --------------------------------------------------------------
+    def _watch(self, resource, ns, name, q):
+        """A watch as kube-apiserver serves it: 200 with a chunked stream of JSON events, one a line
+        (``{"type": "ADDED|MODIFIED|DELETED|BOOKMARK|ERROR", "object": {...}}``).
+
+        - resourceVersion unset or "0": synthetic ADDED events for what exists, then changes;
+          a number: only changes after it (410 Gone as an ERROR event when no longer remembered);
+        - sendInitialEvents=true (needs resourceVersionMatch=NotOlderThan): the ADDED events, then a
+          BOOKMARK annotated ``k8s.io/initial-events-end: "true"``;
+        - labelSelector / fieldSelector (and a named path) filter the events, on the object each carries;
+        - ends after timeoutSeconds (default 1800, kube-apiserver's --min-request-timeout), when the
+          client goes away, or when the server stops."""
+        store, kind = self.kube.store, RESOURCES[resource]["kind"]
+        lsel, fsel = self._selectors(q, kind)
+        initial = q.get("sendInitialEvents") == "true"
+        if initial and q.get("resourceVersionMatch") != "NotOlderThan":
+            raise ApiError(422, "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+                           "Invalid")
+        rv_param = q.get("resourceVersion") or ""
+        try:
+            timeout = float(q.get("timeoutSeconds") or 1800)
+            since = None if initial or rv_param in ("", "0") else int(rv_param)
+        except ValueError:
+            raise ApiError(400, "invalid resourceVersion or timeoutSeconds") from None
+
+        def wanted(res, obj):
+            meta = obj["metadata"]
+            return (res == resource and (ns is None or meta.get("namespace") == ns)
+                    and (name is None or meta.get("name") == name)   # a named watch: that object only
+                    and (not lsel or lsel(meta.get("labels"))) and (not fsel or fsel(obj)))
+
+        with store.lock:
+            last = store.resource_version
+            first = [] if since is not None else [("ADDED", rec) for _, rec in store.scan(resource, ns)
+                                                   if wanted(resource, rec.obj)]
+        expired = since is not None and store.events_after(since) is None
+        if since is not None:
+            last = since
+        self.send_response(200)
+        self.send_header("Content-Type", JSON)
+        self.send_header("Cache-Control", "no-cache, private")
+        self.send_header("Audit-Id", self._audit)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.kube._count("watch", 0, 200)
+        self.kube.requests.append({"method": self.command, "path": self.path, "code": 200,
+                                   "content_type": self.headers.get("Content-Type"),
+                                   "accept": self.headers.get("Accept"),
+                                   "user_agent": self.headers.get("User-Agent")})
+        self.end_headers()
+        self.close_connection = True    # a watch ends the connection's use, as an HTTP/1.1 stream does
+
+        def emit(kind_, obj_raw):
+            line = b'{"type":"' + kind_.encode() + b'","object":' + obj_raw + b"}\n"
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
+            self.wfile.flush()
+
+        try:
+            if expired:
+                emit("ERROR", dumps(status_obj(410, "too old resource version: %d (%d)"
+                                               % (since, store.resource_version), "Expired")))
+                return self._end_chunks()
+            for kind_, rec in first:
+                emit(kind_, rec.raw)
+            if initial:
+                emit("BOOKMARK", dumps({"kind": kind, "apiVersion": "v1", "metadata": {
+                    "resourceVersion": str(last), "annotations": {"k8s.io/initial-events-end": "true"}}}))
+            deadline = time.monotonic() + timeout
+            while self.kube._srv is not None and time.monotonic() < deadline:
+                with store.changed:
+                    if store.resource_version <= last:
+                        store.changed.wait(min(0.25, max(0.0, deadline - time.monotonic())))
+                    events = store.events_after(last) or []
+                for rv, res, kind_, rec in events:
+                    last = rv
+                    if wanted(res, rec.obj):
+                        emit(kind_, rec.raw)
+                if not events and self._peer_gone():
+                    return
+            self._end_chunks()
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            return
+
+    def _end_chunks(self):
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def _peer_gone(self):
+        """An HTTP/1.1 client sends nothing while it reads a stream: readability means EOF or reset."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+        except (OSError, ValueError):
+            return True
+        return bool(readable)
 
     def _table(self, kind, recs, meta):
         cols = {"Secret": ["Type", "Data"], "ConfigMap": ["Data"], "Namespace": ["Status"],

@@ -13,6 +13,7 @@ Tests may use the public methods directly (no HTTP, no validation):
 from __future__ import annotations
 
 import bisect
+import collections
 import copy
 import json
 import threading
@@ -47,10 +48,19 @@ class Rec:
         return json.loads(self.raw)
 
 
+#: how many changes the store remembers for watches that start at a resourceVersion (older: 410 Gone,
+#: as etcd's compaction does to kube-apiserver's watch cache)
+EVENT_WINDOW = 10000
+
+
 class Store:
     def __init__(self, clock):
         self.clock = clock            # callable -> RFC3339 timestamp string
         self.lock = threading.RLock()
+        #: notified on every change; watches wait on it
+        self.changed = threading.Condition(self.lock)
+        #: (resourceVersion, resource, "ADDED"|"MODIFIED"|"DELETED", Rec), oldest first
+        self.events: collections.deque = collections.deque(maxlen=EVENT_WINDOW)
         self._rv = 1
         self._data: dict[str, dict[tuple, Rec]] = {r: {} for r in RESOURCES}
         self._keys: dict[str, list | None] = {r: [] for r in RESOURCES}
@@ -75,9 +85,12 @@ class Store:
                 self._rv += 1
                 meta["resourceVersion"] = str(self._rv)
             table = self._data[resource]
-            if key not in table:
+            added = key not in table
+            if added:
                 self._keys[resource] = None
             rec = table[key] = Rec(obj)
+            if bump:   # an unbumped write (loading state, planting raw records) is no change a watch sees
+                self._event(resource, "ADDED" if added else "MODIFIED", rec)
             return rec
 
     def remove(self, resource: str, namespace: str | None, name: str) -> Rec | None:
@@ -86,7 +99,22 @@ class Store:
             if rec is not None:
                 self._rv += 1
                 self._keys[resource] = None
+                # the DELETED event carries the last state at the deletion's resourceVersion, as in Kubernetes
+                gone = rec.copy()
+                gone["metadata"]["resourceVersion"] = str(self._rv)
+                self._event(resource, "DELETED", Rec(gone))
             return rec
+
+    def _event(self, resource: str, kind: str, rec: Rec) -> None:
+        self.events.append((self._rv, resource, kind, rec))
+        self.changed.notify_all()
+
+    def events_after(self, rv: int):
+        """The remembered changes after ``rv``; None when some of them are no longer remembered."""
+        with self.lock:
+            if self.events and self.events[0][0] > rv + 1 and len(self.events) == self.events.maxlen:
+                return None
+            return [e for e in self.events if e[0] > rv]
 
     def sorted_keys(self, resource: str) -> list:
         keys = self._keys[resource]
