@@ -128,3 +128,37 @@ def test_corrupt_record_fails_the_task_after_the_rest_was_fixed(kube, helm_env, 
     assert helm_env.history("good", "apps")[-1]["status"] == "failed"     # unlocked
     helm_env.upgrade("good", "apps")                                       # and Helm works again
     assert helm_env.history("good", "apps")[-1]["status"] == "deployed"
+
+
+UNUSABLE_HELMS = {
+    # id: (how to make it, what the error says besides the path)
+    "not-executable": (lambda path: path.write_text("#!/bin/sh\necho v4.2.4\n"), "is not an executable file"),
+    "not-helm": (lambda path: _script(path, "echo hello"), "does not look like helm: 'version' printed 'hello'"),
+    "helm-2": (lambda path: _script(path, "echo v2.17.0"), "is helm v2.17.0; helm 3.x or 4.x is needed"),
+    "fails": (lambda path: _script(path, "echo 'cannot load plugins' >&2; exit 3"),
+              "does not answer 'version' like helm: cannot load plugins"),
+}
+
+
+def _script(path, body):
+    path.write_text("#!/bin/sh\n%s\n" % body)
+    path.chmod(0o755)
+
+
+@pytest.mark.parametrize("case", sorted(UNUSABLE_HELMS))
+def test_unusable_helm_named_with_what_it_is_and_releases_without_helm_still_fixed(
+        tmp_path, kube, helm_env, unstick, module_args, case):
+    make, message = UNUSABLE_HELMS[case]
+    helm = tmp_path / "bin" / "helm"
+    helm.parent.mkdir()
+    make(helm)
+    rev = stuck(helm_env, kube, "web", "shop")                            # needs helm (rollback)
+    first = helmfix.make_stuck_install(helm_env, kube, "fresh", "shop")  # needs none (unlock)
+    helmfix.age_record(kube, "shop", "fresh", first, 3600)
+    run = unstick(module_args(strategy="rollback", pending_install="unlock", helm_binary=str(helm),
+                              fail_on_error=False))
+    assert run.rc == 0, run.text
+    assert [(e["name"], e["action"]) for e in run["remediated"]] == [("fresh", "unlock")]
+    [err] = run["errors"]
+    assert err["name"] == "web" and "helm_binary: %s %s" % (helm, message) in err["reason"], err
+    assert helmfix.newest(kube, "shop", "web") == (rev, "pending-upgrade")   # nothing written for it

@@ -145,8 +145,9 @@ def test_existing_deployment_playbook_with_the_guard(kube, helm_env, tmp_path, h
                {"app_kubeconfig": kube.kubeconfig, "app_helm": helm_bin, "app_chart": str(chart),
                 "app_image_tag": "2.0", "app_values_file": str(tmp_path / "web-values.yaml")})
     assert run.rc == 0, run.text
-    flag = "--rollback-on-failure" if "helm-v4." in helm_bin else "--atomic"   # helm 3 has no --rollback-on-failure
-    assert "helm upgrade flag: %s" % flag in run.stdout
+    flags = ("--rollback-on-failure --wait=watcher --force-replace" if "helm-v4." in helm_bin
+             else "--atomic --wait --force")                # helm 3 knows none of helm 4's names
+    assert "helm upgrade flags: %s" % flags in run.stdout
     assert "deprecated" not in run.text                         # helm 4 would warn about --atomic
     hist = history(helm_env)
     assert hist[rev][3] == "Rollback to %d" % (rev - 1)
