@@ -189,7 +189,8 @@ def module_scan(kubeconfig):
 
 
 def helm_list(kubeconfig):
-    """Helm SDK list(all_states, all_namespaces) in its own process (what ``helm list -A -a`` does)."""
+    """Helm SDK list(all_states, all_namespaces) in its own process (what helm 4's ``helm list -A``
+    does; ``-A -a`` in helm 3)."""
     code = ("import helm_python as h, sys, json, time; "
             "c = h.Config(kubeconfig_path=sys.argv[1]); t = time.perf_counter(); "
             "r = c.list(all_states=True, all_namespaces=True); t = time.perf_counter() - t; "

@@ -8,7 +8,7 @@ S of them stuck, then measures on the same server in the same run:
 
 * helm_unstick, report only, through ansible-playbook (what a user runs);
 * the module's scan alone (the same code, called in-process: no Ansible start-up);
-* Helm SDK ``list(all_states=True, all_namespaces=True)`` (what ``helm list -A -a`` does).
+* Helm SDK ``list(all_states=True, all_namespaces=True)`` (what helm 4's ``helm list -A`` does; ``-A -a`` in helm 3).
 
 Bytes are the response bytes the server sent; seconds are wall-clock.
 Run: ``scripts/bench scan [--releases 2000 --revisions 10 --stuck 10]``.
