@@ -147,16 +147,25 @@ def test_k8s_auth_environment_only(tmp_path, tls_kube):
     rolled_back(tls_kube, "cart", rev)
 
 
-def test_proxy_carries_the_scan_and_helm(tmp_path, tls_kube):
+@pytest.mark.parametrize("credentials", [None, "ops:pr0xy pass"], ids=["open-proxy", "authenticating-proxy"])
+def test_proxy_carries_the_scan_and_helm(tmp_path, tls_kube, credentials):
     _, rev = stuck_release(tls_kube, tls_kube.kubeconfig)
-    with ConnectProxy() as proxy:
-        run = run_module(tmp_path, args(kubeconfig=tls_kube.kubeconfig, proxy=proxy.url))
-        tunnels = list(proxy.log)
+    extra = {"proxy_headers": {"proxy_basic_auth": credentials}} if credentials else {}
+    with ConnectProxy(credentials) as proxy:
+        run = run_module(tmp_path, args(kubeconfig=tls_kube.kubeconfig, proxy=proxy.url, **extra))
+        tunnels = list(zip(proxy.log, proxy.headers))
     assert run.rc == 0, run.text
     rolled_back(tls_kube, "cart", rev)
     target = tls_kube.url.split("://")[1]
-    # the module's client and helm (a separate process with its own connections) both tunnelled
-    assert tunnels.count(target) >= 2, tunnels
+    # every tunnel went to the scanned cluster; the module's Python client and helm (Go's client, its own
+    # process) both opened some; with credentials, every CONNECT carried them (a 407 opens no tunnel)
+    assert tunnels and {t for t, _ in tunnels} == {target}, tunnels
+    agents = [h.get("user-agent", "") for _, h in tunnels]
+    assert any(a.startswith("Go-http-client/") for a in agents), agents             # helm
+    assert any(not a.startswith("Go-http-client/") for a in agents), agents         # the scan
+    if credentials:
+        assert "pr0xy pass" not in run.text                                          # masked everywhere
+        assert len(proxy.headers) == len(tunnels)                                    # never refused
 
 
 def fake_helm(tmp_path, name, body):

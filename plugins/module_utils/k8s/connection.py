@@ -31,10 +31,10 @@ import shutil
 import tempfile
 
 try:
-    from urllib.parse import quote, urlparse, urlunparse
+    from urllib.parse import quote, unquote, urlparse, urlunparse
     from urllib.request import proxy_bypass_environment
 except ImportError:  # pragma: no cover - Python 2 is not supported
-    quote = urlparse = urlunparse = proxy_bypass_environment = None
+    quote = unquote = urlparse = urlunparse = proxy_bypass_environment = None
 
 from ansible_collections.helmops.unstick.plugins.module_utils.errors import ConnectionFailure
 
@@ -212,6 +212,17 @@ def _with_userinfo(proxy, basic_auth):
     return urlunparse(parts._replace(netloc=netloc))
 
 
+def split_userinfo(proxy):
+    """``http://u:p@host:3128`` → (``http://host:3128``, ``"u:p"``); no userinfo → (proxy, None)."""
+    if not proxy:
+        return proxy, None
+    parts = urlparse(proxy)
+    if parts.username is None:
+        return proxy, None
+    auth = "%s:%s" % (unquote(parts.username), unquote(parts.password or ""))
+    return urlunparse(parts._replace(netloc=parts.netloc.rpartition("@")[2])), auth
+
+
 class _HeaderName(str):
     """A header name that is equal only to itself, so a dict holds it several times."""
 
@@ -237,12 +248,14 @@ class Connection:
     (then no strategy that needs helm may run).
     """
 
-    def __init__(self, document, context, label, helm_unsupported=None, secrets=()):
+    def __init__(self, document, context, label, helm_unsupported=None, secrets=(), proxy_headers=None):
         self.document = document
         self.context = context
         self.label = label
         self.helm_unsupported = helm_unsupported
         self.secrets = tuple(s for s in secrets if s)
+        #: ``proxy_headers`` option (basic_auth, user_agent; proxy_basic_auth travels in proxy-url)
+        self.proxy_headers = dict(proxy_headers or {})
 
     @property
     def cluster(self):
@@ -283,9 +296,14 @@ class Connection:
                 client_configuration=configuration, persist_config=False)
         except Exception as exc:  # ConfigException, exec plugin failures, bad data fields
             raise ConnectionFailure("cluster %s: cannot load credentials: %s" % (self.label, exc))
-        # Explicit, so the client never picks a proxy from the environment on its own.
-        configuration.proxy = self.proxy
+        # Explicit, so the client never picks a proxy from the environment on its own. Credentials in the
+        # proxy-url (helm's way) become a Proxy-Authorization header (urllib3 ignores userinfo there).
+        configuration.proxy, proxy_auth = split_userinfo(self.proxy)
         configuration.no_proxy = None
+        headers = dict(self.proxy_headers, **({"proxy_basic_auth": proxy_auth} if proxy_auth else {}))
+        if headers:
+            import urllib3
+            configuration.proxy_headers = urllib3.util.make_headers(**headers)
         if configuration.host.rstrip("/") != self.server:  # pragma: no cover - a bug, not an input
             raise ConnectionFailure("cluster %s: the client would reach %s, not %s"
                                     % (self.label, configuration.host, self.server))
@@ -451,13 +469,12 @@ def resolve(params, environ=None):
     cluster.pop("proxy-url", None)
     if proxy and not _bypasses_proxy(cluster["server"], no_proxy):
         cluster["proxy-url"] = _with_userinfo(proxy, headers.get("proxy_basic_auth"))
-    for key in ("basic_auth", "user_agent"):
-        if headers.get(key):
-            unsupported = "proxy_headers.%s cannot be given to helm" % key
+    unsupported = ["proxy_headers.%s cannot be given to helm" % key
+                   for key in ("basic_auth", "user_agent") if headers.get(key)]
     provider = (user.get("auth-provider") or {}).get("name") if isinstance(user.get("auth-provider"), dict) else None
     if provider and provider not in HELM_AUTH_PROVIDERS:
-        unsupported = ("kubeconfig user '%s' uses auth-provider '%s', which helm 3 and 4 no longer support "
-                       "(use an exec credential plugin)" % (user_entry.get("name"), provider))
+        unsupported.append("kubeconfig user '%s' uses auth-provider '%s', which helm 3 and 4 no longer support "
+                           "(use an exec credential plugin)" % (user_entry.get("name"), provider))
 
     body = dict(entry.get("context") or {})
     body["cluster"], body["user"] = cluster_entry["name"], user_entry.get("name") or "helmops-unstick"
@@ -468,7 +485,8 @@ def resolve(params, environ=None):
                 "clusters": [cluster_entry], "users": [user_entry]}
     secrets = [options.get("api_key"), options.get("password"), user.get("token"), user.get("password"),
                headers.get("proxy_basic_auth")]
-    return Connection(document, context, label, unsupported, secrets)
+    return Connection(document, context, label, "; ".join(unsupported) or None, secrets,
+                      {key: headers[key] for key in ("basic_auth", "user_agent") if headers.get(key)})
 
 
 def client_retries():

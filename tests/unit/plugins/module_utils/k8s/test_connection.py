@@ -152,3 +152,33 @@ def test_api_client_reaches_the_documents_server_with_its_headers():
     assert client.configuration.host == "https://k:6443" and client.configuration.proxy is None
     assert client.configuration.api_key == {"BearerToken": "Bearer tok"}
     assert sorted(v for k, v in client.default_headers.items() if str.__str__(k) == "Impersonate-Group") == ["a", "b"]
+
+
+def test_proxy_credentials_reach_the_scan_as_a_header_and_helm_as_userinfo():
+    base = {"host": "https://api.example:6443", "api_key": "t", "proxy": "http://p:3128"}
+    conn = connection.resolve(dict(base, proxy_headers={"proxy_basic_auth": "me:s3 cr%t"}), {})
+    assert conn.cluster["proxy-url"] == "http://me:s3%20cr%25t@p:3128"          # helm (client-go) reads this
+    configuration = conn.api_client().configuration
+    assert configuration.proxy == "http://p:3128"                               # urllib3 ignores userinfo
+    assert configuration.proxy_headers == {"proxy-authorization": "Basic bWU6czMgY3IldA=="}
+    # credentials written into a kubeconfig's own proxy-url work the same way for the scan
+    doc = {"current-context": "c", "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+           "clusters": [{"name": "c", "cluster": {"server": "https://c:6443", "proxy-url": "http://a:b@p:1"}}],
+           "users": [{"name": "u", "user": {"token": "t"}}]}
+    own = connection.resolve({"kubeconfig": doc}, {}).api_client().configuration
+    assert (own.proxy, own.proxy_headers) == ("http://p:1", {"proxy-authorization": "Basic YTpi"})
+
+
+def test_every_reason_helm_cannot_be_used_is_kept_and_headers_still_reach_the_scan():
+    doc = {"current-context": "g", "contexts": [{"name": "g", "context": {"cluster": "g", "user": "g"}}],
+           "clusters": [{"name": "g", "cluster": {"server": "https://g:443"}}],
+           "users": [{"name": "g", "user": {"auth-provider": {"name": "gcp"}, "token": "t"}}]}
+    conn = connection.resolve({"kubeconfig": doc, "proxy": "http://p:1",
+                               "proxy_headers": {"user_agent": "ua/1", "basic_auth": "x:y"}}, {})
+    assert conn.helm_unsupported.split("; ")[:2] == ["proxy_headers.basic_auth cannot be given to helm",
+                                                     "proxy_headers.user_agent cannot be given to helm"]
+    assert "auth-provider 'gcp'" in conn.helm_unsupported
+    plain = connection.resolve({"host": "https://k:6443", "api_key": "t", "proxy": "http://p:1",
+                                "proxy_headers": {"user_agent": "ua/1", "basic_auth": "x:y"}}, {})
+    assert plain.api_client().configuration.proxy_headers == {"user-agent": "ua/1", "authorization": "Basic eDp5"}
+    assert connection.split_userinfo("http://p:1") == ("http://p:1", None)
