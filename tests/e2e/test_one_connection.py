@@ -168,6 +168,32 @@ def test_proxy_carries_the_scan_and_helm(tmp_path, tls_kube, credentials):
         assert len(proxy.headers) == len(tunnels)                                    # never refused
 
 
+def test_a_connection_helm_cannot_take_refuses_helm_actions_before_writing(tmp_path, tls_kube):
+    """proxy_headers.user_agent reaches the scan but not helm: the rollback is refused before any write or
+    backup, naming the option; a release that needs no helm (pending-install: unlock) is still fixed."""
+    env, rev = stuck_release(tls_kube, tls_kube.kubeconfig)
+    first = helmfix.make_stuck_install(env, tls_kube, "fresh", "shop")
+    helmfix.age_record(tls_kube, "shop", "fresh", first, 3600)
+    before = {o["metadata"]["name"]: o for o in tls_kube.store.list("secrets", "shop")}
+    with ConnectProxy() as proxy:
+        run = run_module(tmp_path, args(kubeconfig=tls_kube.kubeconfig, proxy=proxy.url, pending_install="unlock",
+                                        proxy_headers={"user_agent": "corp-agent/1"}, fail_on_error=False,
+                                        backup_dir=str(tmp_path / "backups")))
+        agents = {h.get("user-agent") for h in proxy.headers}
+    assert run.rc == 0, run.text
+    assert agents == {"corp-agent/1"}                                   # only the scan: helm never ran
+    [err] = run["errors"]
+    assert err["name"] == "cart" and err["action"] == "rollback", err
+    assert ("rollback needs the helm CLI: the connection cannot be given to helm: proxy_headers.user_agent "
+            "cannot be given to helm; nothing written") in err["reason"]
+    assert [(e["name"], e["action"]) for e in run["remediated"]] == [("fresh", "unlock")]
+    after = {o["metadata"]["name"]: o for o in tls_kube.store.list("secrets", "shop")}
+    cart = helmfix.record_name("cart", rev)
+    assert after[cart] == before[cart] and helmfix.newest(tls_kube, "shop", "cart") == (rev, "pending-upgrade")
+    backups = sorted(p.name.split(".v")[0] for p in (tmp_path / "backups").rglob("*.json"))
+    assert backups == ["fresh"]                                          # none of cart
+
+
 def fake_helm(tmp_path, name, body):
     """A helm that answers 'version' like helm 4 and then fails or does nothing on purpose
     (a real binary cannot be made to)."""
