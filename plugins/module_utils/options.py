@@ -19,6 +19,7 @@ from collections import namedtuple
 
 from ansible_collections.helmops.unstick.plugins.module_utils.duration import parse_duration
 from ansible_collections.helmops.unstick.plugins.module_utils.errors import OptionError
+from ansible_collections.helmops.unstick.plugins.module_utils.k8s.connection import resolve_options
 from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import resolve_driver
 from ansible_collections.helmops.unstick.plugins.module_utils.module_args import UNSTICK_ARG_SPEC
 
@@ -63,6 +64,25 @@ def _writable_dir(option, value):
     return path
 
 
+#: connection options that only make sense together: (option, the one it needs, why)
+_CONNECTION_PAIRS = (
+    ("client_cert", "client_key", "a client certificate needs its key"),
+    ("client_key", "client_cert", "a client key needs its certificate"),
+    ("username", "password", "basic auth needs both"),
+    ("password", "username", "basic auth needs both"),
+    ("impersonate_groups", "impersonate_user", "Kubernetes impersonates groups only together with a user"),
+)
+
+
+def _connection_combinations(params, environ):
+    """Pairs of connection options (each from its option or its K8S_AUTH_* variable) are complete."""
+    options = resolve_options(params, environ)
+    for option, needed, why in _CONNECTION_PAIRS:
+        if options.get(option) and not options.get(needed):
+            shown = "(set)" if option == "password" else options.get(option)   # never a secret's value
+            raise OptionError(option, shown, "%s is set but %s is not: %s" % (option, needed, why))
+
+
 def validate(params, environ=None):
     """``Settings`` for ``params`` (the module's), or OptionError."""
     environ = os.environ if environ is None else environ
@@ -90,4 +110,5 @@ def validate(params, environ=None):
     backup_dir = params.get("backup_dir")
     if backup_dir:
         backup_dir = _writable_dir("backup_dir", backup_dir)
+    _connection_combinations(params, environ)
     return Settings(driver, min_age, timeout, request_timeout, limit, backup_dir)

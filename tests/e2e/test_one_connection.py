@@ -261,15 +261,25 @@ def test_two_runs_at_once_roll_each_release_back_exactly_once(tmp_path, kube):
 
 @pytest.mark.parametrize("option,value", [
     ("min_age", "abc"), ("timeout", "abc"), ("request_timeout", "0"), ("max_remediations", -2),
-    ("namespaces", ["Shop!"])])
+    ("namespaces", ["Shop!"]), ("exclude_namespaces", ["UPPER"]), ("releases", [" "]),
+    ("storage_driver_env", "sql"), ("client_cert", "/etc/ssl/client.pem"), ("username", "admin"),
+    ("impersonate_groups", ["ops"]), ("backup_dir", "under-a-file")])
 def test_every_invalid_option_fails_before_any_request(tmp_path, kube, option, value):
     stuck_release(kube, kube.kubeconfig)
     before = records(kube)
     kube.reset_stats()
     backups = tmp_path / "backups"
+    env, named = {}, option
+    if option == "storage_driver_env":          # Helm's own variable, read as Helm reads it
+        option, named, env = None, "HELM_DRIVER", {"HELM_DRIVER": value}
+    elif option == "backup_dir":                # a path below a regular file can never be created
+        (tmp_path / "a-file").write_text("x")
+        backups = tmp_path / "a-file" / "backups"
+        option = None
+    extra = {option: value} if option else {}
     run = run_module(tmp_path, args(kubeconfig=kube.kubeconfig, strategy="unlock", backup_dir=str(backups),
-                                    **{option: value}))
+                                    **extra), env=env)
     assert run["failed"]
-    assert run["msg"].startswith(option + ": ") and run.get("option") == option
+    assert run["msg"].startswith(named + ": ") and run.get("option") == named, run["msg"]
     assert kube.stats()["requests"] == 0
     assert records(kube) == before and not backups.exists()

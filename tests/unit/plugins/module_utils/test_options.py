@@ -56,3 +56,22 @@ def test_backup_dir_must_be_writable(tmp_path):
         with pytest.raises(OptionError):
             validate(dict(GOOD, backup_dir=str(locked / "b")), {})
     assert not (tmp_path / "new").exists()   # validation creates nothing
+
+
+@pytest.mark.parametrize("given,env,option,needed", [
+    ({"client_cert": "/c.pem"}, {}, "client_cert", "client_key"),
+    ({"client_key": "/k.pem"}, {}, "client_key", "client_cert"),
+    ({"username": "admin"}, {}, "username", "password"),
+    ({}, {"K8S_AUTH_PASSWORD": "s3cret"}, "password", "username"),
+    ({"impersonate_groups": ["ops"]}, {}, "impersonate_groups", "impersonate_user"),
+])
+def test_connection_options_that_need_each_other(given, env, option, needed):
+    with pytest.raises(OptionError) as err:
+        validate(given, env)
+    assert err.value.option == option and "%s is set but %s is not" % (option, needed) in str(err.value)
+    assert "s3cret" not in str(err.value) and "s3cret" not in repr(err.value.value)
+
+
+def test_complete_connection_pairs_pass():
+    validate({"client_cert": "/c", "client_key": "/k", "username": "u", "password": "p",
+                      "impersonate_user": "me", "impersonate_groups": ["ops"]}, {})
