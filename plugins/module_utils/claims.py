@@ -72,5 +72,5 @@ def with_claim(obj, claim):
 
 
 def describe(claim):
-    goal = ("roll back to revision %s" % claim.target) if claim.action == "rollback" else "uninstall"
+    goal = "uninstall" if claim.target is None else "roll back to revision %s" % claim.target   # uninstall: no target
     return "%s (claimed by %s, run %s)" % (goal, claim.by, claim.run)

@@ -10,6 +10,7 @@ __metaclass__ = type
 import copy
 
 from ansible_collections.helmops.unstick.plugins.module_utils.k8s.connection import AUTH_ARG_SPEC
+from ansible_collections.helmops.unstick.plugins.module_utils.plan import PENDING_INSTALL_ACTIONS, STRATEGIES
 
 UNSTICK_ARG_SPEC = dict(
     namespaces=dict(type="list", elements="str", default=[]),
@@ -19,8 +20,8 @@ UNSTICK_ARG_SPEC = dict(
     storage_driver=dict(type="str", choices=["secret", "configmap"]),
     min_age=dict(type="raw", default="15m"),
     remediate=dict(type="bool", default=True),
-    strategy=dict(type="str", default="rollback", choices=["rollback", "unlock"]),
-    pending_install=dict(type="str", default="unlock", choices=["unlock", "uninstall"]),
+    strategy=dict(type="str", default="rollback", choices=list(STRATEGIES)),
+    pending_install=dict(type="str", default="unlock", choices=list(PENDING_INSTALL_ACTIONS)),
     wait=dict(type="bool", default=True),
     timeout=dict(type="raw", default="5m"),
     helm_binary=dict(type="str", default="helm"),

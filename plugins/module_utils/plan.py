@@ -13,7 +13,6 @@ from collections import namedtuple
 
 STRATEGIES = ("rollback", "unlock")
 PENDING_INSTALL_ACTIONS = ("unlock", "uninstall")
-ACTIONS = ("rollback", "unlock", "uninstall", "resume")
 
 NO_ROLLBACK_TARGET = "no deployed or superseded revision to roll back to"
 
@@ -72,7 +71,7 @@ def plan_resume(classification):
     Raises ``ValueError`` when a claimed rollback has nowhere to go any more.
     """
     claim = classification.claim
-    if claim.action == "uninstall":
+    if claim.target is None:          # an uninstall: nothing to choose
         return Plan("resume", None, None)
     good = classification.last_good_revision
     if good is None:

@@ -19,40 +19,38 @@ from ansible_collections.helmops.unstick.plugins.module_utils import claims
 from ansible_collections.helmops.unstick.plugins.module_utils.actions import base, rollback, uninstall
 
 
+#: the actions that claim a record before running helm, by name: what a claim can leave unfinished
+CLAIMING = dict((action.name, action) for action in (rollback.ACTION, uninstall.ACTION))
+
+
 class Resume:
     name = "resume"
     needs_helm = True
     event_reason = "Resumed"
 
-    def _goal(self, item):
+    @staticmethod
+    def _claimed(item):
+        """The claim and the action that made it (it owns the helm step and its verification)."""
         claim = item.classification.claim
-        if claim.action == "rollback":
-            return "roll back to revision %s" % item.plan.target_revision
-        return "uninstall the release"
+        return claim, CLAIMING[claim.action]
 
     def planned(self, item):
-        return "finish the unfinished %s: %s" % (item.classification.claim.action, self._goal(item))
+        claim, action = self._claimed(item)
+        return "finish the unfinished %s: %s" % (claim.action, action.planned(item))
 
     def would(self, item):
-        return "would finish the unfinished %s: %s" % (item.classification.claim.action, self._goal(item))
+        return "would " + self.planned(item)
 
     def execute(self, ctx, item):
-        old = item.classification.claim
+        old, action = self._claimed(item)
         mark = claims.new_claim(old.action, old.revision, item.plan.target_revision, ctx.actor,
                                 ctx.run_id, ctx.now, ctx.settings.timeout)
         base.write(ctx, item, claims.with_claim(item.obj, mark))
-        if old.action == "rollback":
-            rollback.ACTION.run_helm(ctx, item, item.plan.target_revision)
-        else:
-            uninstall.ACTION.run_helm(ctx, item)
+        action.run_helm(ctx, item)
 
     def verify(self, ctx, item):
-        old = item.classification.claim
-        if old.action == "rollback":
-            done = rollback.ACTION.verify_target(ctx, item, item.plan.target_revision)
-        else:
-            done = uninstall.ACTION.verify(ctx, item)
-        return "%s (resumed the %s claimed by %s)" % (done, old.action, old.by)
+        old, action = self._claimed(item)
+        return "%s (resumed the %s claimed by %s)" % (action.verify(ctx, item), old.action, old.by)
 
 
 ACTION = Resume()

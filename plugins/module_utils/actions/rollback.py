@@ -34,15 +34,15 @@ class Rollback:
     def execute(self, ctx, item):
         target = item.plan.target_revision
         base.claim(ctx, item, self.name, target, "rolling back to revision %s" % target)
-        self.run_helm(ctx, item, target)
+        self.run_helm(ctx, item)
 
-    def run_helm(self, ctx, item, target):
-        item.helm_output = ctx.helm.rollback(item.namespace, item.name, target, ctx.wait, ctx.settings.timeout)
+    def run_helm(self, ctx, item):
+        """The helm step alone (``resume`` runs it again after taking the claim over)."""
+        item.helm_output = ctx.helm.rollback(item.namespace, item.name, item.plan.target_revision, ctx.wait,
+                                             ctx.settings.timeout)
 
     def verify(self, ctx, item):
-        return self.verify_target(ctx, item, item.plan.target_revision)
-
-    def verify_target(self, ctx, item, target):
+        target = item.plan.target_revision
         revision = base.verify_rolled_back(ctx, item, target, base.said(getattr(item, "helm_output", "")))
         return "deployed (rolled back to revision %s, now revision %s)" % (target, revision)
 

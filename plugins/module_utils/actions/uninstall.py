@@ -32,6 +32,7 @@ class Uninstall:
         self.run_helm(ctx, item)
 
     def run_helm(self, ctx, item):
+        """The helm step alone (``resume`` runs it again after taking the claim over)."""
         item.helm_output = ctx.helm.uninstall(item.namespace, item.name, ctx.wait, ctx.settings.timeout)
 
     def verify(self, ctx, item):
