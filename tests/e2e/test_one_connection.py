@@ -138,6 +138,24 @@ def test_in_memory_kubeconfig_and_its_cluster_name(tmp_path, tls_kube):
     rolled_back(tls_kube, "cart", rev)
 
 
+def test_client_certificate_auth(tmp_path):
+    """client_cert/client_key: the scan's client and helm both present the certificate (localkube verifies
+    it against its CA, like kube-apiserver's --client-ca-file); without it the server refuses."""
+    with LocalKube(tls=True, tokens={TOKEN: None}, client_certs={"helm-unstick": None}) as kube:
+        admin = kube.write_kubeconfig(tmp_path / "admin", token=TOKEN)
+        _, rev = stuck_release(kube, admin)
+        bare = kube.write_kubeconfig(tmp_path / "no-credentials", token="")
+        cert, key = kube.client_cert("helm-unstick", ["ops"])
+        denied = run_module(tmp_path, args(kubeconfig=bare))
+        assert denied["failed"] and "401" in denied["msg"], denied.text           # the certificate matters
+        kube.requests.clear()
+        run = run_module(tmp_path, args(kubeconfig=bare, client_cert=cert, client_key=key))
+        assert run.rc == 0, run.text
+        rolled_back(kube, "cart", rev)
+        agents = {r["user_agent"].split("/")[0] for r in kube.requests if r["code"] < 400}
+        assert "Helm" in agents and len(agents) >= 2, agents                      # helm and the scan got in
+
+
 def test_k8s_auth_environment_only(tmp_path, tls_kube):
     _, rev = stuck_release(tls_kube, tls_kube.kubeconfig)
     env = {"HOME": str(tmp_path / "home"), "KUBECONFIG": "", "K8S_AUTH_HOST": tls_kube.url,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import ssl
+import subprocess
 import urllib.request
 
 import pytest
@@ -121,3 +122,34 @@ def test_python_client_with_ssl_ca_cert_and_kubeconfig(secured, tmp_path):
     with pytest.raises(ApiException) as e:
         v1.create_namespace({"metadata": {"name": "x"}})
     assert e.value.status == 403
+
+
+def test_client_certificates_authenticate_as_their_cn(tmp_path):
+    """kube-apiserver's --client-ca-file: a certificate signed by the CA authenticates as its CN (RBAC
+    then decides); no certificate and no token is 401; a certificate of a user without rules may do nothing."""
+    import ssl
+    import urllib.error
+    import urllib.request
+    with LocalKube(tls=True, client_certs={"helm-unstick": None, "viewer": {"verbs": ["get", "list"]}}) as kube:
+        def get(path, cert=None):
+            ctx = ssl.create_default_context(cafile=kube.ca_file)
+            if cert:
+                ctx.load_cert_chain(*cert)
+            try:
+                with urllib.request.urlopen(kube.url + path, context=ctx, timeout=10) as resp:
+                    return resp.status
+            except urllib.error.HTTPError as err:
+                return err.code
+        assert get("/api/v1/namespaces/default/secrets", kube.client_cert("helm-unstick", ["ops"])) == 200
+        assert get("/api/v1/namespaces/default/secrets") == 401
+        assert get("/api/v1/namespaces/default/secrets", kube.client_cert("stranger")) == 403
+        assert get("/version") == 200                                  # public, as before
+        cert, key = kube.client_cert("viewer")
+        listing = subprocess.run(["kubectl", "--server", kube.url, "--certificate-authority", kube.ca_file,
+                                  "--client-certificate", cert, "--client-key", key, "get", "secrets", "-A"],
+                                 capture_output=True, text=True)
+        assert listing.returncode == 0, listing.stderr
+        denied = subprocess.run(["kubectl", "--server", kube.url, "--certificate-authority", kube.ca_file,
+                                 "--client-certificate", cert, "--client-key", key, "create", "secret",
+                                 "generic", "x", "-n", "default"], capture_output=True, text=True)
+        assert denied.returncode == 1 and 'User "viewer" cannot create' in denied.stderr, denied.stderr

@@ -81,11 +81,13 @@ SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 class LocalKube:
     def __init__(self, tls: bool = False, tokens: dict | None = None,
                  clock_offset_seconds: float = 0, port: int = 0, host: str = "127.0.0.1",
-                 auto_create_namespaces: bool = True, state_file: str | None = None):
+                 auto_create_namespaces: bool = True, state_file: str | None = None,
+                 client_certs: dict | None = None):
         self.tls, self.host, self.port = tls, host, port
         self.clock_offset_seconds = clock_offset_seconds
         self.auto_create_namespaces = auto_create_namespaces
-        self.auth = Authorizer(tokens)
+        self.auth = Authorizer(tokens, client_certs)
+        self.client_certs = client_certs
         self.tokens = tokens
         self.faults = FaultSet()
         self.store = Store(self.timestamp)
@@ -125,6 +127,9 @@ class LocalKube:
             self.ca_file = paths["ca.crt"]
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(paths["server.crt"], paths["server.key"])
+            if self.client_certs is not None:   # kube-apiserver's --client-ca-file: certificates optional
+                ctx.verify_mode = ssl.CERT_OPTIONAL
+                ctx.load_verify_locations(self.ca_file)
             ctx.set_alpn_protocols(["http/1.1"])
         self._srv = make_server(self, self.host, self.port, ctx)
         self.port = self._srv.server_address[1]
@@ -163,6 +168,11 @@ class LocalKube:
         return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     # --- kubeconfig ---------------------------------------------------------
+    def client_cert(self, user: str, groups=()) -> tuple:
+        """(cert path, key path) of a client certificate for ``user``, signed by this server's CA."""
+        from .tls import issue_client_cert
+        return issue_client_cert(self._tmpdir, "client-" + user.replace(":", "-"), user, groups)
+
     def write_kubeconfig(self, path, token: str | None = None, context: str = "localkube",
                          namespace: str | None = None, extra_contexts: dict | None = None) -> str:
         """Write a kubeconfig. ``token=None`` picks the first full-access token

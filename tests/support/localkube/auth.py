@@ -9,6 +9,11 @@
      "namespaces_deny": ["secret-ns"],          # denied namespaces
      "expired": True}                           # -> 401 for every request
 
+``client_certs`` maps a client certificate's user (its CN, as kube-apiserver reads
+certificates signed by its --client-ca-file) to a rule the same way; a verified
+certificate of a user not listed authenticates but may do nothing (no RBAC binding).
+A request with a bearer token is judged by the token, as kube-apiserver does.
+
 A token restricted to namespaces (allow or deny list) cannot do cluster-scope
 requests (``GET /api/v1/secrets``, listing namespaces), as with RoleBindings.
 Discovery / OpenAPI need only a valid token; /version and /healthz-style
@@ -27,17 +32,23 @@ class AuthError(Exception):
 
 
 class Authorizer:
-    def __init__(self, tokens: dict | None):
-        self.tokens = dict(tokens) if tokens else None
+    def __init__(self, tokens: dict | None, client_certs: dict | None = None):
+        self.tokens = dict(tokens) if tokens is not None else ({} if client_certs is not None else None)
+        self.client_certs = dict(client_certs) if client_certs is not None else None
 
     @property
     def enabled(self) -> bool:
         return self.tokens is not None
 
-    def authenticate(self, header: str | None):
-        """Return the rule (None = full access); raise AuthError(401)."""
+    def authenticate(self, header: str | None, cert_user: str | None = None):
+        """Return the rule (None = full access); raise AuthError(401). ``cert_user``: the CN of the
+        client certificate the TLS handshake verified, if any."""
         if not self.enabled:
             return None
+        if (not header or not header.lower().startswith("bearer ")) and cert_user is not None \
+                and self.client_certs is not None:
+            rule = self.client_certs.get(cert_user, {"verbs": []})
+            return dict(rule, user=rule.get("user", cert_user)) if rule is not None else None
         if not header or not header.lower().startswith("bearer "):
             raise AuthError(401, "Unauthorized")
         token = header[7:].strip()

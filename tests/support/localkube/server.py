@@ -184,7 +184,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             authz = self.headers.get("Authorization")
             public = route and route[0] == "nonresource" and route[1] in PUBLIC_PATHS
-            rule = None if public and not authz else self.kube.auth.authenticate(authz)
+            rule = None if public and not authz else self.kube.auth.authenticate(authz, self._cert_user())
             if route is None:
                 raise ApiError(404, "the server could not find the requested resource")
             if route[0] == "nonresource":
@@ -200,6 +200,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
         except Exception as e:  # a bug here must look like a kube-apiserver 500, not a dropped socket
             self._send_obj(500, status_obj(500, f"localkube internal error: {e!r}", "InternalError"))
+
+    def _cert_user(self):
+        """The CN of the client certificate verified in the TLS handshake, or None."""
+        getpeercert = getattr(self.connection, "getpeercert", None)
+        cert = getpeercert() if getpeercert else None
+        for rdn in (cert or {}).get("subject", ()):
+            for key, value in rdn:
+                if key == "commonName":
+                    return value
+        return None
 
     # --- routing ----------------------------------------------------------
     @staticmethod
