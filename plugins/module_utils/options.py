@@ -23,6 +23,9 @@ from ansible_collections.helmops.unstick.plugins.module_utils.k8s.connection imp
 from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import resolve_driver
 from ansible_collections.helmops.unstick.plugins.module_utils.module_args import UNSTICK_ARG_SPEC
 
+#: helm_release's settings: the storage driver and the two durations it uses
+ReleaseSettings = namedtuple("ReleaseSettings", ["driver", "timeout", "request_timeout"])
+
 Settings = namedtuple("Settings", [
     "driver",            # "secret" | "configmap"
     "min_age",           # seconds
@@ -87,11 +90,7 @@ def validate(params, environ=None):
     """``Settings`` for ``params`` (the module's), or OptionError."""
     environ = os.environ if environ is None else environ
     params = dict(dict((k, v.get("default")) for k, v in UNSTICK_ARG_SPEC.items()), **params)
-    try:
-        driver = resolve_driver(params.get("storage_driver"), environ.get("HELM_DRIVER"))
-    except ValueError as err:
-        option = "storage_driver" if params.get("storage_driver") else "HELM_DRIVER"
-        raise OptionError(option, params.get("storage_driver") or environ.get("HELM_DRIVER"), str(err))
+    driver = _driver(params, environ)
     min_age = _duration(params, "min_age", 0)
     timeout = _duration(params, "timeout", 1)
     request_timeout = _duration(params, "request_timeout", 1)
@@ -112,3 +111,27 @@ def validate(params, environ=None):
         backup_dir = _writable_dir("backup_dir", backup_dir)
     _connection_combinations(params, environ)
     return Settings(driver, min_age, timeout, request_timeout, limit, backup_dir)
+
+
+def _driver(params, environ):
+    try:
+        return resolve_driver(params.get("storage_driver"), environ.get("HELM_DRIVER"))
+    except ValueError as err:
+        option = "storage_driver" if params.get("storage_driver") else "HELM_DRIVER"
+        raise OptionError(option, params.get("storage_driver") or environ.get("HELM_DRIVER"), str(err))
+
+
+def validate_release(params, environ=None):
+    """``ReleaseSettings`` for helm_release's ``params``, or OptionError (before any request)."""
+    environ = os.environ if environ is None else environ
+    params = dict(params)
+    params.setdefault("timeout", "5m")
+    params.setdefault("request_timeout", "60s")
+    driver = _driver(params, environ)
+    timeout = _duration(params, "timeout", 1)
+    request_timeout = _duration(params, "request_timeout", 1)
+    target = params.get("rollback_to")
+    if target is not None and target < 1:
+        raise OptionError("rollback_to", target, "must be a revision number (1 or more), got %r" % (target,))
+    _connection_combinations(params, environ)
+    return ReleaseSettings(driver, timeout, request_timeout)

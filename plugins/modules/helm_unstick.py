@@ -263,7 +263,6 @@ releases:
 """
 
 import getpass
-import os
 import socket
 import traceback
 
@@ -285,14 +284,14 @@ def _helm_gate(module, conn, driver):
     when the strategies need it; lazily when only an unfinished remediation might)."""
     from ansible_collections.helmops.unstick.plugins.module_utils import actions
     from ansible_collections.helmops.unstick.plugins.module_utils.helm_cli import HelmCli
+    from ansible_collections.helmops.unstick.plugins.module_utils.module_connection import helm_path
     from ansible_collections.helmops.unstick.plugins.module_utils.runner import HelmGate
     params = module.params
     if not params["remediate"]:
         return HelmGate()
-    binary = params["helm_binary"]
-    path = binary if os.sep in binary else module.get_bin_path(binary)
+    path = helm_path(module)
     if not path:
-        return HelmGate(problem="helm_binary: %r is not on PATH" % binary)
+        return HelmGate(problem="helm_binary: %r is not on PATH" % params["helm_binary"])
     if conn.helm_unsupported:
         return HelmGate(problem="the connection cannot be given to helm: %s" % conn.helm_unsupported)
     gate = HelmGate(HelmCli(path, conn, driver))
@@ -306,10 +305,10 @@ def main():
     if not HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMP_ERR)
     from ansible_collections.helmops.unstick.plugins.module_utils import options, runner
-    from ansible_collections.helmops.unstick.plugins.module_utils.errors import ConnectionFailure, OptionError
-    from ansible_collections.helmops.unstick.plugins.module_utils.k8s import connection
-    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import ApiError, KubeApi
+    from ansible_collections.helmops.unstick.plugins.module_utils.errors import OptionError
+    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import ApiError
     from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
+    from ansible_collections.helmops.unstick.plugins.module_utils.module_connection import connect
 
     params = module.params
     # Everything is checked before the first request or write.
@@ -317,20 +316,9 @@ def main():
         settings = options.validate(params)
     except OptionError as err:
         module.fail_json(msg=str(err), option=err.option)
-    try:
-        conn = connection.resolve(params)
-    except ConnectionFailure as err:
-        module.fail_json(msg=str(err))
+    conn, api = connect(module, settings.request_timeout)
     cluster = conn.label
-    # The cluster's name and URL are no secrets, even when they sit in a no_log kubeconfig
-    # dict (whose every value Ansible would otherwise mask in all output).
-    for value in (cluster, conn.server, conn.context):
-        module.no_log_values.discard(value)
     gate = _helm_gate(module, conn, settings.driver)
-    try:
-        api = KubeApi(conn.api_client(retries=connection.client_retries()), timeout=settings.request_timeout)
-    except ConnectionFailure as err:
-        module.fail_json(msg=str(err), cluster=cluster)
     actor = "%s@%s" % (getpass.getuser(), socket.gethostname())
     try:
         result = runner.run(params, ReleaseStorage(api, settings.driver), cluster, actor, helm_gate=gate,

@@ -253,3 +253,53 @@ def test_unreadable_helm_version_fails_before_touching_anything(kube, helm_env, 
     assert "guarded upgrade of shop/web: could not read the helm version from '%s version" % missing in run.stdout
     assert "helm 3.x or 4.x is needed" in run.stdout
     assert len(helm_env.history("web", "shop")) == 1
+
+
+def test_the_guard_acts_only_on_the_cluster_it_checked(kube, helm_env, tmp_path):
+    """The controller's HELM_KUBECONTEXT / HELM_NAMESPACE / HELM_KUBEAPISERVER point at another cluster of
+    the same kubeconfig: the check, the upgrade (kubernetes.core.helm), the rescue's rollback and the
+    verification all stay on the cluster the guard checked; the other one is byte for byte unchanged."""
+    from localkube import LocalKube
+    with LocalKube() as other:
+        doc = yaml.safe_load(open(kube.kubeconfig))
+        other_doc = yaml.safe_load(open(other.write_kubeconfig(tmp_path / "other", context="eu-prod")))
+        for key in ("clusters", "users", "contexts"):
+            doc[key] += [dict(item, name="eu-prod") for item in other_doc[key]]
+        doc["contexts"][-1]["context"] = {"cluster": "eu-prod", "user": "eu-prod"}
+        both = tmp_path / "both-kubeconfig"
+        both.write_text(yaml.safe_dump(doc))                    # current-context: the checked cluster
+        helm_env.install("web", "shop")
+        helm_env.upgrade("web", "shop", chart=str(helmfix.make_chart(tmp_path, "0.2.0")))
+        other_env = helmfix.HelmEnv(str(tmp_path / "other"))
+        other_env.install("web", "shop")
+        untouched = sorted(json.dumps(o, sort_keys=True) for o in other.store.list("secrets", "shop"))
+        bad = helmfix.make_chart(tmp_path, "0.3.0", bad=True)
+        elsewhere = {"HELM_KUBECONTEXT": "eu-prod", "HELM_NAMESPACE": "kube-system",
+                     "HELM_KUBEAPISERVER": other.url}
+        run = play(tmp_path, SAFE_UPGRADE, dict(guard_vars(kube, bad, guarded_upgrade_atomic=False),
+                                                guarded_upgrade_kubeconfig=str(both)), env=elsewhere)
+        assert run.rc != 0 and "helm rollback to revision 2" in run.stdout, run.stdout[-3000:]
+        hist = history(helm_env)
+        assert [h[:2] for h in hist] == [(1, "superseded"), (2, "superseded"), (3, "failed"), (4, "deployed")]
+        assert hist[-1][3] == "Rollback to 2"
+        assert sorted(json.dumps(o, sort_keys=True) for o in other.store.list("secrets", "shop")) == untouched
+
+
+def test_the_guard_with_k8s_auth_only(tmp_path):
+    """An AWX-style bearer-token credential (K8S_AUTH_* only, no guarded_upgrade_* connection variables):
+    the check, the upgrade and the verification all reach the TLS cluster."""
+    from localkube import LocalKube
+    with LocalKube(tls=True, tokens={"awx-t0ken": None}) as kube:
+        env = helmfix.HelmEnv(kube.write_kubeconfig(tmp_path / "admin"))
+        env.install("web", "shop")
+        chart = helmfix.make_chart(tmp_path, "0.2.0")
+        kube.kubeconfig = None
+        extra = guard_vars(kube, chart)
+        del extra["guarded_upgrade_kubeconfig"]
+        run = play(tmp_path, SAFE_UPGRADE, extra, env={
+            "K8S_AUTH_HOST": kube.url, "K8S_AUTH_API_KEY": "awx-t0ken", "K8S_AUTH_SSL_CA_CERT": kube.ca_file,
+            "KUBECONFIG": str(tmp_path / "none"), "HOME": str(tmp_path)})
+        assert run.rc == 0, run.text[-3000:]
+        assert [(h["revision"], h["status"]) for h in env.history("web", "shop")] == [(1, "superseded"),
+                                                                                      (2, "deployed")]
+        assert "awx-t0ken" not in run.text

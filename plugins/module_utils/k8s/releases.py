@@ -189,6 +189,14 @@ class ReleaseStorage:
     def get(self, namespace, name):
         return self.api.get(self._object(namespace, name)).body
 
+    def records(self, namespace, release):
+        """Every record of one release, whole (payloads included): for its history."""
+        items = []
+        for page in self.api.list_pages(self._collection(namespace),
+                                        [("labelSelector", "owner=helm,name=%s" % release)]):
+            items.extend((page.body or {}).get("items") or [])
+        return items
+
     # -- writes (always with the object's resourceVersion as precondition) --
     def replace(self, obj):
         meta = obj["metadata"]

@@ -1,0 +1,39 @@
+# -*- coding: utf-8 -*-
+# Copyright: helmops.unstick contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What every module of the collection does to reach its cluster: the one ``Connection``, its API
+client and the helm CLI bound to it, failing the module with a message that names the cluster."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+from ansible_collections.helmops.unstick.plugins.module_utils.errors import ConnectionFailure
+from ansible_collections.helmops.unstick.plugins.module_utils.k8s import connection
+from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import KubeApi
+
+
+def connect(module, request_timeout):
+    """(Connection, KubeApi) for the module's connection options; no request is made yet."""
+    try:
+        conn = connection.resolve(module.params)
+    except ConnectionFailure as err:
+        module.fail_json(msg=str(err))
+    # The cluster's name and URL are no secrets, even when they sit in a no_log kubeconfig
+    # dict (whose every value Ansible would otherwise mask in all output).
+    for value in (conn.label, conn.server, conn.context):
+        module.no_log_values.discard(value)
+    try:
+        api = KubeApi(conn.api_client(retries=connection.client_retries()), timeout=request_timeout)
+    except ConnectionFailure as err:
+        module.fail_json(msg=str(err), cluster=conn.label)
+    return conn, api
+
+
+def helm_path(module):
+    """The ``helm_binary`` option as a path: as given when it names one, else found on PATH (or None)."""
+    binary = module.params["helm_binary"]
+    return binary if os.sep in binary else module.get_bin_path(binary)

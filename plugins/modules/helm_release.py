@@ -1,0 +1,211 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: helmops.unstick contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: helm_release
+short_description: Read one Helm release's history, and roll it back to a revision, on the cluster you name
+version_added: "0.2.0"
+author:
+  - helmops.unstick maintainers (@helmops)
+description:
+  - Reads the history of one release from its records (what C(helm history -o json) shows, without the
+    release values), through the same connection handling as M(helmops.unstick.helm_unstick). The options
+    (and E(K8S_AUTH_*)) are resolved once into one context, cluster and user.
+  - With O(rollback_to), runs C(helm rollback RELEASE REVISION) against exactly that connection (a private
+    kubeconfig, C(--kube-context), none of the controller's E(HELM_KUBE*), E(HELM_NAMESPACE) or E(KUBECONFIG)),
+    then reads the history again and reports success only when the cluster shows a new newest revision,
+    C(deployed), "Rollback to REVISION". The role M(helmops.unstick.guarded_upgrade) uses it to read the
+    release around an upgrade and to roll back a failed one.
+  - Use M(helmops.unstick.helm_unstick) for releases stuck in a pending state; this module does not check for
+    a live operation (a pending newest revision), helm itself refuses to roll back over one only in some cases.
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+requirements:
+  - python >= 3.9
+  - kubernetes >= 24.2.0
+  - PyYAML >= 3.11
+  - the C(helm) CLI (3.x or 4.x) for O(rollback_to)
+attributes:
+  check_mode:
+    support: full
+    description: Reads the history; with O(rollback_to) says what it would do and writes nothing.
+options:
+  namespace:
+    description: Namespace of the release.
+    type: str
+    required: true
+  release:
+    description: Name of the release.
+    type: str
+    required: true
+  rollback_to:
+    description: Roll the release back to this revision (C(helm rollback)), then verify it on the cluster.
+    type: int
+  storage_driver:
+    description:
+      - Where Helm keeps release records. Defaults to the E(HELM_DRIVER) environment variable (read as Helm
+        reads it), else C(secret).
+    type: str
+    choices: [secret, configmap]
+  helm_binary:
+    description: The helm CLI (a path, or a name looked up on PATH), for O(rollback_to).
+    type: str
+    default: helm
+  wait:
+    description: Pass helm's wait flag (C(--wait) for helm 3, C(--wait=watcher) for helm 4) to the rollback.
+    type: bool
+    default: true
+  timeout:
+    description: helm's C(--timeout) for the rollback (Go duration or seconds); helm is killed 60 s after it.
+    type: raw
+    default: 5m
+  request_timeout:
+    description: How long to wait for each answer of the API server.
+    type: raw
+    default: 60s
+"""
+
+EXAMPLES = r"""
+- name: Read the history of shop/web
+  helmops.unstick.helm_release:
+    kubeconfig: ~/.kube/prod.yaml
+    context: prod-eu-1
+    namespace: shop
+    release: web
+  register: web
+
+- name: Roll shop/web back to its last good revision
+  helmops.unstick.helm_release:
+    kubeconfig: ~/.kube/prod.yaml
+    context: prod-eu-1
+    namespace: shop
+    release: web
+    rollback_to: "{{ (web.history | selectattr('status', 'in', ['deployed', 'superseded'])
+                      | map(attribute='revision') | list | last) }}"
+"""
+
+RETURN = r"""
+cluster:
+  description: The cluster (context) the release was read on.
+  returned: always
+  type: str
+server:
+  description: The API server URL (no credentials).
+  returned: always
+  type: str
+history:
+  description:
+    - The release's revisions, oldest first, as C(helm history -o json) shows them (after the rollback, if any).
+      Empty when the release does not exist.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    revision: {description: Revision number., type: int, returned: always}
+    updated: {description: When the revision was deployed (RFC 3339)., type: str, returned: always}
+    status: {description: Its status., type: str, returned: always}
+    chart: {description: Chart name and version., type: str, returned: always}
+    app_version: {description: The chart's appVersion., type: str, returned: always}
+    description: {description: Helm's description of the revision., type: str, returned: always}
+last_good_revision:
+  description: The newest C(deployed) or C(superseded) revision below the newest, or null.
+  returned: always
+  type: int
+revision:
+  description: The revision the rollback created.
+  returned: when O(rollback_to) was done
+  type: int
+"""
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.helmops.unstick.plugins.module_utils.k8s.connection import AUTH_ARG_SPEC
+
+try:
+    import kubernetes  # noqa: F401 pylint: disable=unused-import
+    HAS_KUBERNETES = True
+    KUBERNETES_IMP_ERR = None
+except ImportError:
+    HAS_KUBERNETES = False
+    KUBERNETES_IMP_ERR = traceback.format_exc()
+
+
+def argument_spec():
+    spec = dict(AUTH_ARG_SPEC)
+    spec.update(
+        namespace=dict(type="str", required=True),
+        release=dict(type="str", required=True),
+        rollback_to=dict(type="int"),
+        storage_driver=dict(type="str", choices=["secret", "configmap"]),
+        helm_binary=dict(type="str", default="helm"),
+        wait=dict(type="bool", default=True),
+        timeout=dict(type="raw", default="5m"),
+        request_timeout=dict(type="raw", default="60s"),
+    )
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    if not HAS_KUBERNETES:
+        module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMP_ERR)
+    from ansible_collections.helmops.unstick.plugins.module_utils import history, options
+    from ansible_collections.helmops.unstick.plugins.module_utils.actions.base import said
+    from ansible_collections.helmops.unstick.plugins.module_utils.errors import OptionError, UnstickError
+    from ansible_collections.helmops.unstick.plugins.module_utils.helm_cli import HelmCli
+    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
+    from ansible_collections.helmops.unstick.plugins.module_utils.module_connection import connect, helm_path
+
+    params = module.params
+    try:
+        settings = options.validate_release(params)
+    except OptionError as err:
+        module.fail_json(msg=str(err), option=err.option)
+    conn, api = connect(module, settings.request_timeout)
+    storage = ReleaseStorage(api, settings.driver)
+    where = "cluster %s: %s/%s" % (conn.label, params["namespace"], params["release"])
+    out = dict(cluster=conn.label, server=conn.server, changed=False)
+
+    def read():
+        rows = history.history_rows(storage.records(params["namespace"], params["release"]), settings.driver)
+        newest = rows[-1]["revision"] if rows else None
+        out.update(history=rows, last_good_revision=history.last_good(rows, below=newest))
+        return rows
+
+    try:
+        before = read()
+        target = params["rollback_to"]
+        if target is None:
+            module.exit_json(**out)
+        if target not in [row["revision"] for row in before]:
+            module.fail_json(msg="%s has no revision %d to roll back to" % (where, target), **out)
+        out["changed"] = True
+        if module.check_mode:
+            module.exit_json(msg="%s: would roll back to revision %d" % (where, target), **out)
+        path = helm_path(module)
+        if not path:
+            module.fail_json(msg="%s: helm_binary: %r is not on PATH" % (where, params["helm_binary"]), **out)
+        if conn.helm_unsupported:
+            module.fail_json(msg="%s: the connection cannot be given to helm: %s; nothing written"
+                             % (where, conn.helm_unsupported), **out)
+        helm = HelmCli(path, conn, settings.driver)
+        helm.check()
+        helm_said = helm.rollback(params["namespace"], params["release"], target, params["wait"], settings.timeout)
+        out["revision"] = history.check_rolled_back(before, read(), target, conn.label, said(helm_said))
+    except UnstickError as err:   # the API, helm or the verification: say which release, on which cluster
+        module.fail_json(msg="%s: %s" % (where, err), **out)
+    module.exit_json(msg="%s: rolled back to revision %d (now revision %d)" % (where, target, out["revision"]),
+                     **out)
+
+
+if __name__ == "__main__":
+    main()
