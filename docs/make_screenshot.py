@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Regenerate docs/fleet-report.png: the HTML fleet report of a sample fleet,
-rendered by fleet_report.render_html and photographed in headless Chromium.
+"""Regenerate docs/fleet-report.png and docs/fleet-report-check-mode.png: the HTML fleet report of a
+sample fleet (remediated, and the same fleet under --check), rendered by fleet_report.render_html and
+photographed in headless Chromium.
 
-    source scripts/env.sh && python docs/make_screenshot.py [OUTPUT.png]
+    source scripts/env.sh && python docs/make_screenshot.py [OUTPUT.png [CHECK-MODE-OUTPUT.png]]
 """
 
 import sys
@@ -17,8 +18,9 @@ import browser  # noqa: E402
 import fleet_sample  # noqa: E402
 
 
-def main(out=ROOT / "docs" / "fleet-report.png"):
-    fleet = fleet_report.build_fleet(fleet_sample.results(), fleet_sample.HOSTS, "2026-11-24T12:00:00Z")
+def shoot(out, check_mode):
+    fleet = fleet_report.build_fleet(fleet_sample.results(check_mode), fleet_sample.HOSTS, "2026-11-24T12:00:00Z",
+                                     generated_by="ops@awx-ee-7f9c")
     with tempfile.TemporaryDirectory() as tmp:
         page = Path(tmp) / "stuck-releases.html"
         page.write_text(fleet_report.render_html(fleet))
@@ -30,5 +32,10 @@ def main(out=ROOT / "docs" / "fleet-report.png"):
     print(out)
 
 
+def main(out=ROOT / "docs" / "fleet-report.png", check_out=ROOT / "docs" / "fleet-report-check-mode.png"):
+    shoot(out, False)
+    shoot(check_out, True)
+
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "fleet-report.png")
+    main(*[Path(arg) for arg in sys.argv[1:3]])

@@ -1,19 +1,20 @@
 # -*- coding: utf-8 -*-
 # Copyright: helmops.unstick contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The fleet report: every cluster's helm_unstick outcome, as JSON, Markdown and HTML.
+"""The fleet report: every cluster's helm_unstick outcome, as JSON, Markdown, HTML and Prometheus metrics.
 
 Pure functions, no I/O. Input is what the ``helmops.unstick.stuck_releases``
 role records per inventory host (``stuck_releases_result``)::
 
-    {"host": "prod-eu-1", "cluster": "prod-eu-1", "ok": true, "msg": "",
-     "remediate": false, "check_mode": false,
-     "stuck": [...], "in_progress": [...], "remediated": [...], "errors": [...]}
+    {"host": "prod-eu-1", "cluster": "prod-eu-1", "server": "https://...", "checked": true,
+     "msg": "", "refused": "", "remediate": false, "check_mode": false, "actor": "ops@ctl",
+     "duration_seconds": 1.2, "warnings": [...], "releases": [...]}
 
-The entries are helm_unstick's return items; only the whitelisted fields in
-``RELEASE_FIELDS`` are ever copied, so nothing else a record might carry
-(and never release values, which helm_unstick does not return anyway) can
-reach a report.
+``releases`` is helm_unstick's one release model: every release that is not
+healthy, with its ``state`` (see STATES). Every row, count, summary line and
+metric of the report is built from it. Only the whitelisted fields in
+``RELEASE_FIELDS`` are copied, so nothing else a record might carry (and never
+release values, which helm_unstick does not return anyway) can reach a report.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -24,18 +25,32 @@ import json
 
 from html import escape as _html_escape
 
-FORMATS = ("json", "markdown", "html")
-EXTENSIONS = {"json": "json", "markdown": "md", "html": "html"}
+FORMATS = ("json", "markdown", "html", "prom")
+EXTENSIONS = {"json": "json", "markdown": "md", "html": "html", "prom": "prom"}
 RELEASE_FIELDS = ("namespace", "name", "revision", "status", "age_seconds", "last_good_revision",
                   "action", "target_revision", "chart", "chart_version", "app_version")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-STATE_REMEDIATED = "remediated"
+# helm_unstick's release states (module_utils/report.py), as the report shows them
 STATE_STUCK = "stuck"
 STATE_IN_PROGRESS = "in_progress"
+STATE_UNFINISHED = "unfinished"
+STATE_WOULD_REMEDIATE = "would_remediate"
+STATE_REMEDIATED = "remediated"
+STATE_REFUSED = "refused"
+STATE_FAILED = "failed"
 STATE_ERROR = "error"
+STATES = (STATE_STUCK, STATE_IN_PROGRESS, STATE_UNFINISHED, STATE_WOULD_REMEDIATE, STATE_REMEDIATED,
+          STATE_REFUSED, STATE_FAILED, STATE_ERROR)
+#: still locked (Helm refuses the next upgrade) after this run
+LOCKED_STATES = (STATE_STUCK, STATE_UNFINISHED, STATE_WOULD_REMEDIATE, STATE_REFUSED, STATE_FAILED)
+#: found stuck (or unfinished), whatever happened next
+FOUND_STATES = LOCKED_STATES + (STATE_REMEDIATED,)
+#: the ``errors`` count: what went wrong for a release (a guard refusal is the cluster's, not a release's)
+ERROR_STATES = (STATE_ERROR, STATE_FAILED, STATE_REFUSED)
 
 CLUSTER_FAILED = "failed"
+MODE_REPORT, MODE_CHECK, MODE_REMEDIATE = "report only", "check mode", "remediate"
 
 
 # -- model ----------------------------------------------------------------
@@ -68,14 +83,45 @@ def _release(entry, cluster_name):
     return out
 
 
-def _key(entry):
-    return (_text(entry.get("namespace")), _text(entry.get("name")))
+def run_mode(remediate, check_mode):
+    if check_mode:
+        return MODE_CHECK
+    return MODE_REMEDIATE if remediate else MODE_REPORT
 
 
-def _error(entry, cluster_name):
-    out = _release(entry, cluster_name)
-    out["reason"] = _text(entry.get("reason")) or "unknown error"
-    return out
+def _row(entry, cluster_name, mode, guard):
+    """One report row: the release, its state, what was done (never what was not) and the result."""
+    row = _release(entry, cluster_name)
+    state = _text(entry.get("state"))
+    if state not in STATES:
+        state = STATE_ERROR
+    action = row["action"] or ""
+    reason = _text(entry.get("reason"))
+    message = _text(entry.get("message"))
+    if state == STATE_REMEDIATED:
+        taken, result = action, message or "remediated"
+    elif state == STATE_WOULD_REMEDIATE:
+        taken, result = "none (check mode)", message or "check mode: would %s" % action
+    elif state == STATE_REFUSED:
+        taken = "none (refused)"
+        result = ("refused by the %s guard: %s" % (entry.get("refused_by"), guard or reason)
+                  if entry.get("refused_by") else reason or "refused")
+    elif state == STATE_FAILED:
+        taken, result = "%s (did not complete)" % action if action else "none", reason or "failed"
+    elif state == STATE_ERROR:
+        taken, result = "none", reason or "unknown error"
+    elif state == STATE_IN_PROGRESS:
+        taken, result = "none", reason or "in progress (younger than min_age): not touched"
+    elif state == STATE_UNFINISHED:
+        taken = "none"
+        result = "unfinished: %s" % (reason or message or "an earlier remediation did not complete; "
+                                     "a remediating run finishes it")
+    else:   # stuck
+        taken = "none (planned: %s)" % action if action else "none"
+        result = ("still stuck: report only (remediate is off)" if mode == MODE_REPORT
+                  else "still stuck: %s" % reason if reason else "still stuck")
+    row.update(state=state, action_taken=taken, result=result, reason=reason or None)
+    return row
 
 
 def normalize_cluster(host, record):
@@ -83,132 +129,141 @@ def normalize_cluster(host, record):
     recorded nothing, e.g. it failed before the check)."""
     if not isinstance(record, dict) or not record:
         return {
-            "host": _text(host), "cluster": _text(host), "ok": False,
+            "host": _text(host), "cluster": _text(host), "server": "", "ok": False, "checked": False,
             "message": "no result was recorded for this host (it failed before its cluster was checked)",
-            "remediate": False, "check_mode": False, "status": CLUSTER_FAILED,
-            "stuck": [], "in_progress": [], "remediated": [], "errors": [], "remaining": 0,
-            "summary": {"stuck": 0, "in_progress": 0, "remediated": 0, "errors": 0, "remaining": 0},
+            "mode": "", "remediate": False, "check_mode": False, "status": CLUSTER_FAILED,
+            "duration_seconds": None, "warnings": [], "releases": [], "remaining": 0,
+            "counts": dict.fromkeys(STATES, 0), "summary": _cluster_summary(dict.fromkeys(STATES, 0)),
+            "stuck": [], "in_progress": [], "remediated": [], "errors": [],
         }
     name = _text(record.get("host") or host)
-    ok = bool(record.get("ok", True))
-    stuck = [_release(e, name) for e in _list(record.get("stuck"))]
-    in_progress = [_release(e, name) for e in _list(record.get("in_progress"))]
-    remediated = []
-    for entry in _list(record.get("remediated")):
-        item = _release(entry, name)
-        item["message"] = _text(entry.get("message"))
-        remediated.append(item)
-    errors = [_error(e, name) for e in _list(record.get("errors"))]
-    check_mode = bool(record.get("check_mode", False))
-    fixed = set() if check_mode else set(_key(e) for e in remediated)
-    remaining = len([e for e in stuck if _key(e) not in fixed])
+    checked = bool(record.get("checked", record.get("ok", True)))
+    remediate, check_mode = bool(record.get("remediate", False)), bool(record.get("check_mode", False))
+    mode = run_mode(remediate, check_mode)
+    guard = _text(record.get("refused"))
+    rows = [_row(e, name, mode, guard) for e in _list(record.get("releases"))]
+    counts = dict.fromkeys(STATES, 0)
+    for row in rows:
+        counts[row["state"]] += 1
+    remaining = sum(counts[s] for s in LOCKED_STATES)
     message = _text(record.get("msg"))
-    if not ok and not message:
+    if not checked and not message:
         message = "the check failed without a message"
-    if not ok:
+    if not checked:
         status = CLUSTER_FAILED
+    elif guard:
+        status, message = "refused", guard
     elif remaining:
         status = "stuck"
-    elif errors:
+    elif counts[STATE_ERROR]:
         status = "errors"
-    elif remediated:
+    elif counts[STATE_REMEDIATED]:
         status = "remediated"
     else:
         status = "clean"
-    return {
+    duration = record.get("duration_seconds")
+    out = {
         "host": name,
         "cluster": _text(record.get("cluster")) or name,
-        "ok": ok,
+        "server": _text(record.get("server")),
+        "ok": checked,
+        "checked": checked,
         "message": message,
-        "remediate": bool(record.get("remediate", False)),
+        "mode": mode,
+        "remediate": remediate,
         "check_mode": check_mode,
         "status": status,
-        "stuck": stuck,
-        "in_progress": in_progress,
-        "remediated": remediated,
-        "errors": errors,
+        "duration_seconds": duration if isinstance(duration, (int, float)) and not isinstance(duration, bool)
+        else None,
+        "warnings": [_text(w) for w in (record.get("warnings") or []) if w],
+        "releases": rows,
         "remaining": remaining,
-        "summary": {"stuck": len(stuck), "in_progress": len(in_progress), "remediated": len(remediated),
-                    "errors": len(errors), "remaining": remaining},
+        "counts": counts,
+        "summary": _cluster_summary(counts),
     }
+    out.update(_views(rows))
+    return out
 
 
-def release_rows(cluster):
-    """Table rows for one normalized cluster: every stuck, in-progress and
-    failed release, with the action taken and its result."""
-    done = dict((_key(e), e) for e in cluster["remediated"])
-    failed = {}
-    for err in cluster["errors"]:
-        if err.get("name"):
-            failed.setdefault(_key(err), err)
-    rows, seen = [], set()
-    for entry in cluster["stuck"]:
-        key = _key(entry)
-        seen.add(key)
-        row = dict(entry)
-        if key in done:
-            row["state"] = STATE_REMEDIATED
-            row["action_taken"] = entry.get("action") or ""
-            row["result"] = done[key].get("message") or "remediated"
-            if cluster["check_mode"]:
-                row["state"] = STATE_STUCK
-        elif key in failed:
-            row["state"] = STATE_ERROR
-            row["action_taken"] = entry.get("action") or ""
-            row["result"] = failed[key]["reason"]
-        else:
-            row["state"] = STATE_STUCK
-            row["action_taken"] = "none (planned: %s)" % (entry.get("action") or "?")
-            if not cluster["remediate"]:
-                row["result"] = "still stuck: report only (remediate is off)"
-            elif not cluster["ok"]:
-                row["result"] = "still stuck: %s" % cluster["message"]
-            else:
-                row["result"] = "still stuck"
-        rows.append(row)
-    for entry in cluster["in_progress"]:
-        row = dict(entry, state=STATE_IN_PROGRESS, action_taken="none",
-                   result="in progress (younger than min_age): not touched")
-        seen.add(_key(entry))
-        rows.append(row)
-    for err in cluster["errors"]:
-        if err.get("name") and _key(err) not in seen:
-            row = dict(err, state=STATE_ERROR, action_taken=err.get("action") or "none", result=err["reason"])
-            seen.add(_key(err))
-            rows.append(row)
-    return rows
+def _views(rows):
+    """The per-kind lists of report schema 1, derived from the rows (the one model): ``stuck`` (found
+    stuck or unfinished), ``in_progress``, ``remediated`` (done: never check mode's would) and ``errors``."""
+    return {"stuck": [r for r in rows if r["state"] in FOUND_STATES],
+            "in_progress": [r for r in rows if r["state"] == STATE_IN_PROGRESS],
+            "remediated": [r for r in rows if r["state"] == STATE_REMEDIATED],
+            "errors": [r for r in rows if r["state"] in ERROR_STATES and "guard" not in r["result"]]}
 
 
-def build_fleet(results, hosts=None, generated_at=None, title=None):
-    """The whole fleet report (a JSON-able dict) from ``{host: record}``;
-    ``hosts`` (play order) adds hosts that recorded nothing."""
+def _cluster_summary(counts):
+    return {"stuck": sum(counts[s] for s in FOUND_STATES), "in_progress": counts[STATE_IN_PROGRESS],
+            "remediated": counts[STATE_REMEDIATED], "would_remediate": counts[STATE_WOULD_REMEDIATE],
+            "unfinished": counts[STATE_UNFINISHED], "refused": counts[STATE_REFUSED],
+            "failed": counts[STATE_FAILED], "errors": sum(counts[s] for s in ERROR_STATES),
+            "remaining": sum(counts[s] for s in LOCKED_STATES)}
+
+
+def build_fleet(results, hosts=None, generated_at=None, title=None, generated_by=None, batch=None,
+                generated_epoch=None):
+    """The whole fleet report (a JSON-able dict) from ``{host: record}``; ``hosts``
+    (play order) adds hosts that recorded nothing; ``batch``: ``{"hosts": [...],
+    "pending": [...]}`` when the play runs in batches (serial), so hosts of later
+    batches are listed as such, not as failures."""
     results = results or {}
-    order = list(hosts or [])
+    pending = set((batch or {}).get("pending") or [])
+    order = [h for h in (hosts or []) if h not in pending]
     order += [h for h in sorted(results) if h not in order]
     clusters = [normalize_cluster(h, results.get(h)) for h in order]
     releases = []
     for cluster in clusters:
-        releases.extend(release_rows(cluster))
+        releases.extend(cluster["releases"])
     failed = [c["host"] for c in clusters if not c["ok"]]
-    summary = {
-        "clusters": len(clusters),
-        "clusters_ok": len(clusters) - len(failed),
-        "clusters_failed": len(failed),
-        "failed_clusters": failed,
-        "stuck": sum(c["summary"]["stuck"] for c in clusters),
-        "remediated": sum(c["summary"]["remediated"] for c in clusters),
-        "remaining": sum(c["remaining"] for c in clusters),
-        "in_progress": sum(c["summary"]["in_progress"] for c in clusters),
-        "errors": sum(c["summary"]["errors"] for c in clusters),
-    }
+    summary = {"clusters": len(clusters), "clusters_ok": len(clusters) - len(failed),
+               "clusters_failed": len(failed), "failed_clusters": failed}
+    for key in ("stuck", "remediated", "would_remediate", "remaining", "in_progress", "unfinished", "refused",
+                "failed", "errors"):
+        summary[key] = sum(c["summary"][key] for c in clusters)
+    modes = sorted(set(c["mode"] for c in clusters if c["mode"]))
+    summary["mode"] = modes[0] if len(modes) == 1 else " + ".join(modes) or MODE_REPORT
     return {
         "schema_version": SCHEMA_VERSION,
         "title": title or "Stuck Helm releases",
         "generated_at": _text(generated_at),
+        "generated_by": _text(generated_by),
+        "generated_epoch": generated_epoch,
+        "mode": summary["mode"],
+        "batch": {"hosts": list((batch or {}).get("hosts") or []), "pending": sorted(pending)} if batch
+        else None,
         "summary": summary,
         "clusters": clusters,
         "releases": releases,
     }
+
+
+def summary_lines(fleet):
+    """The fleet summary as a list of lines (what the role prints and chat webhooks get)."""
+    s = fleet["summary"]
+    head = ("%s (%s): %d cluster(s), %d could not be checked; %d stuck, %d %s, %d still stuck, "
+            "%d in progress, %d error(s)"
+            % (fleet["title"], fleet["mode"], s["clusters"], s["clusters_failed"], s["stuck"],
+               s["would_remediate"] if fleet["mode"] == MODE_CHECK else s["remediated"],
+               "would be remediated" if fleet["mode"] == MODE_CHECK else "remediated",
+               s["remaining"], s["in_progress"], s["errors"]))
+    lines = [head]
+    if fleet.get("batch") and fleet["batch"]["pending"]:
+        lines.append("(batch: %s; not run yet: %s)" % (", ".join(fleet["batch"]["hosts"]),
+                                                       ", ".join(fleet["batch"]["pending"])))
+    for cluster in fleet["clusters"]:
+        if not cluster["ok"]:
+            lines.append("- %s: could not be checked: %s" % (cluster["host"], cluster["message"]))
+        elif cluster["status"] == "refused":
+            lines.append("- %s: scanned, nothing changed: %s" % (cluster["host"], cluster["message"]))
+        lines += ["- %s: warning: %s" % (cluster["host"], w) for w in cluster["warnings"]]
+    for row in fleet["releases"]:
+        if row["state"] != STATE_IN_PROGRESS:
+            lines.append("- %s %s/%s (%s): %s: %s"
+                         % (row["cluster"], row["namespace"], row["name"], row["status"] or "?",
+                            row["state"].replace("_", " "), row["result"]))
+    return lines
 
 
 def cluster_problems(cluster):
@@ -216,35 +271,26 @@ def cluster_problems(cluster):
     out = []
     if not cluster["ok"]:
         out.append("cluster %s could not be checked: %s" % (cluster["host"], cluster["message"]))
+    if cluster["status"] == "refused":
+        out.append("cluster %s: %s" % (cluster["host"], cluster["message"]))
     if cluster["remaining"]:
         out.append("cluster %s: %d release(s) still stuck" % (cluster["host"], cluster["remaining"]))
-    if cluster["errors"]:
-        reasons = "; ".join(e["reason"] for e in cluster["errors"])
-        out.append("cluster %s: %d error(s): %s" % (cluster["host"], len(cluster["errors"]), reasons))
+    errors = cluster["errors"]
+    if errors:
+        reasons = "; ".join(r["result"] for r in errors)
+        out.append("cluster %s: %d error(s): %s" % (cluster["host"], len(errors), reasons))
     return out
 
 
 def should_notify(fleet):
     """Something was stuck, remediated or failed."""
     s = fleet["summary"]
-    return bool(s["stuck"] or s["remediated"] or s["clusters_failed"] or s["errors"])
+    return bool(s["stuck"] or s["remediated"] or s["clusters_failed"] or s["errors"] or s["unfinished"])
 
 
 def notification_text(fleet):
     """A short plain-text message for chat webhooks (Slack/Teams ``{"text": ...}``)."""
-    s = fleet["summary"]
-    lines = ["%s: %d cluster(s), %d could not be checked; %d stuck, %d remediated, "
-             "%d still stuck, %d in progress, %d error(s)"
-             % (fleet["title"], s["clusters"], s["clusters_failed"], s["stuck"], s["remediated"],
-                s["remaining"], s["in_progress"], s["errors"])]
-    for cluster in fleet["clusters"]:
-        if not cluster["ok"]:
-            lines.append("- %s: could not be checked: %s" % (cluster["host"], cluster["message"]))
-    for row in fleet["releases"]:
-        if row["state"] in (STATE_REMEDIATED, STATE_STUCK, STATE_ERROR):
-            lines.append("- %s %s/%s (%s): %s"
-                         % (row["cluster"], row["namespace"], row["name"], row["status"] or "?", row["result"]))
-    return "\n".join(lines)
+    return "\n".join(summary_lines(fleet))
 
 
 def format_age(seconds):
@@ -307,20 +353,22 @@ def _cell_text(row, key):
     return _text(row.get(key))
 
 
-def render_markdown(fleet):
+def _summary_cells(fleet):
     s = fleet["summary"]
-    out = ["# %s" % md_cell(fleet["title"]), ""]
-    if fleet["generated_at"]:
-        out += ["Generated %s." % md_cell(fleet["generated_at"]), ""]
-    out += _md_table(["Clusters", "Could not be checked", "Stuck", "Remediated", "Still stuck", "In progress",
-                      "Errors"],
-                     [[s["clusters"], s["clusters_failed"], s["stuck"], s["remediated"], s["remaining"],
-                       s["in_progress"], s["errors"]]])
+    done = ("Would remediate", s["would_remediate"]) if fleet["mode"] == MODE_CHECK else ("Remediated", s["remediated"])
+    return [("Clusters", s["clusters"]), ("Could not be checked", s["clusters_failed"]), ("Stuck", s["stuck"]),
+            done, ("Still stuck", s["remaining"]), ("In progress", s["in_progress"]), ("Errors", s["errors"])]
+
+
+def render_markdown(fleet):
+    cells = _summary_cells(fleet)
+    out = ["# %s" % md_cell(fleet["title"]), "", md_cell(_byline(fleet)), ""]
+    out += _md_table([c[0] for c in cells], [[c[1] for c in cells]])
     out += ["", "## Clusters", ""]
-    out += _md_table(["Cluster", "Context", "Checked", "Status", "Stuck", "Remediated", "Still stuck",
+    out += _md_table(["Cluster", "Context", "API server", "Checked", "Status", "Stuck", "Remediated", "Still stuck",
                       "In progress", "Errors", "Message"],
-                     [[c["host"], c["cluster"], "yes" if c["ok"] else "NO", c["status"], c["summary"]["stuck"],
-                       c["summary"]["remediated"], c["remaining"], c["summary"]["in_progress"],
+                     [[c["host"], c["cluster"], c["server"], "yes" if c["ok"] else "NO", c["status"],
+                       c["summary"]["stuck"], c["summary"]["remediated"], c["remaining"], c["summary"]["in_progress"],
                        c["summary"]["errors"], c["message"]] for c in fleet["clusters"]])
     out += ["", "## Releases", ""]
     if fleet["releases"]:
@@ -343,8 +391,23 @@ def _cluster_error_lines(cluster):
     lines = []
     if not cluster["ok"]:
         lines.append("could not be checked: %s" % cluster["message"])
-    lines += [e["reason"] for e in cluster["errors"]]
+    lines += ["warning: %s" % w for w in cluster["warnings"]]
+    lines += [r["result"] for r in cluster["releases"] if r["state"] in (STATE_ERROR, STATE_FAILED)]
     return lines
+
+
+def _byline(fleet):
+    """Who ran what, when: every report says the run mode."""
+    unchanged = " (nothing was changed)" if fleet["mode"] in (MODE_CHECK, MODE_REPORT) else ""
+    parts = ["Mode: %s%s" % (fleet["mode"], unchanged)]
+    if fleet["generated_at"]:
+        parts.append("generated %s" % fleet["generated_at"])
+    if fleet.get("generated_by"):
+        parts.append("by %s" % fleet["generated_by"])
+    if fleet.get("batch") and fleet["batch"]["pending"]:
+        parts.append("this batch: %s; not run yet: %s" % (", ".join(fleet["batch"]["hosts"]),
+                                                          ", ".join(fleet["batch"]["pending"])))
+    return "; ".join(parts) + "."
 
 
 # -- HTML -----------------------------------------------------------------
@@ -375,8 +438,10 @@ td.nowrap { white-space: nowrap; }
 .badge { display: inline-block; padding: 0 8px; border-radius: 10px; font-size: 12px; font-weight: 600; }
 .s-remediated, .s-clean { background: #ecfdf3; color: var(--ok); }
 .s-stuck, .s-errors { background: #fffaeb; color: var(--warn); }
-.s-error, .s-failed { background: #fef3f2; color: var(--bad); }
-.s-in_progress { background: #eff8ff; color: #175cd3; }
+.s-error, .s-failed, .s-refused { background: #fef3f2; color: var(--bad); }
+.s-in_progress, .s-would_remediate { background: #eff8ff; color: #175cd3; }
+.s-unfinished { background: #fffaeb; color: var(--warn); }
+.mode { font-weight: 600; }
 ul.errors li { margin: 2px 0; } code { font-size: 12px; }
 """
 
@@ -448,7 +513,6 @@ def _td(row, key, kind):
 
 def render_html(fleet):
     """One self-contained page: inline CSS and JS, no external assets."""
-    s = fleet["summary"]
     out = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -459,29 +523,23 @@ def render_html(fleet):
         "<style>%s</style></head><body>" % _CSS,
         "<h1>%s</h1>" % h(fleet["title"]),
     ]
-    if fleet["generated_at"]:
-        out.append('<div class="muted">Generated <time>%s</time></div>' % h(fleet["generated_at"]))
+    out.append('<div class="muted" id="byline">%s</div>' % h(_byline(fleet)))
+    tones = {"Could not be checked": "bad", "Stuck": "warn", "Still stuck": "bad", "Errors": "bad"}
     out.append('<div class="cards" id="summary">')
-    out += [
-        _card(s["clusters"], "clusters", ""),
-        _card(s["clusters_failed"], "could not be checked", "bad" if s["clusters_failed"] else "ok"),
-        _card(s["stuck"], "stuck", "warn" if s["stuck"] else "ok"),
-        _card(s["remediated"], "remediated", "ok"),
-        _card(s["remaining"], "still stuck", "bad" if s["remaining"] else "ok"),
-        _card(s["in_progress"], "in progress", ""),
-        _card(s["errors"], "errors", "bad" if s["errors"] else "ok"),
-        "</div>",
-    ]
+    out += [_card(n, label.lower(), (tones.get(label, "") if n else "ok") if label != "Clusters" else "")
+            for label, n in _summary_cells(fleet)]
+    out.append("</div>")
     out.append("<h2>Clusters</h2>")
     out.append('<table class="sortable" id="clusters"><thead><tr>'
                '<th data-type="text">Cluster</th><th data-type="text">Context</th>'
+               '<th data-type="text">API server</th>'
                '<th data-type="text">Status</th><th data-type="number">Stuck</th>'
                '<th data-type="number">Remediated</th><th data-type="number">Still stuck</th>'
                '<th data-type="number">In progress</th><th data-type="number">Errors</th>'
                '<th data-type="text">Message</th></tr></thead><tbody>')
     for c in fleet["clusters"]:
-        out.append("<tr><td>%s</td><td>%s</td><td data-sort=\"%s\">%s</td>%s<td>%s</td></tr>" % (
-            h(c["host"]), h(c["cluster"]), h(c["status"]), _badge(c["status"]),
+        out.append("<tr><td>%s</td><td>%s</td><td>%s</td><td data-sort=\"%s\">%s</td>%s<td>%s</td></tr>" % (
+            h(c["host"]), h(c["cluster"]), h(c["server"]), h(c["status"]), _badge(c["status"]),
             "".join('<td class="num" data-sort="%s">%s</td>' % (h(n), h(n)) for n in (
                 c["summary"]["stuck"], c["summary"]["remediated"], c["remaining"],
                 c["summary"]["in_progress"], c["summary"]["errors"])),
@@ -513,7 +571,59 @@ def render_html(fleet):
     return "\n".join(out) + "\n"
 
 
-RENDERERS = {"json": render_json, "markdown": render_markdown, "html": render_html}
+# -- Prometheus metrics (text exposition format: node_exporter's textfile collector, Pushgateway) ------
+METRICS = (
+    ("helm_unstick_release_pending_age_seconds", "gauge",
+     "Age in seconds of a release's newest revision that is still pending after the run (state: stuck, "
+     "in_progress, unfinished, would_remediate, refused or failed), one series per release."),
+    ("helm_unstick_cluster_checked", "gauge", "1 when the cluster was scanned, 0 when it could not be checked."),
+    ("helm_unstick_cluster_releases", "gauge", "Releases of the cluster in each state (healthy ones are not counted)."),
+    ("helm_unstick_cluster_scan_duration_seconds", "gauge", "Seconds helm_unstick took on the cluster."),
+    ("helm_unstick_run_timestamp_seconds", "gauge", "When the report was made (Unix time), by run mode."),
+)
+
+
+def _label_value(value):
+    return _text(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _sample(name, labels, value):
+    return "%s{%s} %s" % (name, ",".join('%s="%s"' % (k, _label_value(v)) for k, v in labels), value)
+
+
+def render_prom(fleet):
+    """Prometheus text exposition format (also read by node_exporter's textfile collector and a
+    Pushgateway)."""
+    now = fleet.get("generated_epoch")
+    samples = dict((name, []) for name, _t, _h in METRICS)
+    for row in fleet["releases"]:
+        if row["state"] in LOCKED_STATES + (STATE_IN_PROGRESS,) and row.get("age_seconds") is not None:
+            samples["helm_unstick_release_pending_age_seconds"].append(_sample(
+                "helm_unstick_release_pending_age_seconds",
+                [("cluster", row["cluster"]), ("namespace", row["namespace"]), ("release", row["name"]),
+                 ("status", row["status"]), ("revision", row["revision"]), ("state", row["state"])],
+                row["age_seconds"]))
+    for c in fleet["clusters"]:
+        samples["helm_unstick_cluster_checked"].append(_sample("helm_unstick_cluster_checked",
+                                                               [("cluster", c["host"])], 1 if c["ok"] else 0))
+        for state in STATES:
+            samples["helm_unstick_cluster_releases"].append(_sample(
+                "helm_unstick_cluster_releases", [("cluster", c["host"]), ("state", state)], c["counts"][state]))
+        if c["duration_seconds"] is not None:
+            samples["helm_unstick_cluster_scan_duration_seconds"].append(_sample(
+                "helm_unstick_cluster_scan_duration_seconds", [("cluster", c["host"])],
+                "%.3f" % c["duration_seconds"]))
+    if now is not None:
+        samples["helm_unstick_run_timestamp_seconds"].append(_sample(
+            "helm_unstick_run_timestamp_seconds", [("mode", fleet["mode"])], "%.3f" % now))
+    out = []
+    for name, kind, help_text in METRICS:
+        if samples[name]:
+            out += ["# HELP %s %s" % (name, help_text), "# TYPE %s %s" % (name, kind)] + samples[name]
+    return "\n".join(out) + "\n"
+
+
+RENDERERS = {"json": render_json, "markdown": render_markdown, "html": render_html, "prom": render_prom}
 
 
 def render(fleet, fmt):

@@ -10,19 +10,29 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: fleet_report
-short_description: Write one report of stuck Helm releases across a fleet of clusters (JSON, Markdown, HTML)
+short_description: Write one report of stuck Helm releases across a fleet of clusters (JSON, Markdown, HTML, metrics)
 version_added: "0.1.0"
 author:
   - helmops.unstick maintainers (@helmops)
 description:
   - Takes the outcome of M(helmops.unstick.helm_unstick) on every cluster of a play, as recorded by the
     C(helmops.unstick.stuck_releases) role, and writes one fleet report into O(dest).
-  - C(json) is machine-readable (one entry per cluster with its C(stuck), C(in_progress), C(remediated)
-    and C(errors), whether it could be checked and why not).
+  - Every report is built from M(helmops.unstick.helm_unstick)'s one release model (its C(releases) list,
+    each release with its C(state)) and says the run mode (report only, check mode, remediate), when,
+    by whom, and each cluster's API server URL. Check mode says "would", never "remediated"; a refused or
+    failed action is shown as such with its reason; a cluster the C(max_remediations) guard held back is
+    shown as scanned, with the guard's reason.
+  - C(json) is machine-readable (the run, one entry per cluster with its counts by state, and one row per
+    release with its state, the action taken and the result).
   - C(markdown) is for tickets and chat.
   - C(html) is one self-contained page (inline CSS and JavaScript, no external assets) with summary counts,
     a table of every stuck, in-progress or failed release that sorts when a header is clicked, and the
     errors per cluster.
+  - C(prom) is Prometheus' text exposition format, for node_exporter's textfile collector or a Pushgateway, with
+    C(helm_unstick_release_pending_age_seconds) (one series per release still pending, with C(cluster),
+    C(namespace), C(release), C(status), C(revision) and C(state) labels), C(helm_unstick_cluster_checked),
+    C(helm_unstick_cluster_releases) (by C(state)), C(helm_unstick_cluster_scan_duration_seconds) and
+    C(helm_unstick_run_timestamp_seconds) (by C(mode)). docs/metrics.md has an alert rule.
   - Only whitelisted, non-secret fields of each release are copied (namespace, name, revision, status, age,
     last good revision, action, chart name and versions). Release values are never part of the input
     (M(helmops.unstick.helm_unstick) never returns them) nor of a report.
@@ -30,10 +40,10 @@ description:
 options:
   results:
     description:
-      - The recorded outcome per inventory host, a dict from host name to record. A record has C(host), C(cluster),
-        C(ok) (false when the cluster could not be checked), C(msg), C(remediate), C(check_mode) and the
-        lists C(stuck), C(in_progress), C(remediated) and C(errors) returned by
-        M(helmops.unstick.helm_unstick).
+      - The recorded outcome per inventory host, a dict from host name to record. A record has C(host),
+        C(cluster), C(server), C(checked) (false when the cluster could not be checked), C(msg), C(refused) (the
+        guard's reason, if it held the cluster back), C(remediate), C(check_mode), C(warnings),
+        C(duration_seconds) and C(releases), the list returned by M(helmops.unstick.helm_unstick).
       - A host whose record is empty or null is reported as a cluster that could not be checked.
     type: dict
     required: true
@@ -54,16 +64,27 @@ options:
     description: Which files to write.
     type: list
     elements: str
-    choices: [json, markdown, html]
-    default: [json, markdown, html]
+    choices: [json, markdown, html, prom]
+    default: [json, markdown, html, prom]
   basename:
-    description: File name without extension; the files are C(BASENAME.json), C(BASENAME.md) and C(BASENAME.html).
+    description: File name without extension; the files are C(BASENAME.json), C(.md), C(.html) and C(.prom).
     type: str
     default: stuck-releases
   title:
     description: Title of the report.
     type: str
     default: Stuck Helm releases
+  generated_by:
+    description: Who ran it (for example C(user@controller)); shown in every report.
+    type: str
+    default: ""
+  pending_hosts:
+    description:
+      - Hosts of the play that have not run yet (a later batch of C(serial)). They are left out of the report and
+        named as not run yet, instead of being reported as clusters that could not be checked.
+    type: list
+    elements: str
+    default: []
 attributes:
   check_mode:
     support: full
@@ -131,7 +152,7 @@ summary:
       type: int
       returned: always
     remaining:
-      description: Stuck releases that are still stuck (report only, errors, or check mode).
+      description: Releases still stuck after the run (report only, check mode, refused, failed, unfinished).
       type: int
       returned: always
     in_progress:
@@ -139,8 +160,28 @@ summary:
       type: int
       returned: always
     errors:
-      description: Errors reported by the clusters that could be checked.
+      description: Releases in state C(error), C(failed) or C(refused) on the clusters that could be checked.
       type: int
+      returned: always
+    would_remediate:
+      description: Releases a remediating run would remediate (check mode); they are also still stuck.
+      type: int
+      returned: always
+    unfinished:
+      description: Releases with an earlier remediation that did not complete.
+      type: int
+      returned: always
+    refused:
+      description: Releases whose write the API (409, 403) or the guard refused.
+      type: int
+      returned: always
+    failed:
+      description: Releases whose remediation was tried and did not complete.
+      type: int
+      returned: always
+    mode:
+      description: C(report only), C(check mode) or C(remediate).
+      type: str
       returned: always
   sample: {clusters: 3, clusters_ok: 2, clusters_failed: 1, failed_clusters: [staging], stuck: 2,
            remediated: 2, remaining: 0, in_progress: 0, errors: 0}
@@ -163,7 +204,7 @@ clusters:
       type: bool
       returned: always
     status:
-      description: One of C(clean), C(remediated), C(stuck), C(errors), C(failed).
+      description: One of C(clean), C(remediated), C(stuck), C(errors), C(refused) (the guard held it back), C(failed).
       type: str
       returned: always
     message:
@@ -184,7 +225,16 @@ notify:
   returned: always
   type: bool
 notify_text:
-  description: A short plain-text summary for chat webhooks.
+  description: A short plain-text summary for chat webhooks (the lines of RV(summary_lines)).
+  returned: always
+  type: str
+summary_lines:
+  description: The fleet summary as a list of lines (the run, then one line per cluster or release worth a look).
+  returned: always
+  type: list
+  elements: str
+mode:
+  description: The run mode, C(report only), C(check mode) or C(remediate).
   returned: always
   type: str
 """
@@ -222,12 +272,18 @@ def main():
                          default=list(fleet_report.FORMATS)),
             basename=dict(type="str", default="stuck-releases"),
             title=dict(type="str", default="Stuck Helm releases"),
+            generated_by=dict(type="str", default=""),
+            pending_hosts=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
     )
     params = module.params
-    generated = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    fleet = fleet_report.build_fleet(params["results"], params["hosts"], generated, params["title"])
+    now = time.time()
+    generated = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+    pending = [h for h in params["pending_hosts"] if h not in params["results"]]
+    batch = {"hosts": [h for h in params["hosts"] if h not in pending], "pending": pending} if pending else None
+    fleet = fleet_report.build_fleet(params["results"], params["hosts"], generated, params["title"],
+                                     params["generated_by"], batch, now)
     dest = os.path.abspath(params["dest"])
     files = {}
     for fmt in params["formats"]:
@@ -248,7 +304,8 @@ def main():
                              status=cluster["status"], message=cluster["message"],
                              remaining=cluster["remaining"], problems=fleet_report.cluster_problems(cluster)))
     module.exit_json(changed=not module.check_mode, files=files, summary=fleet["summary"], clusters=clusters,
-                     notify=fleet_report.should_notify(fleet), notify_text=fleet_report.notification_text(fleet))
+                     mode=fleet["mode"], notify=fleet_report.should_notify(fleet),
+                     notify_text=fleet_report.notification_text(fleet), summary_lines=fleet_report.summary_lines(fleet))
 
 
 if __name__ == "__main__":

@@ -247,6 +247,20 @@ server:
   returned: success
   type: str
   sample: https://api.prod-eu-1.example:6443
+actor:
+  description: Who ran it, C(user@host) of the machine the module ran on (also written into claimed records).
+  returned: success
+  type: str
+  sample: ops@controller-1
+duration_seconds:
+  description: Seconds the module took (options, scan, remediation).
+  returned: success
+  type: float
+scan_warnings:
+  description: What the scan warns about (also shown as warnings), for example namespaces RBAC forbids.
+  returned: success
+  type: list
+  elements: str
 releases:
   description:
     - Every release that is not healthy, and every problem, one item each with the keys of RV(stuck) and its
@@ -264,6 +278,7 @@ releases:
 
 import getpass
 import socket
+import time
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -311,6 +326,7 @@ def main():
     from ansible_collections.helmops.unstick.plugins.module_utils.module_connection import connect
 
     params = module.params
+    started = time.time()
     # Everything is checked before the first request or write.
     try:
         settings = options.validate(params)
@@ -326,8 +342,9 @@ def main():
     except ApiError as err:
         module.fail_json(msg="cluster %s (%s): cannot scan Helm releases: %s"
                          % (cluster, conn.server, runner.describe_api_error(err)), cluster=cluster)
-    result["server"] = conn.server
-    for warning in result.pop("warnings", []):
+    result.update(server=conn.server, actor=actor, duration_seconds=round(time.time() - started, 3))
+    result["scan_warnings"] = result.pop("warnings", [])
+    for warning in result["scan_warnings"]:
         module.warn(warning)
     if result.get("failed"):
         module.fail_json(**result)

@@ -187,7 +187,7 @@ def test_scheduled_remediation_with_bearer_token_credential(tmp_path):
                                         "remaining", "errors")} == {
             "clusters": 2, "clusters_ok": 1, "failed_clusters": ["dead"], "stuck": 2, "remediated": 2,
             "remaining": 0, "errors": 0}
-        assert set(summary["report_files"]) == {"json", "markdown", "html"}
+        assert set(summary["report_files"]) == {"json", "markdown", "html", "prom"}
 
         # really fixed: real Helm upgrades both releases again
         env.upgrade("web", "shop", values=VALUES)

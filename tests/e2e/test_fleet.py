@@ -196,7 +196,9 @@ def test_fleet_remediation_over_three_clusters(tmp_path, webhook):
             ("fresh", "pending-install", "unlock")]
         assert "cannot scan Helm releases" in clusters["dead"]["message"]
         assert data["summary"] == {"clusters": 3, "clusters_ok": 2, "clusters_failed": 1, "failed_clusters": ["dead"],
-                                   "stuck": 2, "remediated": 2, "remaining": 0, "in_progress": 0, "errors": 0}
+                                   "stuck": 2, "remediated": 2, "remaining": 0, "in_progress": 0, "errors": 0,
+                                   "would_remediate": 0, "unfinished": 0, "refused": 0, "failed": 0,
+                                   "mode": "remediate"}
         states = sorted((r["cluster"], r["name"], r["state"], r["last_good_revision"]) for r in data["releases"])
         assert states == [("plain", "web", "remediated", web_rev - 1), ("secure", "fresh", "remediated", None)]
         markdown = files["markdown"].read_text()
@@ -204,7 +206,13 @@ def test_fleet_remediation_over_three_clusters(tmp_path, webhook):
         assert "could not be checked: cluster dead-cluster (%s): cannot scan Helm releases" % dead_url(tmp_path) in markdown
         html = files["html"].read_text()
         assert '<table class="sortable" id="releases">' in html and "<td>fresh</td>" in html
-        assert "cannot scan Helm releases" in html and "http://" not in html.replace(dead_url(tmp_path), "")
+        assert "cannot scan Helm releases" in html
+        servers = [c["server"] for c in data["clusters"] if c["ok"]]
+        assert len(servers) == 2 and all("<td>%s</td>" % url in html for url in servers)   # each cluster's API
+        stripped = html.replace(dead_url(tmp_path), "")
+        for url in servers:
+            stripped = stripped.replace(url, "")
+        assert "http://" not in stripped and "https://" not in stripped                  # and nothing else
         rendered_in_chromium(files["html"], data)
 
         # one notification, Slack/Teams shaped
@@ -256,7 +264,7 @@ def test_report_only_changes_nothing_and_gate_fails(tmp_path):
         assert "cluster prod: 1 release(s) still stuck" in gate.stdout
         assert resource_versions(kube) == before
 
-        # remediate, but the max_remediations guard refuses: that cluster is failed, nothing is changed
+        # remediate, but the max_remediations guard refuses: the cluster was scanned, nothing is changed
         guard = run_playbook(tmp_path, ROOT / "playbooks" / "remediate.yml", inventory,
                              dict(COMMON, stuck_releases_max_remediations=0))
         assert guard.rc == 0, guard.text
@@ -264,9 +272,11 @@ def test_report_only_changes_nothing_and_gate_fails(tmp_path):
         assert resource_versions(kube) == before
         data = json.loads(report_files(tmp_path / "helm-stuck-report")["json"].read_text())
         prod = data["clusters"][0]
-        assert not prod["ok"] and "max_remediations is 0" in prod["message"]
+        assert prod["ok"] and prod["status"] == "refused" and "max_remediations is 0" in prod["message"]
         assert [e["name"] for e in prod["stuck"]] == ["api"] and prod["remaining"] == 1
-        assert data["releases"][0]["result"].startswith("still stuck: cluster localkube: refusing to remediate")
+        assert data["releases"][0]["state"] == "refused"
+        assert data["releases"][0]["result"].startswith(
+            "refused by the max_remediations guard: cluster localkube: refusing to remediate")
         assert "another operation" in helmfix.assert_locked(env, "api", "payments")
         assert_no_leak([report, gate, guard], tmp_path / "helm-stuck-report")
 

@@ -74,3 +74,26 @@ def test_report_renders_and_sorts_on_header_click(page):
         shot = os.environ.get("HELMOPS_SCREENSHOT")
         if shot:
             chromium.screenshot(shot)
+
+
+def test_check_mode_report_says_would_and_nothing_changed(tmp_path):
+    fleet = fleet_report.build_fleet(fleet_sample.results(check_mode=True), fleet_sample.HOSTS,
+                                     "2026-11-24T12:00:00Z", generated_by="ops@awx-ee-7f9c")
+    page = tmp_path / "check.html"
+    page.write_text(fleet_report.render_html(fleet))
+    with browser.Chromium() as chromium:
+        chromium.open(page)
+        assert chromium.evaluate("document.querySelector('#byline').innerText") == (
+            "Mode: check mode (nothing was changed); generated 2026-11-24T12:00:00Z; by ops@awx-ee-7f9c.")
+        cards = chromium.evaluate("Array.prototype.map.call(document.querySelectorAll('#summary .card'),"
+                                  " function (c) { return c.innerText.replace(/\\s+/g, ' ').trim(); })")
+        assert cards == ["3 clusters", "1 could not be checked", "4 stuck", "4 would remediate", "4 still stuck",
+                         "1 in progress", "0 errors"]
+        assert set(column(chromium, "state")) == {"would remediate", "in progress"}
+        assert set(column(chromium, "action_taken")) == {"none (check mode)", "none"}
+        assert all(r.startswith("check mode: would ") for r, s in zip(column(chromium, "result"),
+                                                                      column(chromium, "state"))
+                   if s == "would remediate")
+        assert "remediated" not in chromium.evaluate("document.querySelector('#releases').innerText").replace(
+            "would remediate", "")
+        assert chromium.errors == []
