@@ -211,7 +211,7 @@ def build_fleet(results, hosts=None, generated_at=None, title=None, generated_by
     results = results or {}
     pending = set((batch or {}).get("pending") or [])
     order = [h for h in (hosts or []) if h not in pending]
-    order += [h for h in sorted(results) if h not in order]
+    order += [h for h in sorted(results) if h not in order and h not in pending]
     clusters = [normalize_cluster(h, results.get(h)) for h in order]
     releases = []
     for cluster in clusters:

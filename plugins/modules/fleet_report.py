@@ -280,7 +280,7 @@ def main():
     params = module.params
     now = time.time()
     generated = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
-    pending = [h for h in params["pending_hosts"] if h not in params["results"]]
+    pending = [h for h in params["pending_hosts"] if not params["results"].get(h)]
     batch = {"hosts": [h for h in params["hosts"] if h not in pending], "pending": pending} if pending else None
     fleet = fleet_report.build_fleet(params["results"], params["hosts"], generated, params["title"],
                                      params["generated_by"], batch, now)

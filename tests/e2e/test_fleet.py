@@ -21,48 +21,14 @@ from localkube import kubeconfig as kubeconfig_writer
 
 pytestmark = pytest.mark.slow
 
+from fleet_run import PLAYBOOK_BIN, report_files, run_playbook, write_inventory  # noqa: E402,F401
 from playbook_run import HELM_BIN, ROOT  # noqa: E402
-PLAYBOOK_BIN = str(Path(sys.executable).parent / "ansible-playbook")
 PASSWORD = "fleet-Pa55w0rd-do-not-leak"
 TOKEN = "fleet-bearer-t0ken-do-not-leak"
 VALUES = {"auth": {"password": PASSWORD}}
-RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+"
-                   r"skipped=(\d+)\s+rescued=(\d+)\s+ignored=(\d+)", re.M)
 
 
 # -- helpers ----------------------------------------------------------------
-class PlaybookRun:
-    def __init__(self, proc):
-        self.rc = proc.returncode
-        self.stdout = proc.stdout
-        self.stderr = proc.stderr
-        self.recap = {}
-        for m in RECAP.finditer(proc.stdout):
-            self.recap[m.group(1)] = dict(zip(
-                ("ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored"),
-                (int(g) for g in m.groups()[1:])))
-
-    @property
-    def text(self):
-        return self.stdout + self.stderr
-
-
-def run_playbook(work, playbook, inventory, extra=None, env=None):
-    """ansible-playbook -i INVENTORY PLAYBOOK, started from ``work`` (as an operator would)."""
-    cmd = [PLAYBOOK_BIN, "-i", str(inventory), str(playbook)]
-    if extra:
-        cmd += ["-e", json.dumps(extra)]
-    full_env = dict(os.environ, PWD=str(work))
-    full_env.update(env or {})
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=str(work), env=full_env, timeout=300)
-    return PlaybookRun(proc)
-
-
-def write_inventory(path, hosts, group="helm_clusters"):
-    path.write_text(yaml.safe_dump({group: {"hosts": hosts}}, sort_keys=False))
-    return path
-
-
 def dead_kubeconfig(path):
     """A kubeconfig whose server refuses connections: a port bound but never listening
     (held open for the test, so nothing else can take it)."""
@@ -125,11 +91,6 @@ def stuck_install(env, kube, name, ns):
 def resource_versions(kube):
     return sorted((o["metadata"]["namespace"], o["metadata"]["name"], o["metadata"]["resourceVersion"])
                   for o in kube.store.list("secrets"))
-
-
-def report_files(report_dir):
-    base = Path(report_dir) / "stuck-releases"
-    return {fmt: base.with_suffix(ext) for fmt, ext in (("json", ".json"), ("markdown", ".md"), ("html", ".html"))}
 
 
 def assert_no_leak(runs, report_dir):

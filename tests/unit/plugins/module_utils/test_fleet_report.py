@@ -225,3 +225,8 @@ def test_prom_metrics_are_built_from_the_release_states(fleet):
     assert text.count("# TYPE ") == len(fr.METRICS) and text.endswith("\n")
     odd = fr.build_fleet({'a"b\\c\nd': record('a"b\\c\nd', [entry('w"e\\b\n', "stuck")])})
     assert 'cluster="a\\"b\\\\c\\nd"' in fr.render_prom(odd) and 'release="w\\"e\\\\b\\n"' in fr.render_prom(odd)
+
+
+def test_pending_hosts_stay_out_even_when_the_role_passes_them_with_empty_records():
+    fleet = fr.build_fleet({"a": record("a"), "b": {}}, ["a", "b"], batch={"hosts": ["a"], "pending": ["b"]})
+    assert [c["host"] for c in fleet["clusters"]] == ["a"] and fleet["summary"]["clusters_failed"] == 0

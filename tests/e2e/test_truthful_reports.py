@@ -1,0 +1,132 @@
+"""The fleet report never says something happened that did not (issue 14): check mode, refused writes,
+bad variables, host patterns that match nothing, serial batches and strategy free, on real stuck releases."""
+
+import json
+import re
+
+import pytest
+import yaml
+
+import helmfix
+from fleet_run import report_files, run_playbook, write_inventory
+from localkube import LocalKube
+from playbook_run import HELM_BIN, ROOT
+
+pytestmark = pytest.mark.slow
+
+COMMON = {"stuck_releases_helm_binary": str(HELM_BIN), "stuck_releases_timeout": "60s"}
+REMEDIATE, REPORT = ROOT / "playbooks" / "remediate.yml", ROOT / "playbooks" / "report.yml"
+
+
+def stuck(kube, kubeconfig, name="web", ns="shop"):
+    env = helmfix.HelmEnv(kubeconfig)
+    env.install(name, ns)
+    rev = helmfix.make_stuck_upgrade(env, kube, name, ns)
+    helmfix.age_record(kube, ns, name, rev, 3600)
+    return rev
+
+
+def records(kube):
+    return sorted(json.dumps(o, sort_keys=True) for o in kube.store.list("secrets"))
+
+
+def test_check_mode_reports_would_and_changes_nothing(tmp_path):
+    with LocalKube() as kube:
+        kc = kube.write_kubeconfig(tmp_path / "kc")
+        rev = stuck(kube, kc)
+        before = records(kube)
+        inventory = write_inventory(tmp_path / "inv.yml", {"prod": {"stuck_releases_kubeconfig": str(kc)}})
+        run = run_playbook(tmp_path, REMEDIATE, inventory, dict(COMMON, stuck_releases_report_dir="r"))
+        assert run.rc == 0
+        # the same run in check mode, on a fresh stuck release
+        rev2 = stuck(kube, kc, "api")
+        before = records(kube)
+        check = run_playbook(tmp_path, REMEDIATE, inventory, dict(COMMON, stuck_releases_report_dir="c"),
+                             extra_args=["--check"])
+        assert check.rc == 0, check.text
+        assert records(kube) == before                                        # nothing written
+        files = report_files(tmp_path / "c")
+        data = json.loads(files["json"].read_text())
+        s = data["summary"]
+        assert data["mode"] == "check mode" and (s["remediated"], s["would_remediate"], s["remaining"]) == (0, 1, 1)
+        [row] = data["releases"]
+        assert (row["name"], row["revision"], row["state"], row["action_taken"]) == (
+            "api", rev2, "would_remediate", "none (check mode)")
+        assert row["result"] == "check mode: would roll back to revision %d" % (rev2 - 1)
+        md = files["markdown"].read_text()
+        assert "Mode: check mode (nothing was changed)" in md and "| rollback | remediated |" not in md
+        assert "Stuck Helm releases (check mode): 1 cluster(s), 0 could not be checked; 1 stuck, 1 would be " \
+               "remediated, 1 still stuck" in " ".join(check.stdout.split())
+        assert rev                                                            # the first one was fixed for real
+
+
+def test_a_refused_write_is_reported_refused_not_as_an_action_taken(tmp_path):
+    tokens = {"admin": None, "reader": {"verbs": ["get", "list", "watch"], "user": "system:serviceaccount:ops:ro"}}
+    with LocalKube(tls=True, tokens=tokens) as kube:
+        admin = kube.write_kubeconfig(tmp_path / "admin", token="admin")
+        reader = kube.write_kubeconfig(tmp_path / "reader", token="reader")
+        stuck(kube, admin)
+        inventory = write_inventory(tmp_path / "inv.yml", {"prod": {"stuck_releases_kubeconfig": str(reader)}})
+        run = run_playbook(tmp_path, REMEDIATE, inventory, dict(COMMON, stuck_releases_report_dir="r"))
+        assert run.rc == 0, run.text
+        data = json.loads(report_files(tmp_path / "r")["json"].read_text())
+        [row] = data["releases"]
+        assert (row["state"], row["action_taken"]) == ("refused", "none (refused)")
+        assert "403" in row["result"] and "nothing written" in row["result"]
+        assert data["summary"]["remaining"] == 1 and data["summary"]["remediated"] == 0
+        md = report_files(tmp_path / "r")["markdown"].read_text()
+        assert "| none (refused) | refused |" in md
+
+
+def test_a_bad_variable_fails_the_play_naming_it_and_asks_no_cluster(tmp_path):
+    with LocalKube() as kube:
+        kc = kube.write_kubeconfig(tmp_path / "kc")
+        inventory = write_inventory(tmp_path / "inv.yml", {"prod": {"stuck_releases_kubeconfig": str(kc)}})
+        kube.reset_stats()
+        run = run_playbook(tmp_path, REPORT, inventory, dict(COMMON, stuck_releases_min_age="abc"))
+        assert run.rc != 0
+        text = " ".join(run.text.split())
+        assert "stuck_releases_min_age (helm_unstick option min_age): min_age:" in text and "'abc'" in text
+        assert kube.stats()["requests"] == 0
+
+
+def test_a_host_pattern_that_matches_nothing_fails_a_gate(tmp_path):
+    inventory = write_inventory(tmp_path / "inv.yml", {"prod": {}})
+    gate = run_playbook(tmp_path, REPORT, inventory, dict(COMMON, stuck_releases_hosts="prdo",
+                                                          stuck_releases_fail_on_stuck=True))
+    assert gate.rc != 0 and "stuck_releases_hosts=prdo matches no host of the inventory" in gate.text
+    quiet = run_playbook(tmp_path, REPORT, inventory, dict(COMMON, stuck_releases_hosts="prdo"))
+    assert quiet.rc == 0 and "Could not match supplied host pattern" in " ".join(quiet.text.split())
+
+
+@pytest.mark.parametrize("how", ["serial", "free"])
+def test_batches_and_strategy_free_report_every_host_that_ran_and_fail_none_that_did_not(tmp_path, how):
+    with LocalKube() as one, LocalKube() as two:
+        kc1, kc2 = one.write_kubeconfig(tmp_path / "one"), two.write_kubeconfig(tmp_path / "two")
+        stuck(one, kc1)
+        stuck(two, kc2)
+        inventory = write_inventory(tmp_path / "inv.yml", {"eu": {"stuck_releases_kubeconfig": str(kc1)},
+                                                           "us": {"stuck_releases_kubeconfig": str(kc2)}})
+        play = tmp_path / "play.yml"
+        keyword = {"serial": 1} if how == "serial" else {"strategy": "free"}
+        play.write_text(yaml.safe_dump([dict({
+            "name": "Remediate, %s" % how, "hosts": "helm_clusters", "connection": "local", "gather_facts": False,
+            "vars": {"stuck_releases_remediate": True},
+            "roles": [{"role": "helmops.unstick.stuck_releases"}]}, **keyword)]))
+        run = run_playbook(tmp_path, play, inventory, dict(COMMON, stuck_releases_report_dir="r"))
+        assert run.rc == 0, run.text
+        assert "no result was recorded" not in run.text and "[WARNING]: cluster" not in run.text
+        assert not re.search(r"\b[1-9] could not be checked", run.text)
+        data = json.loads(report_files(tmp_path / "r")["json"].read_text())
+        assert data["summary"]["clusters_failed"] == 0
+        if how == "serial":
+            # the first batch's report said which hosts it covered and which were still to run; the last has both
+            assert re.search(r"\(batch: eu; not run yet: us\)", run.stdout), run.stdout
+            assert sorted(c["host"] for c in data["clusters"]) == ["eu", "us"]
+            assert data["summary"]["remediated"] == 2
+        else:
+            # strategy free: the report is written once, by the first host to get there; a host still at work
+            # then is named as not run yet, never as a cluster that failed (see the role README)
+            ran = [c["host"] for c in data["clusters"]]
+            assert ran and set(ran) | set(data["batch"]["pending"] if data["batch"] else []) == {"eu", "us"}
+            assert data["summary"]["remediated"] == len(ran)
