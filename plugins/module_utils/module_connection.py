@@ -18,6 +18,11 @@ from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import Kub
 
 def connect(module, request_timeout):
     """(Connection, KubeApi) for the module's connection options; no request is made yet."""
+    # A kubeconfig *path* is no secret (an in-memory kubeconfig dict is): messages may name it.
+    kubeconfig = module.params.get("kubeconfig")
+    if isinstance(kubeconfig, str):
+        for path in [kubeconfig] + kubeconfig.split(os.pathsep):
+            module.no_log_values.discard(path)
     try:
         conn = connection.resolve(module.params)
     except ConnectionFailure as err:

@@ -302,9 +302,35 @@ class Run:
         return out
 
 
-def describe_api_error(err):
+#: what the client's exception says → the cause in plain words (first match wins)
+_UNREACHABLE = (
+    ("Connection refused", "connection refused"),
+    ("timed out", "no answer in time (request_timeout)"),
+    ("Name or service not known", "host name not found"),
+    ("nodename nor servname", "host name not found"),
+    ("Temporary failure in name resolution", "host name not found"),
+    ("CERTIFICATE_VERIFY_FAILED", "its TLS certificate is not trusted (ca_cert, validate_certs)"),
+    ("Connection reset", "connection reset"),
+    ("No route to host", "no route to host"),
+)
+
+
+def unreachable_cause(err):
+    """For an ApiError without an HTTP answer, the cause in plain words (None if not recognised)."""
+    if err.status != 0:
+        return None
+    for needle, cause in _UNREACHABLE:
+        if needle in (err.message or ""):
+            return cause
+    return None
+
+
+def describe_api_error(err, server=None):
     """An ApiError in words: a connection problem says so, an HTTP answer gives its code."""
     if err.status == 0:
+        cause = unreachable_cause(err)
+        if cause and server:
+            return "cannot reach %s: %s (%s)" % (server, cause, err.message.split(":")[0])
         return "no answer from the API server: %s" % err.message
     return "API error %s: %s" % (err.status, err.message)
 

@@ -341,7 +341,7 @@ def main():
                             check_mode=module.check_mode, diff=module._diff, settings=settings)
     except ApiError as err:
         module.fail_json(msg="cluster %s (%s): cannot scan Helm releases: %s"
-                         % (cluster, conn.server, runner.describe_api_error(err)), cluster=cluster)
+                         % (cluster, conn.server, runner.describe_api_error(err, conn.server)), cluster=cluster)
     result.update(server=conn.server, actor=actor, duration_seconds=round(time.time() - started, 3))
     result["scan_warnings"] = result.pop("warnings", [])
     for warning in result["scan_warnings"]:

@@ -162,3 +162,26 @@ def test_unusable_helm_named_with_what_it_is_and_releases_without_helm_still_fix
     [err] = run["errors"]
     assert err["name"] == "web" and "helm_binary: %s %s" % (helm, message) in err["reason"], err
     assert helmfix.newest(kube, "shop", "web") == (rev, "pending-upgrade")   # nothing written for it
+
+
+def test_unreachable_server_and_unknown_context_say_what_is_wrong(tmp_path, unstick):
+    """A refused connection names the URL and says "connection refused"; an unknown context lists the
+    available ones (names only) and names the kubeconfig file, which is no secret."""
+    import socket
+    from localkube import kubeconfig as writer
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))                      # bound, never listening: connections are refused
+    url = "https://127.0.0.1:%d" % held.getsockname()[1]
+    config = tmp_path / "clusters.yaml"
+    writer.write(config, url, ca_file=None, token="s3cret-token", context="prod-eu-1",
+                 extra_contexts={"prod-us-1": {"token": "s3cret-token"}})
+    try:
+        dead = unstick({"kubeconfig": str(config), "request_timeout": "3s"})
+        assert dead["failed"] and "cannot reach %s: connection refused" % url in dead["msg"], dead["msg"]
+        typo = unstick({"kubeconfig": str(config), "context": "prod-eu-2"})
+        assert typo["failed"]
+        assert "context 'prod-eu-2' does not exist" in typo["msg"] and "(contexts: prod-eu-1, prod-us-1)" in typo["msg"]
+        assert str(config) in typo.text.replace("kubeconfig 'clusters.yaml' in %s" % tmp_path, str(config))
+        assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" not in typo["msg"] and "s3cret-token" not in typo.text
+    finally:
+        held.close()

@@ -7,6 +7,8 @@ __metaclass__ = type
 
 import json
 
+import pytest
+
 from release_fakes import NOW, FakeHelm, Store, history
 
 from ansible_collections.helmops.unstick.plugins.module_utils import claims, runner
@@ -214,3 +216,16 @@ def test_uninstall_is_verified(make_release, make_object):
     noop = Store(history(make_release, make_object, "fresh", ["pending-install"]))
     out = run(noop, FakeHelm(noop, "noop"), pending_install="uninstall")
     assert states(out) == [("fresh", "failed")] and "still shows revision 1 failed" in out["errors"][0]["reason"]
+
+
+@pytest.mark.parametrize("message,cause", [
+    ("GET /api/v1/secrets: HTTPSConnection(host='h', port=1): Failed to establish a new connection: "
+     "[Errno 111] Connection refused", "connection refused"),
+    ("GET /x: HTTPSConnectionPool(host='h', port=1): Read timed out. (read timeout=2)", "no answer in time"),
+    ("GET /x: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed", "TLS certificate is not trusted"),
+])
+def test_an_unreachable_server_is_described_in_plain_words(message, cause):
+    err = ApiError(0, "MaxRetryError", message)
+    assert cause in runner.describe_api_error(err, "https://h:1")
+    assert runner.describe_api_error(err, "https://h:1").startswith("cannot reach https://h:1: ")
+    assert runner.describe_api_error(ApiError(403, "Forbidden", "no")) == "API error 403: no"
