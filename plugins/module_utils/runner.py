@@ -111,7 +111,25 @@ class Run:
             self.warnings.append("cluster %s sent no Date header; ages use this host's clock" % self.cluster)
         for ns, message in scan.forbidden:
             self._problem("cannot read namespace %s: %s" % (ns, message), namespace=ns)
+        self._typo_warnings(scan.items, namespaces)
         return scan.items, now
+
+    def _typo_warnings(self, items, namespaces):
+        """A named namespace that does not exist, or a release name with no record in scope, would read as
+        "nothing stuck": say so (globs are patterns, matching nothing is normal for them)."""
+        seen_ns = set(((i.get("metadata") or {}).get("namespace")) for i in items)
+        seen_rel = set((((i.get("metadata") or {}).get("labels")) or {}).get("name") for i in items)
+        plain_ns = [ns for ns in namespaces if not _has_glob([ns])]
+        exists = getattr(self.storage, "namespace_exists", None)
+        for ns in plain_ns:
+            if ns not in seen_ns and exists and exists(ns) is False:
+                self.warnings.append("cluster %s: namespace '%s' (namespaces) does not exist" % (self.cluster, ns))
+        known = getattr(self.storage, "release_exists", None)
+        for name in self.p.get("releases") or []:
+            if name not in seen_rel and not _has_glob([name]) and known \
+                    and known(name, plain_ns if plain_ns and len(plain_ns) == len(namespaces) else None) is False:
+                self.warnings.append("cluster %s: release '%s' (releases) has no Helm record in the namespaces "
+                                     "scanned" % (self.cluster, name))
 
     def _candidates(self, items):
         found = set()

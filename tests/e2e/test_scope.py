@@ -60,3 +60,17 @@ def test_scope_selects_what_is_reported_and_what_is_remediated(fleet, helm_env, 
             assert helm_env.history(name, ns)[-1]["status"].startswith("pending-"), (ns, name)
     # the rest of the fleet is still found stuck by a run without the scope
     assert found(unstick(module_args(remediate=False))) == sorted(set(RELEASES) - {("team-a", "db")})
+
+
+def test_a_namespace_or_release_typo_is_a_warning_not_a_silent_nothing(kube, helm_env, unstick, module_args):
+    """namespaces: [shpo] (no such namespace) and releases: [wbe] (no such release) would read as
+    "nothing stuck": the result and the output say what matched nothing; globs that match nothing are fine."""
+    helm_env.install("web", "shop")
+    run = unstick(module_args(remediate=False, namespaces=["shop", "shpo"], releases=["wbe", "api-*"]))
+    assert run.rc == 0, run.text
+    assert run["scan_warnings"] == ["cluster localkube: namespace 'shpo' (namespaces) does not exist",
+                                    "cluster localkube: release 'wbe' (releases) has no Helm record in the "
+                                    "namespaces scanned"]
+    assert "namespace 'shpo' (namespaces) does not exist" in " ".join(run.stderr.split())   # a [WARNING]
+    clean = unstick(module_args(remediate=False, namespaces=["shop"], releases=["web"]))
+    assert clean["scan_warnings"] == []

@@ -25,6 +25,7 @@ __metaclass__ = type
 
 from ansible_collections.helmops.unstick.plugins.module_utils.claims import CLAIM_LABEL
 from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import (
+    JSON,
     ApiError,
     META_LIST_ACCEPT,
 )
@@ -188,6 +189,26 @@ class ReleaseStorage:
 
     def get(self, namespace, name):
         return self.api.get(self._object(namespace, name)).body
+
+    def namespace_exists(self, namespace):
+        """True / False, or None when the API does not say (RBAC forbids reading namespaces, ...)."""
+        try:
+            self.api.get("/api/v1/namespaces/%s" % quote(namespace, safe=""), accept=JSON)
+            return True
+        except ApiError as err:
+            return False if err.not_found else None
+
+    def release_exists(self, release, namespaces=None):
+        """Whether any record of ``release`` exists (in ``namespaces``, else cluster-wide); None when unknown."""
+        query = [("labelSelector", "owner=helm,name=%s" % release), ("limit", "1")]
+        try:
+            for namespace in namespaces or [None]:
+                body = self.api.get(self._collection(namespace), query, accept=META_LIST_ACCEPT).body or {}
+                if body.get("items"):
+                    return True
+            return False
+        except ApiError:
+            return None
 
     def records(self, namespace, release):
         """Every record of one release, whole (payloads included): for its history."""
