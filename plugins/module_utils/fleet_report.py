@@ -25,27 +25,28 @@ import json
 
 from html import escape as _html_escape
 
+# helm_unstick's release states: the one list, in module_utils/report.py
+from ansible_collections.helmops.unstick.plugins.module_utils.report import (  # noqa: F401 (re-exported)
+    FOUND_STATES,
+    STATE_ERROR,
+    STATE_FAILED,
+    STATE_IN_PROGRESS,
+    STATE_REFUSED,
+    STATE_REMEDIATED,
+    STATE_STUCK,
+    STATE_UNFINISHED,
+    STATE_WOULD_REMEDIATE,
+    STATES,
+)
+
 FORMATS = ("json", "markdown", "html", "prom")
 EXTENSIONS = {"json": "json", "markdown": "md", "html": "html", "prom": "prom"}
 RELEASE_FIELDS = ("namespace", "name", "revision", "status", "age_seconds", "last_good_revision",
                   "action", "target_revision", "chart", "chart_version", "app_version")
 SCHEMA_VERSION = 2
 
-# helm_unstick's release states (module_utils/report.py), as the report shows them
-STATE_STUCK = "stuck"
-STATE_IN_PROGRESS = "in_progress"
-STATE_UNFINISHED = "unfinished"
-STATE_WOULD_REMEDIATE = "would_remediate"
-STATE_REMEDIATED = "remediated"
-STATE_REFUSED = "refused"
-STATE_FAILED = "failed"
-STATE_ERROR = "error"
-STATES = (STATE_STUCK, STATE_IN_PROGRESS, STATE_UNFINISHED, STATE_WOULD_REMEDIATE, STATE_REMEDIATED,
-          STATE_REFUSED, STATE_FAILED, STATE_ERROR)
 #: still locked (Helm refuses the next upgrade) after this run
 LOCKED_STATES = (STATE_STUCK, STATE_UNFINISHED, STATE_WOULD_REMEDIATE, STATE_REFUSED, STATE_FAILED)
-#: found stuck (or unfinished), whatever happened next
-FOUND_STATES = LOCKED_STATES + (STATE_REMEDIATED,)
 #: the ``errors`` count: what went wrong for a release (a guard refusal is the cluster's, not a release's)
 ERROR_STATES = (STATE_ERROR, STATE_FAILED, STATE_REFUSED)
 
@@ -120,7 +121,8 @@ def _row(entry, cluster_name, mode, guard):
         taken = "none (planned: %s)" % action if action else "none"
         result = ("still stuck: report only (remediate is off)" if mode == MODE_REPORT
                   else "still stuck: %s" % reason if reason else "still stuck")
-    row.update(state=state, action_taken=taken, result=result, reason=reason or None)
+    row.update(state=state, action_taken=taken, result=result, reason=reason or None,
+               refused_by=_text(entry.get("refused_by")) or None)
     return row
 
 
@@ -191,7 +193,7 @@ def _views(rows):
     return {"stuck": [r for r in rows if r["state"] in FOUND_STATES],
             "in_progress": [r for r in rows if r["state"] == STATE_IN_PROGRESS],
             "remediated": [r for r in rows if r["state"] == STATE_REMEDIATED],
-            "errors": [r for r in rows if r["state"] in ERROR_STATES and "guard" not in r["result"]]}
+            "errors": [r for r in rows if r["state"] in ERROR_STATES and not r["refused_by"]]}
 
 
 def _cluster_summary(counts):
@@ -441,7 +443,6 @@ td.nowrap { white-space: nowrap; }
 .s-error, .s-failed, .s-refused { background: #fef3f2; color: var(--bad); }
 .s-in_progress, .s-would_remediate { background: #eff8ff; color: #175cd3; }
 .s-unfinished { background: #fffaeb; color: var(--warn); }
-.mode { font-weight: 600; }
 ul.errors li { margin: 2px 0; } code { font-size: 12px; }
 """
 
