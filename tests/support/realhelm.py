@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 
 from helmfix import CHART, LOCKED
-from tools import HELM
+from tools import HELM, HELM3
 
 #: helm's own connection variables: a test's helm reads only the kubeconfig it is given
 HELM_CONNECTION_VARS = ("KUBECONFIG", "HELM_KUBECONTEXT", "HELM_KUBETOKEN", "HELM_KUBEAPISERVER",
@@ -58,9 +58,19 @@ class RealHelm:
         assert proc.returncode == 1 and LOCKED in proc.stderr, (proc.returncode, proc.stdout, proc.stderr)
         return proc.stderr.strip()
 
-    def start(self, op, name, namespace, chart=None, values=None, revision=None):
-        """``helm install|upgrade|rollback`` in the background (for helmfix's stuck-makers)."""
-        return subprocess.Popen(self.argv(*self._op_args(op, name, chart, values, revision), namespace=namespace),
+    @property
+    def major(self):
+        """3 or 4: the helm major version of this binary (by its pinned build)."""
+        return 3 if self.binary == str(HELM3) else 4
+
+    def wait_flags(self):
+        """``--wait`` as each version spells its watching wait."""
+        return ["--wait"] if self.major == 3 else ["--wait=watcher"]
+
+    def start(self, op, name, namespace, chart=None, values=None, revision=None, extra=()):
+        """``helm install|upgrade|rollback`` in the background (for the stuck-makers)."""
+        argv = self._op_args(op, name, chart, values, revision) + list(extra)
+        return subprocess.Popen(self.argv(*argv, namespace=namespace),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env)
 
     @staticmethod

@@ -1,5 +1,5 @@
-"""The real tools under the tests: helm 3 and helm 4 CLIs that scripts/bootstrap builds into .tools/
-(versions pinned in scripts/tool-versions), and the helm stand-in for the few tests that need a helm
+"""The real tools under the tests: helm 3 and helm 4 CLIs, kube-apiserver and etcd that scripts/bootstrap
+builds into .tools/ (versions pinned in scripts/tool-versions), and the helm stand-in for the few tests that need a helm
 failing or hanging on purpose (tests/support/bin/helm)."""
 
 import os
@@ -31,14 +31,20 @@ HELM4 = ROOT / ".tools" / ("helm-" + HELM4_VERSION) / "helm"
 REAL_HELMS = {"helm3": HELM3, "helm4": HELM4}
 #: what "helm" means in a test that does not say: the real helm 4
 HELM = HELM4
+KUBE_VERSION = VERSIONS["KUBE_VERSION"]
+ETCD_VERSION = VERSIONS["ETCD_VERSION"]
+#: the real API server of tests/support/realkube
+KUBE_APISERVER = ROOT / ".tools" / ("kube-apiserver-" + KUBE_VERSION) / "kube-apiserver"
+ETCD = ROOT / ".tools" / ("etcd-" + ETCD_VERSION) / "etcd"
 #: the stand-in: only where a real binary cannot do the job (see its header)
 HELM_STANDIN = ROOT / "tests" / "support" / "bin" / "helm"
 
 
 def missing_tools():
     """Messages for each real tool that is not built (the suite fails on any of them)."""
-    return ["%s is missing or not executable: run scripts/bootstrap (it builds helm %s with Go)" % (path, ver)
-            for path, ver in ((HELM3, HELM3_VERSION), (HELM4, HELM4_VERSION))
+    return ["%s is missing or not executable: run scripts/bootstrap (it builds %s with Go)" % (path, what)
+            for path, what in ((HELM3, "helm " + HELM3_VERSION), (HELM4, "helm " + HELM4_VERSION),
+                               (KUBE_APISERVER, "kube-apiserver " + KUBE_VERSION), (ETCD, "etcd " + ETCD_VERSION))
             if not (path.is_file() and os.access(str(path), os.X_OK))]
 
 
