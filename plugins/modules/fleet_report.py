@@ -290,7 +290,7 @@ def main():
         files[fmt] = os.path.join(dest, "%s.%s" % (params["basename"], fleet_report.EXTENSIONS[fmt]))
     if not module.check_mode:
         try:
-            if not os.path.isdir(dest):
+            if files and not os.path.isdir(dest):
                 os.makedirs(dest)
             for fmt, path in files.items():
                 _write(path, fleet_report.render(fleet, fmt))
