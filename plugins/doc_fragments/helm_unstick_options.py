@@ -108,7 +108,18 @@ options:
       - How long to wait for each answer of the API server, in seconds or as a duration (V(30s)).
       - A read that times out, loses its connection or is answered 429 or 5xx is tried again, at most 4 more
         times, with backoff (honouring C(Retry-After), at most 10 seconds a pause). Writes are never tried
-        again. So a hung API server holds the module for at most about five times this, plus 40 seconds.
+        again. So a hung API server holds the module for at most about five times this, plus 40 seconds, and
+        never beyond O(cluster_timeout).
     type: raw
     default: 60s
+  cluster_timeout:
+    description:
+      - The most the whole run on this cluster may take, in seconds or as a duration (V(10m)). The scan, every
+        request and retry, back-off pause and helm call are cut to what is left of it.
+      - When it is reached, a request is not sent (the task fails naming the cluster and V(cluster_timeout)
+        if the scan is not done), no retry is made, and no further remediation is started (each such release is
+        reported as not attempted, nothing written). A helm call already running gets only the time left as
+        its C(--timeout); an action cut short is reported as failed or unfinished, and the next run finishes it.
+    type: raw
+    default: 30m
 """

@@ -29,6 +29,7 @@ UNSTICK_ARG_SPEC = dict(
     max_remediations=dict(type="int"),
     fail_on_error=dict(type="bool", default=True),
     request_timeout=dict(type="raw", default="60s"),
+    cluster_timeout=dict(type="raw", default="30m"),
 )
 
 

@@ -16,8 +16,9 @@ from ansible_collections.helmops.unstick.plugins.module_utils.k8s import connect
 from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import KubeApi
 
 
-def connect(module, request_timeout):
-    """(Connection, KubeApi) for the module's connection options; no request is made yet."""
+def connect(module, request_timeout, deadline=None):
+    """(Connection, KubeApi) for the module's connection options; no request is made yet. ``deadline``:
+    the cluster's Deadline, which every request and retry of the KubeApi ends by."""
     # A kubeconfig *path* is no secret (an in-memory kubeconfig dict is): messages may name it.
     kubeconfig = module.params.get("kubeconfig")
     if isinstance(kubeconfig, str):
@@ -32,7 +33,8 @@ def connect(module, request_timeout):
     for value in (conn.label, conn.server, conn.context):
         module.no_log_values.discard(value)
     try:
-        api = KubeApi(conn.api_client(retries=connection.client_retries()), timeout=request_timeout)
+        api = KubeApi(conn.api_client(retries=connection.client_retries()), timeout=request_timeout,
+                      deadline=deadline)
     except ConnectionFailure as err:
         module.fail_json(msg=str(err), cluster=conn.label)
     return conn, api

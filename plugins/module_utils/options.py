@@ -33,6 +33,7 @@ Settings = namedtuple("Settings", [
     "request_timeout",   # seconds, for each API answer
     "max_remediations",  # int or None
     "backup_dir",        # absolute path or None
+    "cluster_timeout",   # seconds, for the whole run on the cluster (requests, retries, helm)
 ])
 
 # a namespace name (DNS-1123 label) or a glob made of its characters and * ? [ ]
@@ -94,6 +95,7 @@ def validate(params, environ=None):
     min_age = _duration(params, "min_age", 0)
     timeout = _duration(params, "timeout", 1)
     request_timeout = _duration(params, "request_timeout", 1)
+    cluster_timeout = _duration(params, "cluster_timeout", 1)
     limit = params.get("max_remediations")
     if limit is not None and limit < 0:
         raise OptionError("max_remediations", limit, "must be 0 or more, got %r" % (limit,))
@@ -110,7 +112,7 @@ def validate(params, environ=None):
     if backup_dir:
         backup_dir = _writable_dir("backup_dir", backup_dir)
     _connection_combinations(params, environ)
-    return Settings(driver, min_age, timeout, request_timeout, limit, backup_dir)
+    return Settings(driver, min_age, timeout, request_timeout, limit, backup_dir, cluster_timeout)
 
 
 def _driver(params, environ):

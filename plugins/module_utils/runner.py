@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
 import time
 import uuid
 
@@ -31,6 +32,7 @@ from ansible_collections.helmops.unstick.plugins.module_utils.classify import (
     KIND_IN_PROGRESS,
     classify_release,
 )
+from ansible_collections.helmops.unstick.plugins.module_utils.deadline import Deadline
 from ansible_collections.helmops.unstick.plugins.module_utils.errors import HelmError, VerifyError
 from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import ApiError
 from ansible_collections.helmops.unstick.plugins.module_utils.options import validate
@@ -73,8 +75,9 @@ class HelmGate:
 
 class Run:
     def __init__(self, params, settings, storage, cluster, actor, helm_gate, check_mode=False, diff=False,
-                 clock=time.time):
+                 clock=time.time, deadline=None):
         self.p = params
+        self.deadline = deadline if deadline is not None else Deadline(None)
         self.settings = settings
         self.storage = storage
         self.cluster = cluster
@@ -272,6 +275,10 @@ class Run:
             self.releases.append(entry(report.STATE_WOULD_REMEDIATE, "check mode: " + action.would(item), True))
             self._note(item, action.would(item))
             return
+        if self.deadline.expired():
+            self.releases.append(entry(report.STATE_ERROR, reason="%s: not attempted: %s; nothing written"
+                                       % (where, self.deadline.describe())))
+            return
         backup = None
         try:
             if self.settings.backup_dir:
@@ -303,7 +310,7 @@ class Run:
 
     def remediate(self, found, now, refused=None):
         ctx = ActionContext(self.storage, self.gate.helm, self.actor, self.run_id, now, self.settings,
-                            self.p.get("wait", True), self.cluster)
+                            self.p.get("wait", True), self.cluster, self.deadline)
         for cls, obj, release, summary in found:
             self.act(cls, obj, release, summary, ctx, refused)
 
@@ -345,22 +352,30 @@ def unreachable_cause(err):
 
 def describe_api_error(err, server=None):
     """An ApiError in words: a connection problem says so, an HTTP answer gives its code."""
+    gave_up = _GAVE_UP.search(err.message or "")
+    tail = "; %s" % gave_up.group(0) if gave_up else ""
     if err.status == 0:
         cause = unreachable_cause(err)
         if cause and server:
-            return "cannot reach %s: %s (%s)" % (server, cause, err.message.split(":")[0])
+            return "cannot reach %s: %s (%s)%s" % (server, cause, err.message.split(":")[0], tail)
         return "no answer from the API server: %s" % err.message
     return "API error %s: %s" % (err.status, err.message)
 
 
+#: the deadline's own words in an ApiError (k8s/api.py): kept when the message is shortened
+_GAVE_UP = re.compile(r"(no retry|not sent): cluster_timeout \([^)]*\) reached( after \d+ attempt\(s\))?")
+
+
 def run(params, storage, cluster, actor, helm_gate=None, check_mode=False, diff=False,
-        clock=time.time, settings=None):
+        clock=time.time, settings=None, deadline=None):
     """Do one whole run and return the module result (raises ApiError if the scan fails).
 
-    ``settings``: the module's ``options.validate(params)``; validated here when not given."""
+    ``settings``: the module's ``options.validate(params)``; validated here when not given.
+    ``deadline``: the cluster's Deadline (cluster_timeout); no action starts after it."""
     if settings is None:
         settings = validate(params, {})
-    job = Run(params, settings, storage, cluster, actor, helm_gate or HelmGate(), check_mode, diff, clock)
+    job = Run(params, settings, storage, cluster, actor, helm_gate or HelmGate(), check_mode, diff, clock,
+              deadline)
     found, now = job.scan()
     refused = None
     if params.get("remediate", True):

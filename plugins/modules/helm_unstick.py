@@ -320,6 +320,7 @@ def main():
     if not HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMP_ERR)
     from ansible_collections.helmops.unstick.plugins.module_utils import options, runner
+    from ansible_collections.helmops.unstick.plugins.module_utils.deadline import Deadline
     from ansible_collections.helmops.unstick.plugins.module_utils.errors import OptionError
     from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import ApiError
     from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
@@ -332,13 +333,14 @@ def main():
         settings = options.validate(params)
     except OptionError as err:
         module.fail_json(msg=str(err), option=err.option)
-    conn, api = connect(module, settings.request_timeout)
+    deadline = Deadline(settings.cluster_timeout)
+    conn, api = connect(module, settings.request_timeout, deadline)
     cluster = conn.label
     gate = _helm_gate(module, conn, settings.driver)
     actor = "%s@%s" % (getpass.getuser(), socket.gethostname())
     try:
         result = runner.run(params, ReleaseStorage(api, settings.driver), cluster, actor, helm_gate=gate,
-                            check_mode=module.check_mode, diff=module._diff, settings=settings)
+                            check_mode=module.check_mode, diff=module._diff, settings=settings, deadline=deadline)
     except ApiError as err:
         module.fail_json(msg="cluster %s (%s): cannot scan Helm releases: %s"
                          % (cluster, conn.server, runner.describe_api_error(err, conn.server)), cluster=cluster)

@@ -117,6 +117,22 @@ def test_request_timeout_bounds_each_answer(kube, helm_env, unstick, module_args
     assert bad["failed"] and "request_timeout" in bad["msg"] and "'soon'" in bad["msg"]
 
 
+def test_cluster_timeout_bounds_a_hung_server_including_retries(kube, helm_env, unstick, module_args):
+    """A server that accepts requests and never answers: request_timeout 2s alone costs five tries and their
+    back-off (about 18 s); cluster_timeout 5s ends the whole run on that cluster by 5 s, saying so."""
+    stuck(helm_env, kube, "r", "apps")
+    hung = kube.faults.hang(verb="list")
+    run = unstick(module_args(remediate=False, request_timeout="2s", cluster_timeout="5s"))
+    tries = hung.fired
+    kube.faults.clear()
+    assert run["failed"] and "cluster localkube" in run["msg"] and "cannot scan" in run["msg"], run.text
+    assert "no retry: cluster_timeout (5s) reached after 2 attempt(s)" in run["msg"], run["msg"]
+    assert "cannot reach %s: no answer in time (request_timeout)" % kube.url in run["msg"], run["msg"]
+    assert tries == 2                               # 2 s, back-off 0.5 s, 2 s: no time left for a third
+    bad = unstick(module_args(cluster_timeout="0s"))
+    assert bad["failed"] and "cluster_timeout" in bad["msg"] and "'0s'" in bad["msg"], bad["msg"]
+
+
 def test_corrupt_record_fails_the_task_after_the_rest_was_fixed(kube, helm_env, unstick, module_args):
     """fail_on_error defaults to true: the task fails, but only after the good release was remediated."""
     good_and_broken(helm_env, kube, b"not base64 of gzip at all")

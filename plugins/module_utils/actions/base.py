@@ -31,8 +31,9 @@ class ActionContext:
     """What an action may use: the scanned cluster's storage, helm bound to the same
     connection, who we are, the server's time and the helm settings."""
 
-    def __init__(self, storage, helm, actor, run_id, now, settings, wait, cluster):
+    def __init__(self, storage, helm, actor, run_id, now, settings, wait, cluster, deadline=None):
         self.storage = storage
+        self.deadline = deadline
         self.helm = helm
         self.actor = actor
         self.run_id = run_id
@@ -40,6 +41,11 @@ class ActionContext:
         self.settings = settings
         self.wait = wait
         self.cluster = cluster
+
+    def helm_seconds(self):
+        """helm's --timeout: the ``timeout`` option, cut to what is left of the cluster's deadline."""
+        timeout = self.settings.timeout
+        return max(1, int(self.deadline.cap(timeout))) if self.deadline is not None else timeout
 
 
 class Remediation:

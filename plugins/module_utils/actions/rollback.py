@@ -39,7 +39,7 @@ class Rollback:
     def run_helm(self, ctx, item):
         """The helm step alone (``resume`` runs it again after taking the claim over)."""
         item.helm_output = ctx.helm.rollback(item.namespace, item.name, item.plan.target_revision, ctx.wait,
-                                             ctx.settings.timeout)
+                                             ctx.helm_seconds())
 
     def verify(self, ctx, item):
         target = item.plan.target_revision

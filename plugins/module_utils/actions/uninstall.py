@@ -33,7 +33,7 @@ class Uninstall:
 
     def run_helm(self, ctx, item):
         """The helm step alone (``resume`` runs it again after taking the claim over)."""
-        item.helm_output = ctx.helm.uninstall(item.namespace, item.name, ctx.wait, ctx.settings.timeout)
+        item.helm_output = ctx.helm.uninstall(item.namespace, item.name, ctx.wait, ctx.helm_seconds())
 
     def verify(self, ctx, item):
         base.verify_uninstalled(ctx, item, base.said(getattr(item, "helm_output", "")))

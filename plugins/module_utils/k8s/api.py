@@ -78,12 +78,14 @@ class KubeApi:
     and the caller decides what a failure means.
     """
 
-    def __init__(self, api_client, retries=4, max_backoff=10.0, timeout=60, sleep=time.sleep):
+    def __init__(self, api_client, retries=4, max_backoff=10.0, timeout=60, sleep=time.sleep, deadline=None):
         self.client = api_client
         self.retries = retries
         self.max_backoff = max_backoff
         self.timeout = timeout
         self.sleep = sleep
+        #: the cluster's Deadline (cluster_timeout): requests, retries and back-offs end by it
+        self.deadline = deadline
         self.requests = 0
         self.bytes_received = 0
 
@@ -95,9 +97,15 @@ class KubeApi:
             method, path, query_params=list(query or []), header_params=headers,
             body=body, auth_settings=["BearerToken"],
         )
+        timeout = self.timeout
+        if self.deadline is not None:
+            if self.deadline.expired():
+                raise ApiError(0, "cluster_timeout", "%s %s: not sent: %s" % (method, path, self.deadline.describe()),
+                               path)
+            timeout = self.deadline.cap(timeout)
         self.requests += 1
         try:
-            resp = self.client.call_api(*request, _request_timeout=self.timeout)
+            resp = self.client.call_api(*request, _request_timeout=timeout)
             raw = resp.read()
         except Exception as exc:  # connection refused/reset, TLS, timeouts
             status = getattr(exc, "status", 0) or 0
@@ -120,6 +128,10 @@ class KubeApi:
                 delay = min(self.max_backoff, max(float(hint), 0.0))
             except ValueError:
                 pass
+        if self.deadline is not None and not self.deadline.allows(delay):
+            # no retry can end in time: say why the last answer is the final one
+            raise ApiError(err.status, err.reason, "%s; no retry: %s after %d attempt(s)"
+                           % (err.message, self.deadline.describe(), attempt + 1), err.path)
         self.sleep(delay)
 
     def get(self, path, query=None, accept=JSON):
