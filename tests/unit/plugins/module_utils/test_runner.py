@@ -229,3 +229,22 @@ def test_an_unreachable_server_is_described_in_plain_words(message, cause):
     assert cause in runner.describe_api_error(err, "https://h:1")
     assert runner.describe_api_error(err, "https://h:1").startswith("cannot reach https://h:1: ")
     assert runner.describe_api_error(ApiError(403, "Forbidden", "no")) == "API error 403: no"
+
+
+def test_no_remediation_starts_after_the_cluster_timeout(make_release, make_object):
+    """The deadline ran out while the first release was remediated: the second is reported, not touched."""
+    from ansible_collections.helmops.unstick.plugins.module_utils.deadline import Deadline
+    elapsed = [0.0]
+
+    class SlowStore(Store):
+        def replace(self, obj):            # each write takes 100 s (a slow, flapping API server)
+            elapsed[0] += 100
+            return Store.replace(self, obj)
+    store = SlowStore(history(make_release, make_object, "a", ["deployed", "pending-upgrade"])
+                      + history(make_release, make_object, "b", ["deployed", "pending-upgrade"]))
+    out = runner.run(dict(PARAMS), store, "c1", "me@here", helm_gate=runner.HelmGate(problem="no helm"),
+                     clock=lambda: NOW, deadline=Deadline(60, clock=lambda: elapsed[0]))
+    assert sorted(states(out)) == [("a", "remediated"), ("b", "error")]
+    [late] = [e for e in out["releases"] if e["name"] == "b"]
+    assert "not attempted: cluster_timeout (60s) reached; nothing written" in late["reason"]
+    assert store.writes == 1
