@@ -226,3 +226,197 @@ def table(headers, rows):
 
 def ratio(a, b):
     return "%.0f×" % (a / b) if b else "-"
+
+
+# --- the real kube-apiserver (tests/support/realkube): seeding over HTTPS, measuring by its /metrics ---
+
+#: requests kube-apiserver makes to itself while idle (lease renewal, the endpoints reconciler, the
+#: OpenAPI aggregator): none of the measured clients touches these, so they are reported apart
+BACKGROUND = ("leases", "endpoints", "endpointslices", "openapi/v2", "openapi/v3")
+
+
+def _https(kube, timeout=120):
+    import http.client
+    import ssl
+    ctx = ssl.create_default_context(cafile=str(kube.ca_file))
+    return http.client.HTTPSConnection("127.0.0.1", kube.port, context=ctx, timeout=timeout)
+
+
+def seed_real(kube, objects, namespaces, threads=16):
+    """Create ``namespaces`` and then every Secret of ``objects`` on a RealKube, ``threads`` at a time
+    (one keep-alive HTTPS connection per thread, admin token, ``fieldManager=helm`` as Helm's own
+    writes). Returns the seconds the Secrets took."""
+    import http.client
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+    from realkube import ADMIN_TOKEN
+    for ns in namespaces:
+        kube.create_namespace(ns)
+    local = threading.local()
+    headers = {"Authorization": "Bearer " + ADMIN_TOKEN, "Content-Type": "application/json",
+               "Accept": "application/json"}
+
+    def post(obj):
+        meta = obj["metadata"]
+        body = json.dumps({"apiVersion": "v1", "kind": "Secret", "type": obj["type"],
+                           "metadata": {"name": meta["name"], "namespace": meta["namespace"],
+                                        "labels": meta["labels"]},
+                           "data": obj["data"]}, separators=(",", ":")).encode()
+        path = "/api/v1/namespaces/%s/secrets?fieldManager=helm" % meta["namespace"]
+        for attempt in range(5):
+            conn = getattr(local, "conn", None)
+            if conn is None:
+                conn = local.conn = _https(kube)
+            try:
+                conn.request("POST", path, body, headers)
+                resp = conn.getresponse()
+                data = resp.read()
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                local.conn = None
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            if resp.status == 201 or (resp.status == 409 and attempt):   # 409 after a retry: it was made
+                return
+            if resp.status == 429 or resp.status >= 500:
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            raise RuntimeError("creating %s: %s %s" % (meta["name"], resp.status, data[:300]))
+        raise RuntimeError("creating %s: gave up after retries" % meta["name"])
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        for _ in pool.map(post, objects):
+            pass
+    seconds = time.perf_counter() - start
+    # every Secret on this server is a seeded record (no controller-manager: no token Secrets)
+    code, _, body = kube.request("GET", "/api/v1/secrets?limit=1")
+    held = len(body["items"]) + int(body["metadata"].get("remainingItemCount") or 0)
+    if code != 200 or held != len(objects):
+        raise RuntimeError("the server holds %s Secrets, seeded %d (%s)" % (held, len(objects), code))
+    return seconds
+
+
+def api_counters(kube):
+    """From kube-apiserver's /metrics: {"requests": {(verb, what, scope, code): n} from
+    apiserver_request_total, "sizes": {(verb, what, scope): [sum, count]} from the histogram
+    apiserver_response_sizes (kube-apiserver observes it for GET and LIST only)}. ``what`` is the
+    resource (group/resource, /subresource) or, for a non-resource URL, its path; "durations":
+    {(verb, what, scope): seconds} from apiserver_request_duration_seconds_sum (WATCH and CONNECT excluded
+    by kube-apiserver); "dispatched": apiserver_flowcontrol_dispatched_requests_total, all flow schemas.
+
+    apiserver_request_total does not count every request: GET /version and discovery (/api, /apis) are
+    not in it. API Priority and Fairness dispatches every (non-long-running) request, these and the
+    /metrics scrape included, so its counter shows how many requests apiserver_request_total missed."""
+    requests, sizes, durations, dispatched = {}, {}, {}, 0.0
+    for (name, labels), value in kube.metrics().items():
+        lab = dict(labels)
+        if name == "apiserver_flowcontrol_dispatched_requests_total":
+            dispatched += value
+            continue
+        if name not in ("apiserver_request_total", "apiserver_response_sizes_sum",
+                        "apiserver_response_sizes_count", "apiserver_request_duration_seconds_sum"):
+            continue
+        what = lab.get("resource") or ""
+        if what:
+            what = (lab["group"] + "/" if lab.get("group") else "") + what
+            what += "/" + lab["subresource"] if lab.get("subresource") else ""
+        else:
+            what = lab.get("subresource") or "?"
+        key = (lab["verb"], what, lab.get("scope") or "-")
+        if name == "apiserver_request_total":
+            requests[key + (lab.get("code", ""),)] = requests.get(key + (lab.get("code", ""),), 0) + value
+        elif name == "apiserver_request_duration_seconds_sum":
+            durations[key] = durations.get(key, 0.0) + value
+        else:
+            pair = sizes.setdefault(key, [0.0, 0.0])
+            pair[0 if name.endswith("_sum") else 1] += value
+    return {"requests": requests, "sizes": sizes, "durations": durations, "dispatched": dispatched}
+
+
+def _is_background(key):
+    return key[1].split("/")[-1] in BACKGROUND or key[1] in BACKGROUND
+
+
+def counters_delta(before, after):
+    """after - before, split into the clients' part and kube-apiserver's own background."""
+    out = {"requests": {}, "sizes": {}, "background": {}, "server_seconds": 0.0}
+    # the "after" scrape is dispatched (and counted) before it reads the counter: one request is ours
+    dispatched = int(round(after["dispatched"] - before["dispatched"])) - 1
+    for key, value in after["durations"].items():
+        if not _is_background(key):
+            out["server_seconds"] += value - before["durations"].get(key, 0.0)
+    for key, value in after["requests"].items():
+        n = int(round(value - before["requests"].get(key, 0)))
+        if n:
+            (out["background"] if _is_background(key) else out["requests"])[key] = n
+    for key, (total, count) in after["sizes"].items():
+        b = before["sizes"].get(key, (0.0, 0.0))
+        if count - b[1] and not _is_background(key):
+            out["sizes"][key] = (int(round(total - b[0])), int(round(count - b[1])))
+    # requests APF dispatched that apiserver_request_total does not show (/version, discovery)
+    out["uncounted"] = dispatched - sum(out["requests"].values()) - sum(out["background"].values())
+    return out
+
+
+def measure_real(kube, fn):
+    """(wall seconds, response bytes, requests, fn's result, delta) of one call, counted by
+    kube-apiserver itself: the apiserver_request_total and apiserver_response_sizes deltas between
+    two scrapes of /metrics (kube-apiserver does not count its own /metrics in either).
+    Response bytes: apiserver_response_sizes_sum, the body bytes as written (gzipped when the server
+    compressed them), GET and LIST only; requests: apiserver_request_total, every verb, background apart."""
+    before = api_counters(kube)
+    start = time.perf_counter()
+    detail = fn()
+    seconds = time.perf_counter() - start
+    delta = counters_delta(before, api_counters(kube))
+    return (seconds, sum(s for s, _ in delta["sizes"].values()), sum(delta["requests"].values()),
+            detail, delta)
+
+
+def describe_requests(counts, sizes=None):
+    """'LIST secrets (cluster) 1 = 8,699,552 B, GET secrets (resource) 10 = ...' from
+    {(verb, what, scope[, code]): n} and, if given, the response bytes {(verb, what, scope): (sum, count)}."""
+    parts = []
+    for key in sorted(counts):
+        verb, what, scope = key[:3]
+        code = key[3] if len(key) > 3 and key[3] not in ("200", "201") else ""
+        size = (sizes or {}).get(key[:3])
+        parts.append("%s %s (%s)%s %d%s" % (verb, what, scope, " code " + code if code else "", counts[key],
+                                            " = {:,} B".format(size[0]) if size and not code else ""))
+    return ", ".join(parts) or "-"
+
+
+def helm_cli_list(helm, kubeconfig, tmp, all_states):
+    """The real helm CLI: ``helm list -A [-a] --max 0 -o json`` with ``kubeconfig`` (admin), its own
+    empty HELM_*_HOME. ``--max 0`` and ``-o json`` change only what is printed (helm reads every record
+    either way; the default --max 256 trims after reading), so the result can be counted."""
+    home = Path(tmp) / ("home-" + Path(str(helm)).parent.name)
+    env = dict(os.environ, HOME=str(home), HELM_CONFIG_HOME=str(home / "config"),
+               HELM_CACHE_HOME=str(home / "cache"), HELM_DATA_HOME=str(home / "data"),
+               KUBECONFIG=str(kubeconfig))
+    argv = [str(helm), "list", "-A"] + (["-a"] if all_states else []) + ["--max", "0", "-o", "json",
+                                                                         "--kubeconfig", str(kubeconfig)]
+    out = subprocess.run(argv, check=True, capture_output=True, text=True, env=env)
+    rels = json.loads(out.stdout)
+    return {"releases": len(rels), "pending": sum(1 for r in rels if str(r.get("status", "")).startswith("pending"))}
+
+
+def raw_list(kube, accept, gzip_ok):
+    """One unpaged ``GET /api/v1/secrets?labelSelector=owner=helm`` (Helm's own list request) with
+    ``accept`` and, if ``gzip_ok``, ``Accept-Encoding: gzip``; returns what arrived."""
+    from realkube import ADMIN_TOKEN
+    conn = _https(kube)
+    headers = {"Authorization": "Bearer " + ADMIN_TOKEN, "Accept": accept}
+    if gzip_ok:
+        headers["Accept-Encoding"] = "gzip"
+    try:
+        conn.request("GET", "/api/v1/secrets?labelSelector=owner%3Dhelm", headers=headers)
+        resp = conn.getresponse()
+        body = resp.read()
+    finally:
+        conn.close()
+    if resp.status != 200:
+        raise RuntimeError("list: %s %s" % (resp.status, body[:300]))
+    return {"body bytes received": len(body), "Content-Type": resp.headers.get("Content-Type"),
+            "Content-Encoding": resp.headers.get("Content-Encoding") or "identity"}
