@@ -343,7 +343,8 @@ def main():
                             check_mode=module.check_mode, diff=module._diff, settings=settings, deadline=deadline)
     except ApiError as err:
         module.fail_json(msg="cluster %s (%s): cannot scan Helm releases: %s"
-                         % (cluster, conn.server, runner.describe_api_error(err, conn.server)), cluster=cluster)
+                         % (cluster, conn.server, runner.describe_api_error(err, conn.server)), cluster=cluster,
+                         server=conn.server)
     result.update(server=conn.server, actor=actor, duration_seconds=round(time.time() - started, 3))
     result["scan_warnings"] = result.pop("warnings", [])
     for warning in result["scan_warnings"]:
