@@ -130,3 +130,29 @@ def test_batches_and_strategy_free_report_every_host_that_ran_and_fail_none_that
             # strategy free: only the last host to finish writes the report (and publishes the artifacts)
             assert run.stdout.count("Stuck Helm releases (remediate): 2 cluster(s)") == 1, run.stdout
             assert "not run yet" not in run.stdout
+
+
+def test_include_role_in_an_existing_play_with_limit_reports_exactly_the_hosts_that_ran(tmp_path):
+    with LocalKube() as one, LocalKube() as two:
+        kc1, kc2 = one.write_kubeconfig(tmp_path / "one"), two.write_kubeconfig(tmp_path / "two")
+        stuck(one, kc1)
+        stuck(two, kc2)
+        inventory = write_inventory(tmp_path / "inv.yml", {"eu": {"stuck_releases_kubeconfig": str(kc1)},
+                                                           "us": {"stuck_releases_kubeconfig": str(kc2)},
+                                                           "ap": {"stuck_releases_kubeconfig": str(kc2)}})
+        play = tmp_path / "deploy.yml"
+        play.write_text(yaml.safe_dump([{
+            "name": "An existing deployment play", "hosts": "helm_clusters", "connection": "local",
+            "gather_facts": False,
+            "tasks": [{"name": "Deploy something first", "ansible.builtin.debug": {"msg": "deploying"}},
+                      {"name": "Unstick releases", "ansible.builtin.include_role": {
+                          "name": "helmops.unstick.stuck_releases"},
+                       "vars": {"stuck_releases_remediate": True}}]}]))
+        run = run_playbook(tmp_path, play, inventory, dict(COMMON, stuck_releases_report_dir="r"),
+                           extra_args=["--limit", "eu,us"])
+        assert run.rc == 0, run.text
+        assert sorted(run.recap) == ["eu", "us"] and "[WARNING]: cluster" not in run.text
+        data = json.loads(report_files(tmp_path / "r")["json"].read_text())
+        assert [c["host"] for c in data["clusters"]] == ["eu", "us"] and data["batch"] is None
+        assert data["summary"]["remediated"] == 2 and data["summary"]["clusters_failed"] == 0
+        assert "| ap |" not in report_files(tmp_path / "r")["markdown"].read_text()
