@@ -3,6 +3,7 @@ prints its table with the expected columns. Speed goals are not asserted:
 the figures are for the README, produced by ``scripts/bench``."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -74,3 +75,9 @@ def test_profile():
     assert header == ["histories", "call s", "client CPU s", "requests", "bytes"]
     assert [r[0] for r in rows] == ["batched", "one by one"]
     assert "scan under cProfile" in out and "remediate under cProfile" in out
+
+
+def test_start():
+    out = bench("start", "--runs", "1")
+    for server in ("realkube (kube-apiserver + etcd)", "localkube (TLS)"):
+        assert re.search(r"^\| %s +\| 1 +\| \d+\.\d{3} +\|" % re.escape(server), out, re.M), out
