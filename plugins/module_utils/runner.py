@@ -19,11 +19,12 @@ import re
 import time
 import uuid
 
-from ansible_collections.helmops.unstick.plugins.module_utils import actions, report
+from ansible_collections.helmops.unstick.plugins.module_utils import actions, claims, report
 from ansible_collections.helmops.unstick.plugins.module_utils.actions.base import (
     ActionContext,
     Remediation,
     release_claim,
+    rfc3339,
 )
 from ansible_collections.helmops.unstick.plugins.module_utils.backup import write_backup
 from ansible_collections.helmops.unstick.plugins.module_utils.classify import (
@@ -293,10 +294,11 @@ class Run:
                 self._note(item, "failed (revision %s); %s unfinished" % (cls.revision, action.name))
             return
         except (HelmError, VerifyError) as err:
-            release_claim(ctx, item)
+            kept = release_claim(ctx, item)
             what = "helm %s failed: %s" % (action.name, err) if isinstance(err, HelmError) else str(err)
-            reason = ("%s: revision %s was marked failed (unlocked) and claimed, but %s; the next run "
-                      "resumes it" % (where, cls.revision, what)) if item.written else "%s: %s" % (where, what)
+            reason = ("%s: revision %s was marked failed (unlocked) and claimed, but %s; %s"
+                      % (where, cls.revision, what, _claim_outcome(item, kept))) if item.written \
+                else "%s: %s" % (where, what)
             self.releases.append(entry(report.STATE_FAILED, changed=item.written, reason=reason, backup=backup))
             self._note(item, "failed (revision %s); %s unfinished" % (cls.revision, action.name))
             return
@@ -325,6 +327,17 @@ class Run:
         if self.diff and (self.before or self.after):
             out["diff"] = {"before": self.before, "after": self.after}
         return out
+
+
+def _claim_outcome(item, kept):
+    """What happens next to a claimed release whose helm step failed: ``kept`` is release_claim's error."""
+    if kept is None:
+        return "the next run resumes it"
+    # e.g. the API server went away with helm: the claim holds, so runs leave the release alone until then
+    mark = claims.read_claim((item.obj or {}).get("metadata"))
+    error = describe_api_error(kept) if isinstance(kept, ApiError) else str(kept)
+    return ("its claim could not be released (%s), so runs leave it alone until the claim expires at %s, then "
+            "resume it" % (error, rfc3339(mark.until) if mark else "?"))
 
 
 #: what the client's exception says → the cause in plain words (first match wins)

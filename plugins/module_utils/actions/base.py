@@ -112,15 +112,16 @@ def claim(ctx, item, action, target, then):
 
 
 def release_claim(ctx, item):
-    """After helm failed or did not do its job: let the next run resume at once
-    (best effort: if this write fails the claim simply expires)."""
+    """After helm failed or did not do its job: let the next run resume at once. Best effort: returns
+    None, or the error that kept the claim in place (it then holds until its ``until``)."""
     mark = claims.read_claim((item.obj or {}).get("metadata"))
     if mark is None:
-        return
+        return None
     try:
         write(ctx, item, claims.with_claim(item.obj, mark._replace(until=int(ctx.now))))
-    except Exception:  # noqa: BLE001 - never hide the real error behind this one
-        pass
+    except Exception as err:  # noqa: BLE001 - never hide the real error behind this one
+        return err
+    return None
 
 
 def newest(ctx, item):

@@ -3,10 +3,10 @@ playbooks/remediate.yml over two real clusters and a dead one, a hung kube-apise
 kube-apiserver restarted while helm rolls a release back. Releases are stuck for real (real helm --wait
 killed, realkube.stuck); every outcome is checked against what the servers hold afterwards."""
 
+import calendar
 import http.client
 import itertools
 import json
-import os
 import re
 import socket
 import ssl
@@ -113,10 +113,11 @@ def test_inventory_plugin_over_real_servers_and_a_role_run(tmp_path, pair):
     kubedir = tmp_path / "kube.d"
     kubedir.mkdir()
     # as an operator has them: one kubeconfig per cluster, an admin and a read-only context each
-    eu_cfg = rename_cluster(eu.write_kubeconfig(kubedir / "eu.yaml", context="prod-eu-1",
-                                                extra_contexts={"prod-eu-1-reader": {"token": READER_TOKEN}}), "eu-real")
+    eu_cfg = rename_cluster(eu.write_kubeconfig(kubedir / "eu.yaml", context="prod-eu-1", extra_contexts={
+        "prod-eu-1-reader": {"token": READER_TOKEN}}), "eu-real")
     us_cfg = rename_cluster(us.write_kubeconfig(kubedir / "us.yaml", context="prod-us-1", namespace="apps",
-                                                extra_contexts={"prod-us-1-reader": {"token": READER_TOKEN}}), "us-real")
+                                                extra_contexts={"prod-us-1-reader": {"token": READER_TOKEN}}),
+                            "us-real")
     source = tmp_path / "clusters.kubeconfig.yml"
     source.write_text(textwrap.dedent("""\
         plugin: helmops.unstick.kubeconfig
@@ -375,3 +376,41 @@ def test_a_restart_during_helm_rollback_is_reported_truthfully_and_the_next_run_
     assert set(after) <= set(final) and set(before) <= set(final)           # no record lost
     third = run_module(tmp_path, args)
     assert third.rc == 0 and third["releases"] == [] and third["changed"] is False, third.text
+
+
+def test_a_restart_between_claim_and_helm_keeps_the_claim_and_the_report_says_until_when(tmp_path, pair):
+    """The server goes away right after the claim: helm cannot reach it and the claim cannot be released, so
+    it holds until it expires (timeout + 60 s) and the next runs leave the release alone until then; the first
+    run says so, and the run after the expiry resumes it."""
+    eu, _ = pair
+    ns = namespace(eu, "claimed")
+    real, rev = stuck_upgrade(eu, tools.HELM, "a", ns, tmp_path)
+    before = records(eu, ns)
+    time.sleep(2)
+    watcher = RestartOn(eu, ns, lambda kind, labels: kind == "MODIFIED" and "helmops.unstick/claim" in labels)
+    watcher.start()
+    assert watcher.ready.wait(30) and watcher.error is None, watcher.error
+    args = {"kubeconfig": eu.kubeconfig, "helm_binary": str(tools.HELM), "min_age": "2s", "timeout": "2s",
+            "request_timeout": "5s", "namespaces": [ns], "fail_on_error": False}
+    first = run_module(tmp_path, args)
+    watcher.join(90)
+    assert watcher.error is None and watcher.restarted, (watcher.error, watcher.seen)
+    [row] = first["releases"]
+    assert row["state"] == "failed" and "helm rollback failed: Error: kubernetes cluster unreachable" in row["reason"]
+    held = re.search(r"; its claim could not be released \(no answer from the API server: PUT .*Connection refused\), "
+                     r"so runs leave it alone until the claim expires at (\S+Z), then resume it$", row["reason"])
+    assert held, row["reason"]
+    until = calendar.timegm(time.strptime(held.group(1), "%Y-%m-%dT%H:%M:%SZ"))
+    claimed = eu.store.get("secrets", ns, "sh.helm.release.v1.a.v%d" % rev)["metadata"]
+    assert json.loads(claimed["annotations"]["helmops.unstick/claim"])["until"] == until   # what the server holds
+    assert records(eu, ns) == dict(before, **{"sh.helm.release.v1.a.v%d" % rev: "failed"})  # helm wrote nothing
+
+    early = run_module(tmp_path, args)                      # the server is back; the claim still holds
+    assert [(r["name"], r["state"]) for r in early["releases"]] == [("a", "in_progress")], early.text
+    assert "roll back to revision 1 (claimed by" in early["releases"][0]["reason"] and early["changed"] is False
+    time.sleep(max(0.0, until + 1.5 - time.time()))        # the claim's own expiry, on the server's clock
+    late = run_module(tmp_path, args)
+    assert late.rc == 0 and [(r["name"], r["state"], r["action"]) for r in late["releases"]] == [
+        ("a", "remediated", "resume")], late.text
+    assert_rolled_back(real, "a", ns, rev)
+    assert set(before) < set(records(eu, ns))               # no record lost

@@ -12,7 +12,8 @@ import pytest
 from release_fakes import NOW, FakeHelm, Store, history
 
 from ansible_collections.helmops.unstick.plugins.module_utils import claims, runner
-from ansible_collections.helmops.unstick.plugins.module_utils.actions.base import unlocked_object
+from ansible_collections.helmops.unstick.plugins.module_utils.actions.base import rfc3339, unlocked_object
+from ansible_collections.helmops.unstick.plugins.module_utils.errors import HelmError
 from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import ApiError
 from ansible_collections.helmops.unstick.plugins.module_utils.records import decode_payload
 
@@ -174,6 +175,31 @@ def test_failed_helm_leaves_an_unfinished_claim_for_the_next_run(make_release, m
     # a later run with strategy unlock still finishes what was claimed: a rollback
     done = run(store, FakeHelm(store), strategy="unlock")
     assert states(done) == [("web", "remediated")] and store.status("apps", "web")[-1] == (3, "deployed")
+
+
+def test_a_claim_that_cannot_be_released_says_until_when_it_holds(make_release, make_object):
+    """The API server went away with helm (seen on a restarted kube-apiserver, tests/e2e/realkube/test_fleet.py):
+    the claim stays, so the next run leaves the release alone until it expires; the report says so."""
+    store = Store(history(make_release, make_object, "web", ["deployed", "pending-upgrade"]))
+
+    class GoneWithTheServer(FakeHelm):
+        def rollback(self, namespace, release, revision, wait, timeout):
+            self.calls.append(("rollback", namespace, release, revision))
+            store.refuse_writes = ApiError(0, "NewConnectionError", "PUT /x: Connection refused")
+            raise HelmError("Error: kubernetes cluster unreachable")
+
+    out = run(store, GoneWithTheServer(store), strategy="rollback")
+    [row] = out["releases"]
+    assert row["state"] == "failed" and "the next run resumes it" not in row["reason"]
+    assert row["reason"].endswith(
+        "helm rollback failed: Error: kubernetes cluster unreachable; its claim could not be released (no answer "
+        "from the API server: PUT /x: Connection refused), so runs leave it alone until the claim expires at %s, "
+        "then resume it" % rfc3339(NOW + 300 + claims.CLAIM_GRACE))
+    store.refuse_writes = None
+    helm = FakeHelm(store)
+    assert states(run(store, helm, strategy="rollback")) == [("web", "in_progress")] and helm.calls == []
+    store.now = NOW + 300 + claims.CLAIM_GRACE
+    assert states(run(store, helm, strategy="rollback")) == [("web", "remediated")]
 
 
 def test_a_live_claim_is_left_alone_until_it_expires(make_release, make_object):
