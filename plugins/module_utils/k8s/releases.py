@@ -25,7 +25,6 @@ __metaclass__ = type
 
 from ansible_collections.helmops.unstick.plugins.module_utils.claims import CLAIM_LABEL
 from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import (
-    JSON,
     ApiError,
     META_LIST_ACCEPT,
 )
@@ -191,12 +190,14 @@ class ReleaseStorage:
         return self.api.get(self._object(namespace, name)).body
 
     def namespace_exists(self, namespace):
-        """True / False, or None when the API does not say (RBAC forbids reading namespaces, ...)."""
+        """True / False, or None when the API does not say (RBAC forbids listing namespaces, ...).
+        A list filtered to the name, not a GET: ``list`` on namespaces is the verb docs/rbac grants."""
+        query = [("fieldSelector", "metadata.name=%s" % namespace)]
         try:
-            self.api.get("/api/v1/namespaces/%s" % quote(namespace, safe=""), accept=JSON)
-            return True
-        except ApiError as err:
-            return False if err.not_found else None
+            body = self.api.get("/api/v1/namespaces", query, accept=META_LIST_ACCEPT).body or {}
+        except ApiError:
+            return None
+        return bool(body.get("items"))
 
     def release_exists(self, release, namespaces=None):
         """Whether any record of ``release`` exists (in ``namespaces``, else cluster-wide); None when unknown."""

@@ -77,9 +77,12 @@ def test_the_records_role_reports_and_unlocks(tmp_path, kube, ns, real_helm, sa_
     shop = ns("records")
     rev = stuck(tmp_path, kube, real_helm, "web", shop)
     time.sleep(2)                     # older than min_age by the server's own creationTimestamp
-    run = unstick({"kubeconfig": sa_kubeconfig, "strategy": "unlock", "min_age": "2s", "namespaces": [shop]})
+    # a mistyped namespace is told, not read as "nothing stuck there" (the role lets it be listed)
+    run = unstick({"kubeconfig": sa_kubeconfig, "strategy": "unlock", "min_age": "2s",
+                   "namespaces": [shop, shop + "-typo"]})
     assert run.rc == 0, run.text
     assert [(r["name"], r["revision"], r["state"]) for r in run["releases"]] == [("web", rev, "remediated")]
+    assert run["scan_warnings"] == ["cluster helm-unstick: namespace '%s-typo' (namespaces) does not exist" % shop]
     assert [(e["name"], e["action"]) for e in run["remediated"]] == [("web", "unlock")], run.text
     assert real_helm.history("web", shop)[-1] == (rev, "failed")
     real_helm.upgrade("web", shop)
