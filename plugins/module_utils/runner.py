@@ -237,7 +237,7 @@ class Run:
             return report.STATE_REFUSED, ("%s: the record changed since it was read (a live Helm operation?); "
                                           "skipped, nothing written" % where)
         if err.forbidden:
-            return report.STATE_REFUSED, "%s: the API refused the write: %s; nothing written" % (
+            return report.STATE_REFUSED, "%s: the write was refused: %s; nothing written" % (
                 where, describe_api_error(err))
         if err.status == 0:
             # no answer (dropped, timed out): the server may still apply the write
@@ -364,7 +364,10 @@ def unreachable_cause(err):
 
 
 def describe_api_error(err, server=None):
-    """An ApiError in words: a connection problem says so, an HTTP answer gives its code."""
+    """An ApiError in words: a connection problem says so, an HTTP answer gives its code (a storage
+    other than the API, Helm's SQL database, words its own errors: ``describe``)."""
+    if callable(getattr(err, "describe", None)):
+        return err.describe()
     gave_up = _GAVE_UP.search(err.message or "")
     tail = "; %s" % gave_up.group(0) if gave_up else ""
     if err.status == 0:
