@@ -144,3 +144,52 @@ def test_a_history_longer_than_a_page_is_read_whole(tmp_path, kube, ns, real_hel
     assert real_helm.history("web", shop)[-2:] == [(618, "deployed"), (619, "failed")]
     real_helm.upgrade("web", shop)
     assert real_helm.history("web", shop)[-1] == (620, "deployed")
+
+
+def test_the_front_answers_with_the_real_servers_bytes(kube, ns, front):
+    """What the race above stands on: through the front, answers are the real server's (bodies byte for
+    byte, errors included), a watch is relayed as it happens, and a held request goes on once released."""
+    shop = ns("front")
+    kube.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": shop},
+                "data": {"k": "v"}})
+
+    def raw(base_port, ca_file, method, path, token=ADMIN_TOKEN, body=None):
+        conn = http.client.HTTPSConnection("127.0.0.1", base_port, context=ssl.create_default_context(cafile=ca_file))
+        try:
+            conn.request(method, path, body, {"Authorization": "Bearer " + token, "Accept": "application/json",
+                                              "Content-Type": "application/json"})
+            resp = conn.getresponse()
+            return resp.status, resp.read()
+        finally:
+            conn.close()
+    cm = "/api/v1/namespaces/%s/configmaps" % shop
+    for method, path, token, body in [("GET", cm + "/a", ADMIN_TOKEN, None),          # an object
+                                      ("GET", cm + "/missing", ADMIN_TOKEN, None),    # 404
+                                      ("POST", cm, "reader-token", '{"metadata":{"name":"b"}}'),   # 403
+                                      ("GET", cm + "/a", "bad-token", None)]:         # 401
+        direct = raw(kube.port, kube.ca_file, method, path, token, body)
+        assert raw(front.port, front.ca_file, method, path, token, body) == direct, (method, path)
+    assert [r["code"] for r in front.requests] == [200, 404, 403, 401]
+
+    _, _, listed = kube.request("GET", cm)
+    watch = http.client.HTTPSConnection("127.0.0.1", front.port, context=ssl.create_default_context(
+        cafile=front.ca_file), timeout=30)
+    watch.request("GET", "%s?watch=1&resourceVersion=%s" % (cm, listed["metadata"]["resourceVersion"]),
+                  headers={"Authorization": "Bearer " + ADMIN_TOKEN})
+    stream = watch.getresponse()
+    assert stream.status == 200 and stream.getheader("Transfer-Encoding") == "chunked"
+    kube.store.put({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": shop}},
+                   "configmaps")
+    event = json.loads(stream.readline())            # relayed while the watch is still open
+    assert (event["type"], event["object"]["metadata"]["name"]) == ("ADDED", "c")
+    watch.close()
+
+    hold = front.faults.hang(method="POST", path="/configmaps", count=1)
+    poster = threading.Thread(target=lambda: raw(front.port, front.ca_file, "POST", cm, ADMIN_TOKEN,
+                                                 '{"metadata":{"name":"d"}}'))
+    poster.start()
+    assert front.faults.wait_hanging(1, timeout=10)
+    assert kube.store.get("configmaps", shop, "d") is None           # held: the real server has not seen it
+    front.faults.release(hold.id)
+    poster.join(timeout=30)
+    assert kube.store.get("configmaps", shop, "d")["metadata"]["name"] == "d"

@@ -37,9 +37,10 @@ from . import ADMIN_TOKEN
 
 __all__ = ["Front", "k8s_verb"]
 
-# RFC 9110 7.6.1 hop-by-hop headers (plus Host and the framing, which the front sets per leg)
+# RFC 9110 7.6.1 hop-by-hop headers, plus Host and the framing (the front sets them per leg) and Expect
+# (the front's own server has answered a 100-continue already)
 _HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te",
-        "trailer", "transfer-encoding", "upgrade", "host", "content-length"}
+        "trailer", "transfer-encoding", "upgrade", "host", "content-length", "expect"}
 
 
 def k8s_verb(method: str, path: str) -> str:
