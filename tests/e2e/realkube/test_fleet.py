@@ -45,9 +45,12 @@ def pair():
         yield eu, us
 
 
-def namespace(kube, base):
+def namespace(base, *kubes):
+    """A namespace of the test's own, the same name on each server: the servers are shared by this file's
+    tests, and each run is scoped to the test's namespace (stuck_releases_namespaces)."""
     name = "%s-%d" % (base, next(_names))
-    kube.create_namespace(name)
+    for kube in kubes:
+        kube.create_namespace(name)
     return name
 
 
@@ -162,39 +165,40 @@ def test_inventory_plugin_over_real_servers_and_a_role_run(tmp_path, pair):
 
     # the role over that inventory, report only: each host reads its own server (a release of its own
     # name), nothing is written
-    eu_ns, us_ns = namespace(eu, "inv"), namespace(us, "inv")
-    _, eu_rev = stuck_upgrade(eu, tools.HELM, "web", eu_ns, tmp_path)
-    _, us_rev = stuck_upgrade(us, tools.HELM3, "api", us_ns, tmp_path)
-    before = (records(eu, eu_ns), records(us, us_ns))
+    ns = namespace("inv", eu, us)
+    _, eu_rev = stuck_upgrade(eu, tools.HELM, "web", ns, tmp_path)
+    _, us_rev = stuck_upgrade(us, tools.HELM3, "api", ns, tmp_path)
+    before = (records(eu, ns), records(us, ns))
     time.sleep(2)
     run = run_playbook(tmp_path, REPORT, source, dict(COMMON, stuck_releases_report_dir="r",
-                                                      stuck_releases_helm_binary=str(tools.HELM)))
+                                                      stuck_releases_namespaces=[ns]))
     assert run.rc == 0, run.text
     assert sorted(run.recap) == ["localhost", "prod-eu-1", "prod-us-1"], run.recap
     data = json.loads(report_files(tmp_path / "r")["json"].read_text())
     assert [(c["host"], c["cluster"], c["server"], c["status"]) for c in data["clusters"]] == [
         ("prod-eu-1", "prod-eu-1", eu.url, "stuck"), ("prod-us-1", "prod-us-1", us.url, "stuck")]
     assert sorted((r["cluster"], r["namespace"], r["name"], r["revision"], r["state"]) for r in data["releases"]) == [
-        ("prod-eu-1", eu_ns, "web", eu_rev, "stuck"), ("prod-us-1", us_ns, "api", us_rev, "stuck")]
-    assert (records(eu, eu_ns), records(us, us_ns)) == before
+        ("prod-eu-1", ns, "web", eu_rev, "stuck"), ("prod-us-1", ns, "api", us_rev, "stuck")]
+    assert (records(eu, ns), records(us, ns)) == before
 
 
 # -- 2. remediate.yml over two real clusters and a dead one -------------------------------------------
 def test_remediate_playbook_over_two_real_clusters_and_a_dead_one(tmp_path, pair):
     eu, us = pair
-    eu_ns, us_ns = namespace(eu, "shop"), namespace(us, "shop")
-    eu_helm, eu_rev = stuck_upgrade(eu, tools.HELM, "web", eu_ns, tmp_path)       # helm 4 on one cluster,
-    us_helm, us_rev = stuck_upgrade(us, tools.HELM3, "web", us_ns, tmp_path)      # helm 3 on the other
+    ns = namespace("shop", eu, us)
+    eu_helm, eu_rev = stuck_upgrade(eu, tools.HELM, "web", ns, tmp_path)       # helm 4 on one cluster,
+    us_helm, us_rev = stuck_upgrade(us, tools.HELM3, "web", ns, tmp_path)      # helm 3 on the other
     sock, dead_url, dead_cfg = dead_server(tmp_path, eu)
-    before = (records(eu, eu_ns), records(us, us_ns))
+    before = (records(eu, ns), records(us, ns))
     inventory = write_inventory(tmp_path / "inventory.yml", {
         "eu": {"stuck_releases_kubeconfig": eu.kubeconfig, "stuck_releases_helm_binary": str(tools.HELM)},
         "us": {"stuck_releases_kubeconfig": us.kubeconfig, "stuck_releases_helm_binary": str(tools.HELM3)},
         "dead": {"stuck_releases_kubeconfig": dead_cfg, "stuck_releases_helm_binary": str(tools.HELM)},
     })
+    extra = dict(COMMON, stuck_releases_namespaces=[ns])
     time.sleep(2)
     try:
-        run = run_playbook(tmp_path, REMEDIATE, inventory, dict(COMMON, stuck_releases_report_dir="r"))
+        run = run_playbook(tmp_path, REMEDIATE, inventory, dict(extra, stuck_releases_report_dir="r"))
         # roles/stuck_releases/README.md, docs/awx.md: an unreachable cluster is a [WARNING] and an ignored
         # failure, the run ends rc 0 (without stuck_releases_fail_on_stuck)
         assert run.rc == 0, run.text
@@ -213,20 +217,19 @@ def test_remediate_playbook_over_two_real_clusters_and_a_dead_one(tmp_path, pair
         assert "cannot reach %s: connection refused" % dead_url in clusters["dead"]["message"]
         assert sorted((r["cluster"], r["namespace"], r["name"], r["revision"], r["state"], r["action_taken"])
                       for r in data["releases"]) == [
-            ("eu", eu_ns, "web", eu_rev, "remediated", "rollback"),
-            ("us", us_ns, "web", us_rev, "remediated", "rollback")]
+            ("eu", ns, "web", eu_rev, "remediated", "rollback"), ("us", ns, "web", us_rev, "remediated", "rollback")]
         summary = data["summary"]
         assert (summary["clusters"], summary["clusters_ok"], summary["failed_clusters"]) == (3, 2, ["dead"])
         assert (summary["stuck"], summary["remediated"], summary["remaining"], summary["mode"]) == (
             2, 2, 0, "remediate")
 
         # what the servers hold: rolled back by each cluster's own helm, which upgrades again; no record lost
-        assert_rolled_back(eu_helm, "web", eu_ns, eu_rev)
-        assert_rolled_back(us_helm, "web", us_ns, us_rev)
-        assert set(before[0]) < set(records(eu, eu_ns)) and set(before[1]) < set(records(us, us_ns))
+        assert_rolled_back(eu_helm, "web", ns, eu_rev)
+        assert_rolled_back(us_helm, "web", ns, us_rev)
+        assert set(before[0]) < set(records(eu, ns)) and set(before[1]) < set(records(us, ns))
 
         # as a gate (stuck_releases_fail_on_stuck), the dead cluster fails the run: rc 2
-        gate = run_playbook(tmp_path, REPORT, inventory, dict(COMMON, stuck_releases_report_dir="g",
+        gate = run_playbook(tmp_path, REPORT, inventory, dict(extra, stuck_releases_report_dir="g",
                                                               stuck_releases_fail_on_stuck=True))
         assert gate.rc == 2, gate.text
         assert [h for h, r in gate.recap.items() if r["failed"]] == ["dead"], gate.recap
@@ -238,14 +241,14 @@ def test_remediate_playbook_over_two_real_clusters_and_a_dead_one(tmp_path, pair
 # -- 3. a hung API server --------------------------------------------------------------------------
 def test_a_hung_server_is_reported_in_bounded_time_and_remediated_once_it_answers(tmp_path, pair):
     eu, us = pair
-    eu_ns, us_ns = namespace(eu, "hung"), namespace(us, "hung")
-    eu_helm, eu_rev = stuck_upgrade(eu, tools.HELM, "web", eu_ns, tmp_path)
-    us_helm, us_rev = stuck_upgrade(us, tools.HELM, "web", us_ns, tmp_path)
-    before = (records(eu, eu_ns), records(us, us_ns))
+    ns = namespace("hung", eu, us)
+    eu_helm, eu_rev = stuck_upgrade(eu, tools.HELM, "web", ns, tmp_path)
+    us_helm, us_rev = stuck_upgrade(us, tools.HELM, "web", ns, tmp_path)
+    before = (records(eu, ns), records(us, ns))
     inventory = write_inventory(tmp_path / "inventory.yml", {"eu": {"stuck_releases_kubeconfig": eu.kubeconfig},
                                                              "us": {"stuck_releases_kubeconfig": us.kubeconfig}})
     extra = dict(COMMON, stuck_releases_helm_binary=str(tools.HELM), stuck_releases_request_timeout="1s",
-                 stuck_releases_report_dir="r")
+                 stuck_releases_report_dir="r", stuck_releases_namespaces=[ns])
     time.sleep(2)
     us.pause()                  # SIGSTOP: the kernel accepts connections, nothing ever answers
     try:
@@ -265,8 +268,8 @@ def test_a_hung_server_is_reported_in_bounded_time_and_remediated_once_it_answer
         % (us.url, us.url) in hung["message"], hung["message"]
     assert [(r["cluster"], r["name"], r["state"]) for r in data["releases"]] == [("eu", "web", "remediated")]
     assert data["clusters"][0]["server"] == eu.url
-    assert_rolled_back(eu_helm, "web", eu_ns, eu_rev)
-    assert records(us, us_ns) == before[1]                                   # nothing reached the hung one
+    assert_rolled_back(eu_helm, "web", ns, eu_rev)
+    assert records(us, ns) == before[1]                                      # nothing reached the hung one
 
     # answering again: the next run remediates it
     again = run_playbook(tmp_path, REMEDIATE, inventory, extra)
@@ -274,8 +277,8 @@ def test_a_hung_server_is_reported_in_bounded_time_and_remediated_once_it_answer
     data = json.loads(report_files(tmp_path / "r")["json"].read_text())
     assert data["summary"]["failed_clusters"] == [] and data["summary"]["remaining"] == 0
     assert [(c["host"], c["status"]) for c in data["clusters"]] == [("eu", "clean"), ("us", "remediated")]
-    assert_rolled_back(us_helm, "web", us_ns, us_rev)
-    assert set(before[0]) < set(records(eu, eu_ns)) and set(before[1]) < set(records(us, us_ns))
+    assert_rolled_back(us_helm, "web", ns, us_rev)
+    assert set(before[0]) < set(records(eu, ns)) and set(before[1]) < set(records(us, ns))
 
 
 # -- 4. kube-apiserver restarted while helm rolls back ---------------------------------------------
@@ -317,7 +320,7 @@ class RestartOn(threading.Thread):
 
 def test_a_restart_during_helm_rollback_is_reported_truthfully_and_the_next_run_finishes(tmp_path, pair):
     eu, _ = pair
-    ns = namespace(eu, "restart")
+    ns = namespace("restart", eu)
     helms, revs = {}, {}
     for name in ("a", "b", "c"):                 # remediated in this order; the restart hits a's rollback
         helms[name], revs[name] = stuck_upgrade(eu, tools.HELM, name, ns, tmp_path)
@@ -383,7 +386,7 @@ def test_a_restart_between_claim_and_helm_keeps_the_claim_and_the_report_says_un
     it holds until it expires (timeout + 60 s) and the next runs leave the release alone until then; the first
     run says so, and the run after the expiry resumes it."""
     eu, _ = pair
-    ns = namespace(eu, "claimed")
+    ns = namespace("claimed", eu)
     real, rev = stuck_upgrade(eu, tools.HELM, "a", ns, tmp_path)
     before = records(eu, ns)
     time.sleep(2)
