@@ -131,8 +131,8 @@ def test_store_and_faults_surface(served):
     assert kube.faults.remove(hang.id) and not hang.fired and kube.faults.list() == []
 
     anonymous = RemoteKube(kube.url, kube.kubeconfig, token="")             # auth really is on
-    status, _, _ = anonymous.request("GET", "/api/v1/namespaces/default/secrets")
-    assert status == 401
+    status, _, body = anonymous.request("GET", "/api/v1/namespaces/default/secrets")
+    assert status == 403 and 'User "system:anonymous"' in str(body)        # as kube-apiserver: RBAC says no
 
 
 def test_spawn_stop_and_an_unreachable_port(tmp_path):

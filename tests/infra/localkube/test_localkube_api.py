@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import json
 import time
 
 import pytest
@@ -131,9 +132,16 @@ def test_server_side_apply_creates_then_merges(kube):
     assert obj["metadata"]["managedFields"][0]["manager"] == "helm"
     assert obj["metadata"]["managedFields"][0]["operation"] == "Apply"
     assert kube.store.get("namespaces", None, "apps") is not None  # auto-created
-    code, _, obj = raw(kube, "PATCH", url, b'{"apiVersion":"v1","kind":"ConfigMap",'
-                                          b'"metadata":{"name":"cfg"},"data":{"b":"2"}}', hdr)
+    # another manager's apply merges with it
+    code, _, obj = raw(kube, "PATCH", url.replace("helm", "other"), b'{"apiVersion":"v1","kind":"ConfigMap",'
+                       b'"metadata":{"name":"cfg"},"data":{"b":"2"}}', hdr)
     assert code == 200 and obj["data"] == {"a": "1", "b": "2"}
+    # the same manager applying without "a" removes it, as kube-apiserver does (nobody else owns it)
+    code, _, obj = raw(kube, "PATCH", url, b'{"apiVersion":"v1","kind":"ConfigMap",'
+                                          b'"metadata":{"name":"cfg"},"data":{"c":"3"}}', hdr)
+    assert code == 200 and obj["data"] == {"b": "2", "c": "3"}
+    assert sorted((m["manager"], m["fieldsV1"]) for m in obj["metadata"]["managedFields"]) == [
+        ("helm", {"f:data": {"f:c": {}}}), ("other", {"f:data": {"f:b": {}}})]
     code, _, st = raw(kube, "PATCH", url.split("?")[0], body, hdr)
     assert code == 422 and "fieldManager" in st["message"]
 
@@ -232,7 +240,9 @@ def test_discovery_and_openapi(kube):
         "Accept": "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
                   "application/json"})
     assert groups["kind"] == "APIGroupList" and headers["Content-Type"] == "application/json"
-    _, _, index = raw(kube, "GET", "/openapi/v3")
+    _, headers, index = raw(kube, "GET", "/openapi/v3")
+    assert headers["Content-Type"] == "text/plain; charset=utf-8"     # as kube-apiserver serves it
+    index = json.loads(index)
     _, _, doc = raw(kube, "GET", index["paths"]["api/v1"]["serverRelativeURL"])
     patch = doc["paths"]["/api/v1/namespaces/{namespace}/secrets/{name}"]["patch"]
     assert {"name": "fieldValidation", "in": "query"}.items() <= patch["parameters"][2].items()

@@ -33,11 +33,30 @@ def status(e: ApiException) -> dict:
     return json.loads(e.body)
 
 
-@pytest.mark.parametrize("token", [None, "wrong", "old"])
+@pytest.mark.parametrize("token", ["wrong", "old"])
 def test_unauthenticated_is_401(secured, token):
     with pytest.raises(ApiException) as e:
         make_api(secured, token).list_namespaced_secret("default")
     assert e.value.status == 401 and status(e.value)["reason"] == "Unauthorized"
+
+
+def test_no_credentials_is_the_anonymous_user():
+    """As kube-apiserver's default --anonymous-auth=true: no token is system:anonymous, whom RBAC refuses
+    (403) all but the public paths; with anonymous_auth=False (--anonymous-auth=false) it is 401."""
+    with LocalKube(tls=True, tokens=TOKENS) as kube:
+        with pytest.raises(ApiException) as e:
+            make_api(kube).list_namespaced_secret("default")
+        st = status(e.value)
+        assert e.value.status == 403 and st["reason"] == "Forbidden" and st["details"] == {"kind": "secrets"}
+        assert st["message"] == ('secrets is forbidden: User "system:anonymous" cannot list resource "secrets" '
+                                 'in API group "" in the namespace "default"')
+        code, _, st = raw(kube, "GET", "/api")
+        assert code == 403 and st["message"] == 'forbidden: User "system:anonymous" cannot get path "/api"'
+        assert raw(kube, "GET", "/version")[0] == 200
+    with LocalKube(tls=True, tokens=TOKENS, anonymous_auth=False) as kube:
+        with pytest.raises(ApiException) as e:
+            make_api(kube).list_namespaced_secret("default")
+        assert e.value.status == 401 and status(e.value)["reason"] == "Unauthorized"
 
 
 def test_admin_token_full_access(secured):
@@ -90,7 +109,7 @@ def test_namespace_allow_list_and_resource_limits(secured):
 def test_discovery_needs_only_authentication(secured):
     assert raw(secured, "GET", "/version", token="ro")[0] == 200
     assert raw(secured, "GET", "/api/v1", token="team-a")[0] == 200
-    assert raw(secured, "GET", "/api/v1")[0] == 401
+    assert raw(secured, "GET", "/api/v1")[0] == 403          # system:anonymous
     assert raw(secured, "GET", "/version")[0] == 200          # anonymous, like k8s
     assert raw(secured, "GET", "/version", token="wrong")[0] == 401
 
@@ -126,7 +145,8 @@ def test_python_client_with_ssl_ca_cert_and_kubeconfig(secured, tmp_path):
 
 def test_client_certificates_authenticate_as_their_cn(tmp_path):
     """kube-apiserver's --client-ca-file: a certificate signed by the CA authenticates as its CN (RBAC
-    then decides); no certificate and no token is 401; a certificate of a user without rules may do nothing."""
+    then decides); no certificate and no token is system:anonymous (403); a certificate of a user without rules
+    may do nothing."""
     import ssl
     import urllib.error
     import urllib.request
@@ -141,7 +161,7 @@ def test_client_certificates_authenticate_as_their_cn(tmp_path):
             except urllib.error.HTTPError as err:
                 return err.code
         assert get("/api/v1/namespaces/default/secrets", kube.client_cert("helm-unstick", ["ops"])) == 200
-        assert get("/api/v1/namespaces/default/secrets") == 401
+        assert get("/api/v1/namespaces/default/secrets") == 403       # system:anonymous
         assert get("/api/v1/namespaces/default/secrets", kube.client_cert("stranger")) == 403
         assert get("/version") == 200                                  # public, as before
         cert, key = kube.client_cert("viewer")

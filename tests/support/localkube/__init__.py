@@ -20,10 +20,13 @@ Quick start::
         kube.stats(); kube.reset_stats()
 
 ``LocalKube(tls=False, tokens=None, clock_offset_seconds=0, port=0, host="127.0.0.1",
-auto_create_namespaces=True, state_file=None)``:
+auto_create_namespaces=True, state_file=None, client_certs=None, anonymous_auth=True)``:
 
 * ``tokens=None`` disables authentication (every request is admin); otherwise a
-  dict token -> rule, see :mod:`localkube.auth` for the rule format.
+  dict token -> rule, see :mod:`localkube.auth` for the rule format.  A request
+  without credentials is then ``system:anonymous`` (403 but for /version and
+  /healthz-style paths), as kube-apiserver's default ``--anonymous-auth=true``;
+  ``anonymous_auth=False`` answers it 401.
 * Namespaces ``default``, ``kube-system``, ``kube-public`` and
   ``kube-node-lease`` exist at start.  Writing into a missing namespace creates
   it (``auto_create_namespaces=False`` -> 404 like a real cluster).
@@ -82,11 +85,11 @@ class LocalKube:
     def __init__(self, tls: bool = False, tokens: dict | None = None,
                  clock_offset_seconds: float = 0, port: int = 0, host: str = "127.0.0.1",
                  auto_create_namespaces: bool = True, state_file: str | None = None,
-                 client_certs: dict | None = None):
+                 client_certs: dict | None = None, anonymous_auth: bool = True):
         self.tls, self.host, self.port = tls, host, port
         self.clock_offset_seconds = clock_offset_seconds
         self.auto_create_namespaces = auto_create_namespaces
-        self.auth = Authorizer(tokens, client_certs)
+        self.auth = Authorizer(tokens, client_certs, anonymous=anonymous_auth)
         self.client_certs = client_certs
         self.tokens = tokens
         self.faults = FaultSet()
@@ -105,9 +108,14 @@ class LocalKube:
             self.store.load(state_file)
         for ns in SYSTEM_NAMESPACES:
             if self.store.rec("namespaces", None, ns) is None:
-                self.store.write("namespaces", {
+                self.store.write("namespaces", {   # as kube-apiserver creates them, its own manager
                     "apiVersion": "v1", "kind": "Namespace",
-                    "metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}},
+                    "metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns},
+                                 "managedFields": [{
+                                     "manager": "kube-apiserver", "operation": "Update", "apiVersion": "v1",
+                                     "time": self.timestamp(), "fieldsType": "FieldsV1",
+                                     "fieldsV1": {"f:metadata": {"f:labels": {
+                                         ".": {}, "f:kubernetes.io/metadata.name": {}}}}}]},
                     "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
 
     # --- clock ------------------------------------------------------------

@@ -16,25 +16,35 @@ A request with a bearer token is judged by the token, as kube-apiserver does.
 
 A token restricted to namespaces (allow or deny list) cannot do cluster-scope
 requests (``GET /api/v1/secrets``, listing namespaces), as with RoleBindings.
-Discovery / OpenAPI need only a valid token; /version and /healthz-style
-paths are also readable anonymously (no Authorization header).
+Discovery / OpenAPI need only a valid token (system:discovery).
+
+A request with no credentials at all is, as kube-apiserver's default ``--anonymous-auth=true`` makes
+it, the user ``system:anonymous``: it may read /version and /healthz-style paths
+(system:public-info-viewer) and is refused everything else with 403 (RBAC), not 401.
+``anonymous=False`` is ``--anonymous-auth=false``: such requests get 401. A wrong, unknown or
+expired token is always 401.
 """
 from __future__ import annotations
 
 VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
 
 
+ANONYMOUS = "system:anonymous"
+
+
 class AuthError(Exception):
-    def __init__(self, code: int, message: str):
+    def __init__(self, code: int, message: str, name: str | None = None, kind: str | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.name, self.kind = name, kind
 
 
 class Authorizer:
-    def __init__(self, tokens: dict | None, client_certs: dict | None = None):
+    def __init__(self, tokens: dict | None, client_certs: dict | None = None, anonymous: bool = True):
         self.tokens = dict(tokens) if tokens is not None else ({} if client_certs is not None else None)
         self.client_certs = dict(client_certs) if client_certs is not None else None
+        self.anonymous = anonymous
 
     @property
     def enabled(self) -> bool:
@@ -49,6 +59,8 @@ class Authorizer:
                 and self.client_certs is not None:
             rule = self.client_certs.get(cert_user, {"verbs": []})
             return dict(rule, user=rule.get("user", cert_user)) if rule is not None else None
+        if not header and self.anonymous:
+            return {"user": ANONYMOUS, "verbs": [], "anonymous": True}
         if not header or not header.lower().startswith("bearer "):
             raise AuthError(401, "Unauthorized")
         token = header[7:].strip()
@@ -58,6 +70,12 @@ class Authorizer:
         if rule and rule.get("expired"):
             raise AuthError(401, "Unauthorized")
         return rule
+
+    def authorize_path(self, rule: dict | None, verb: str, path: str, public: bool) -> None:
+        """A non-resource path: every authenticated user may read it (system:discovery), the anonymous
+        user only the public ones."""
+        if rule and rule.get("anonymous") and not public:
+            raise AuthError(403, f'forbidden: User "{ANONYMOUS}" cannot {verb} path "{path}"')
 
     def authorize(self, rule: dict | None, verb: str, resource: str, namespace: str | None,
                   name: str | None = None) -> None:
@@ -83,6 +101,6 @@ class Authorizer:
             return
         user = rule.get("user", "system:serviceaccount:default:localkube")
         what = f'resource "{resource}" in API group ""'
-        where = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
+        where = f' in the namespace "{scope_ns}"' if scope_ns else " at the cluster scope"
         prefix = f'{resource} "{name}" is forbidden' if name else f"{resource} is forbidden"
-        raise AuthError(403, f'{prefix}: User "{user}" cannot {verb} {what}{where}')
+        raise AuthError(403, f'{prefix}: User "{user}" cannot {verb} {what}{where}', name, resource)

@@ -30,7 +30,8 @@ META_FIELDS = {"name", "generateName", "namespace", "selfLink", "uid", "resource
                "deletionGracePeriodSeconds", "labels", "annotations", "ownerReferences",
                "finalizers", "managedFields"}
 
-VERSION = {"major": "1", "minor": "32", "gitVersion": "v1.32.0-localkube",
+VERSION = {"major": "1", "minor": "32", "emulationMajor": "1", "emulationMinor": "32",
+           "minCompatibilityMajor": "1", "minCompatibilityMinor": "31", "gitVersion": "v1.32.0-localkube",
            "gitCommit": "0000000000000000000000000000000000000000", "gitTreeState": "clean",
            "buildDate": "2025-01-01T00:00:00Z", "goVersion": "go1.23.4", "compiler": "gc",
            "platform": "linux/amd64"}

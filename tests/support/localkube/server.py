@@ -40,25 +40,40 @@ _DATA_KEY_RE = re.compile(r"^[-._a-zA-Z0-9]+$")
 
 class ApiError(Exception):
     def __init__(self, code, message, reason=None, name=None, kind=None, headers=None,
-                 causes=None):
+                 causes=None, group=None, empty_details=False):
         super().__init__(message)
         self.code, self.message = code, message
-        self.reason = reason or REASONS.get(code, "Unknown")
+        self.reason = REASONS.get(code, "Unknown") if reason is None else reason
         self.name, self.kind, self.headers, self.causes = name, kind, headers or {}, causes
+        self.group, self.empty_details = group, empty_details
 
 
-def status_obj(code, message, reason, name=None, kind=None, causes=None, success=False):
+def _invalid_options(kind, field, message, reason="FieldValueNotSupported"):
+    """422 for a bad query parameter, as kube-apiserver validates ListOptions / CreateOptions / ..."""
+    return ApiError(422, f'{kind}.meta.k8s.io "" is invalid: {field}: {message}', "Invalid", kind=kind,
+                    group="meta.k8s.io", causes=[{"reason": reason, "message": message, "field": field}])
+
+
+NOT_FOUND_PAGE = b"404 page not found\n"
+
+
+def status_obj(code, message, reason, name=None, kind=None, causes=None, success=False, group=None,
+               empty_details=False):
+    """A metav1.Status as kube-apiserver writes it (``details`` only when it says something, or
+    ``empty_details`` for the errors kube-apiserver sends with ``"details": {}``)."""
     st = {"kind": "Status", "apiVersion": "v1", "metadata": {},
           "status": "Success" if success else "Failure", "message": message,
           "reason": reason, "code": code}
     if success:
         del st["message"], st["reason"]
-    details = {k: v for k, v in (("name", name), ("kind", kind)) if v}
+    if not reason:
+        st.pop("reason", None)
+    details = {k: v for k, v in (("name", name), ("group", group), ("kind", kind)) if v}
     if causes:
         details["causes"] = causes
     if code == 429 or code == 503:
         details.setdefault("retryAfterSeconds", 1)
-    if details:
+    if details or empty_details:
         st["details"] = details
     return st
 
@@ -73,6 +88,77 @@ def _age(created: str, now: float) -> str:
         if secs >= 2 * size:
             return f"{secs // size}{unit}"
     return f"{max(secs, 0)}s"
+
+
+#: the fields managedFields track for these kinds: maps (owned as a whole with ".") and scalars
+_FIELD_MAPS = (("metadata", "labels"), ("metadata", "annotations"), ("data",), ("binaryData",))
+_FIELD_SCALARS = (("type",), ("immutable",), ("automountServiceAccountToken",))
+
+
+def _field_set(obj, markers=True) -> dict:
+    """{path: value} of the tracked fields of ``obj``; a map's own path ends with "." (value None)."""
+    out = {}
+    for path in _FIELD_MAPS:
+        val = obj
+        for part in path:
+            val = val.get(part) if isinstance(val, dict) else None
+        if isinstance(val, dict) and val:
+            if markers:
+                out[path + (".",)] = None
+            for k, v in val.items():
+                out[path + (k,)] = v
+    for path in _FIELD_SCALARS:
+        if obj.get(path[0]) is not None:
+            out[path] = obj[path[0]]
+    return out
+
+
+def _paths(fields: dict, prefix=()) -> set:
+    out = set()
+    for key, sub in fields.items():
+        if key == ".":
+            out.add(prefix + (".",))
+        elif isinstance(sub, dict) and sub:
+            out |= _paths(sub, prefix + (key[2:],))
+        else:
+            out.add(prefix + (key[2:],))
+    return out
+
+
+def _fields_v1(paths) -> dict:
+    out = {}
+    for path in sorted(paths):
+        node = out
+        for part in path[:-1]:
+            node = node.setdefault("f:" + part, {})
+        node["." if path[-1] == "." else "f:" + path[-1]] = {}
+    return out
+
+
+def _apply_conflict(conflicts) -> "ApiError":
+    """409 for server-side apply conflicts, worded as kube-apiserver words them."""
+    def who(e):
+        name = json.dumps(e.get("manager", ""))
+        return f"{name} using {e.get('apiVersion', 'v1')}" if e.get("operation") == "Update" else name
+
+    def where(path):
+        return "".join("." + part for part in path)
+
+    causes = [{"reason": "FieldManagerConflict", "message": f"conflict with {who(e)}", "field": where(p)}
+              for e, p in conflicts]
+    if len(conflicts) == 1:
+        e, p = conflicts[0]
+        message = f"Apply failed with 1 conflict: conflict with {who(e)}: {where(p)}"
+    else:
+        by = {}
+        for e, p in conflicts:
+            by.setdefault(who(e), []).append(where(p))
+        lines = []
+        for name in sorted(by):
+            lines.append(f"conflicts with {name}:")
+            lines += [f"- {p}" for p in by[name]]
+        message = f"Apply failed with {len(conflicts)} conflicts: " + "\n".join(lines)
+    return ApiError(409, message, "Conflict", causes=causes)
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -141,8 +227,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self._send(code, obj if isinstance(obj, bytes) else dumps(obj), headers=headers)
 
     def _send_error(self, e: ApiError):
-        self._send_obj(e.code, status_obj(e.code, e.message, e.reason, e.name, e.kind, e.causes),
-                       e.headers)
+        self._send_obj(e.code, status_obj(e.code, e.message, e.reason, e.name, e.kind, e.causes,
+                                          group=e.group, empty_details=e.empty_details), e.headers)
 
     # --- entry ------------------------------------------------------------
     def do_GET(self):
@@ -151,7 +237,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_GET
 
     def _handle(self):
-        self._audit, self._warnings, self._verb = _secrets.token_hex(8), [], "discovery"
+        self._audit, self._warnings, self._verb = str(uuid.uuid4()), [], "discovery"
+        self._applied = None
         body = self._read_body()
         url = urllib.parse.urlsplit(self.path)
         q = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query, keep_blank_values=True).items()}
@@ -185,15 +272,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
             authz = self.headers.get("Authorization")
             public = route and route[0] == "nonresource" and route[1] in PUBLIC_PATHS
             rule = None if public and not authz else self.kube.auth.authenticate(authz, self._cert_user())
+            if route is None or route[0] == "nonresource":
+                # an authenticated user may read every non-resource path (system:discovery);
+                # anonymous requests only the public ones (system:public-info-viewer)
+                self.kube.auth.authorize_path(rule, self.command.lower(), url.path, public)
             if route is None:
-                raise ApiError(404, "the server could not find the requested resource")
+                raise ApiError(404, "the server could not find the requested resource", empty_details=True)
             if route[0] == "nonresource":
                 return self._nonresource(route[1], q)
             _, resource, ns, name = route
             self.kube.auth.authorize(rule, self._verb, resource, ns, name)
             self._resource(resource, ns, name, q, body)
         except AuthError as e:
-            self._send_obj(e.code, status_obj(e.code, e.message, REASONS[e.code]))
+            self._send_obj(e.code, status_obj(e.code, e.message, REASONS[e.code], e.name, e.kind,
+                                              empty_details=e.code == 403 and not e.kind),
+                           {"X-Content-Type-Options": "nosniff"} if e.code == 403 else None)
         except ApiError as e:
             self._send_error(e)
         except (BrokenPipeError, ConnectionResetError):
@@ -254,14 +347,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self._send_obj(200, discovery.api_v1())
         if path == "/apis":
             return self._send_obj(200, discovery.API_GROUPS)
-        if path == "/openapi/v3":
-            return self._send_obj(200, discovery.OPENAPI_INDEX)
+        if path == "/openapi/v3":   # kube-apiserver serves the index as text/plain (clients parse it as JSON)
+            return self._send(200, dumps(discovery.OPENAPI_INDEX), "text/plain; charset=utf-8")
         if path == "/openapi/v3/api/v1":
             return self._send(200, discovery.OPENAPI_V1,
                               headers={"Etag": f'"{discovery.OPENAPI_HASH}"'})
         if path in ("/healthz", "/readyz", "/livez"):
             return self._send(200, b"ok", "text/plain; charset=utf-8")
-        raise ApiError(404, "the server could not find the requested resource")
+        if path == "/api" or path.startswith("/api/"):
+            raise ApiError(404, "the server could not find the requested resource", empty_details=True)
+        # outside /api the Go mux answers, in plain text
+        return self._send(404, NOT_FOUND_PAGE, "text/plain; charset=utf-8",
+                          headers={"X-Content-Type-Options": "nosniff"})
 
     # --- admin --------------------------------------------------------------
     def _admin(self, path, body):
@@ -308,7 +405,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             rec = self.kube.store.rec(resource, ns, name)
             if rec is None:
                 raise self._not_found(resource, name)
-            if "as=PartialObjectMetadata" in self.headers.get("Accept", ""):
+            rv = q.get("resourceVersion") or ""
+            if rv and not rv.isdigit():
+                raise ApiError(500, f"resourceVersion: Invalid value: {json.dumps(rv)}: strconv.ParseUint: "
+                                    f"parsing {json.dumps(rv)}: invalid syntax", "")
+            accept = self.headers.get("Accept", "")
+            if "as=Table" in accept:    # helm 4's status, kubectl get NAME
+                meta = {"resourceVersion": rec.obj["metadata"].get("resourceVersion", "")}
+                return self._send_obj(200, self._table(RESOURCES[resource]["kind"], [rec], meta,
+                                                       full=q.get("includeObject") == "Object"))
+            if "as=PartialObjectMetadata" in accept:
                 return self._send(200, rec.meta_raw)
             return self._send(200, rec.raw)
         if verb == "deletecollection":
@@ -359,18 +465,85 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except SelectorError as e:
             raise ApiError(400, str(e)) from None
 
+    def _list_options(self, q):
+        """(limit, resourceVersion) after the checks kube-apiserver makes on ListOptions."""
+        try:
+            limit = int(q.get("limit") or 0)
+        except ValueError:
+            raise ApiError(400, f'strconv.ParseInt: parsing {json.dumps(q["limit"])}: invalid syntax') from None
+        rv, match, cont = q.get("resourceVersion") or "", q.get("resourceVersionMatch") or "", q.get("continue")
+        errs = []
+        if match:
+            if not rv:
+                errs.append(("FieldValueForbidden", "resourceVersionMatch",
+                             "Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided"))
+            if cont:
+                errs.append(("FieldValueForbidden", "resourceVersionMatch",
+                             "Forbidden: resourceVersionMatch is forbidden when continue is provided"))
+            if match not in ("Exact", "NotOlderThan"):
+                errs.append(("FieldValueNotSupported", "resourceVersionMatch",
+                             f'Unsupported value: {json.dumps(match)}: supported values: "Exact", '
+                             f'"NotOlderThan", ""'))
+            if match == "Exact" and rv == "0":
+                errs.append(("FieldValueForbidden", "resourceVersionMatch",
+                             'Forbidden: resourceVersionMatch "exact" is forbidden for resourceVersion "0"'))
+        if q.get("sendInitialEvents"):
+            errs.append(("FieldValueForbidden", "sendInitialEvents",
+                         "Forbidden: sendInitialEvents is forbidden for list"))
+        if errs:
+            msgs = [f"{field}: {msg}" for _, field, msg in errs]
+            text = msgs[0] if len(msgs) == 1 else "[" + ", ".join(msgs) + "]"
+            raise ApiError(422, f'ListOptions.meta.k8s.io "" is invalid: {text}', "Invalid", kind="ListOptions",
+                           group="meta.k8s.io",
+                           causes=[{"reason": r, "message": m, "field": f} for r, f, m in errs])
+        if rv and not rv.isdigit():
+            raise ApiError(400, f"invalid resource version: resourceVersion: Invalid value: {json.dumps(rv)}: "
+                                f"strconv.ParseUint: parsing {json.dumps(rv)}: invalid syntax")
+        if cont and rv not in ("", "0"):
+            raise ApiError(400, "specifying resource version is not allowed when using continue")
+        if rv == "0" and not cont:
+            limit = 0     # served from the watch cache: kube-apiserver does not page it
+        return max(limit, 0), rv
+
+    @staticmethod
+    def _continue_key(resource, token):
+        """Decode a continue token (kube-apiserver's format: base64url of
+        ``{"v": "meta.k8s.io/v1", "rv": N, "start": "<key>\\u0000"}``) -> (rv, key)."""
+        def bad(why):
+            return ApiError(400, "invalid continue token: continue key is not valid: " + why)
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        except (binascii.Error, ValueError):
+            pos = next((i for i, c in enumerate(token) if not (c.isalnum() or c in "-_")), len(token))
+            raise bad(f"illegal base64 data at input byte {pos}") from None
+        try:
+            tok = json.loads(raw)
+        except ValueError:
+            first = raw.lstrip()[:1]
+            char = first.decode("latin-1") if first else ""
+            shown = char if " " <= char < "\x7f" else "\\u%04x" % ord(char or "\0")
+            raise bad(f"invalid character '{shown}' looking for beginning of value") from None
+        if not isinstance(tok, dict):
+            raise bad("json: cannot unmarshal value into Go value of type storage.continueToken")
+        if tok.get("v") != "meta.k8s.io/v1":
+            raise bad(f"server does not recognize this encoded version {tok.get('v') or ''}")
+        if not isinstance(tok.get("rv"), int) or tok["rv"] <= 0:
+            raise bad("incorrect encoded start resourceVersion (version meta.k8s.io/v1)")
+        start = str(tok.get("start") or "").rstrip("\0")
+        if not start:
+            raise bad("encoded start key empty (version meta.k8s.io/v1)")
+        if RESOURCES[resource]["namespaced"]:
+            ns_part, _, name = start.partition("/")
+            return tok["rv"], (ns_part, name)
+        return tok["rv"], ("", start.lstrip("/"))
+
     def _list(self, resource, ns, q):
         store, kind = self.kube.store, RESOURCES[resource]["kind"]
         lsel, fsel = self._selectors(q, kind)
-        limit = int(q.get("limit") or 0)
+        limit, _rv = self._list_options(q)
         after, list_rv = None, store.resource_version
         if q.get("continue"):
-            try:
-                tok = json.loads(base64.urlsafe_b64decode(q["continue"].encode()))
-                after, list_rv = tuple(tok["k"]), tok["rv"]
-            except (ValueError, KeyError, TypeError, binascii.Error):
-                raise ApiError(400, "continue key is not valid: incorrect encoded start "
-                                    "resourceVersion (version meta.k8s.io/v1)") from None
+            list_rv, after = self._continue_key(resource, q["continue"])
         accept = self.headers.get("Accept", "")
         table = "as=Table" in accept
         meta_only = "as=PartialObjectMetadataList" in accept
@@ -384,22 +557,27 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if limit and len(items) >= limit:
                 more = True
                 remaining += 1
+                if lsel or fsel:
+                    break     # with a selector kube-apiserver does not count what is left
                 continue
             items.append(rec)
             last = key
         meta = {"resourceVersion": str(list_rv)}
         if more:
-            tok = json.dumps({"rv": list_rv, "k": list(last)}).encode()
-            meta["continue"] = base64.urlsafe_b64encode(tok).decode()
-            meta["remainingItemCount"] = remaining
+            start = (f"{last[0]}/{last[1]}" if RESOURCES[resource]["namespaced"] else last[1]) + "\0"
+            tok = json.dumps({"v": "meta.k8s.io/v1", "rv": list_rv, "start": start},
+                             separators=(",", ":")).encode()
+            meta["continue"] = base64.urlsafe_b64encode(tok).decode().rstrip("=")
+            if not (lsel or fsel):
+                meta["remainingItemCount"] = remaining
         if table:
             return self._send_obj(200, self._table(kind, items, meta))
         if meta_only:
             head = b'{"kind":"PartialObjectMetadataList","apiVersion":"meta.k8s.io/v1"'
             parts = [r.meta_raw for r in items]
-        else:
+        else:   # the items of a typed list carry no kind / apiVersion
             head = b'{"kind":"' + kind.encode() + b'List","apiVersion":"v1"'
-            parts = [r.raw for r in items]
+            parts = [r.item_raw for r in items]
         body = b"".join((head, b',"metadata":', dumps(meta), b',"items":[',
                          b",".join(parts), b"]}"))
         self._send(200, body)
@@ -498,7 +676,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return True
         return bool(readable)
 
-    def _table(self, kind, recs, meta):
+    def _table(self, kind, recs, meta, full=False):
+        """A meta.k8s.io/v1 Table; rows carry PartialObjectMetadata, or the whole object when asked
+        (``includeObject=Object``)."""
         cols = {"Secret": ["Type", "Data"], "ConfigMap": ["Data"], "Namespace": ["Status"],
                 "ServiceAccount": ["Secrets"]}[kind]
         defs = [{"name": "Name", "type": "string", "format": "name", "priority": 0,
@@ -515,7 +695,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                      "Secrets": len(o.get("secrets") or [])}
             cells = [o["metadata"]["name"]] + [extra[c] for c in cols]
             cells.append(_age(o["metadata"].get("creationTimestamp", ""), now))
-            rows.append({"cells": cells, "object": json.loads(rec.meta_raw)})
+            rows.append({"cells": cells, "object": json.loads(rec.raw if full else rec.meta_raw)})
         return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta,
                 "columnDefinitions": defs, "rows": rows}
 
@@ -625,21 +805,41 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 obj.pop(f, None)
 
     def _manager(self, q, operation, obj, old: Rec | None):
-        manager = q.get("fieldManager") or self.headers.get("User-Agent", "unknown").split("/")[0]
-        entries = [e for e in (old.obj["metadata"].get("managedFields") if old else None) or []
-                   if not (e.get("manager") == manager and e.get("operation") == operation)]
-        fields = {"f:metadata": {f"f:{k}": {f"f:{x}": {} for x in v}
-                                 for k, v in obj["metadata"].items()
-                                 if k in ("labels", "annotations") and v}}
-        for top in ("data", "binaryData", "type", "immutable", "spec"):
-            if top in obj:
-                val = obj[top]
-                fields[f"f:{top}"] = ({f"f:{k}": {} for k in val}
-                                      if isinstance(val, dict) and top != "spec" else {})
-        entries.append({"manager": manager, "operation": operation, "apiVersion": "v1",
-                        "time": self.kube.timestamp(), "fieldsType": "FieldsV1",
-                        "fieldsV1": fields})
-        obj["metadata"]["managedFields"] = entries
+        """managedFields as kube-apiserver's field manager keeps them (structured-merge-diff, for the
+        fields these kinds have): an Update owns the fields it set or changed (a map it created also
+        as ``"."``) and takes them from the other managers; an Apply owns exactly the fields of its
+        applied configuration (no ``"."``); a manager left with no field disappears; entries are
+        sorted by operation, time, manager. No ownership conflicts (see WIRE_NOTES.md)."""
+        manager = q.get("fieldManager") or (self.headers.get("User-Agent") or "unknown").split("/")[0]
+        now = self.kube.timestamp()
+        new = _field_set(obj)
+        before = _field_set(old.obj) if old is not None else {}
+        changed = {p for p, v in new.items() if p not in before or before[p] != v}
+        entries = []
+        mine = None
+        for e in (old.obj["metadata"].get("managedFields") if old else None) or []:
+            paths = _paths(e.get("fieldsV1") or {})
+            if e.get("manager") == manager and e.get("operation") == operation:
+                mine = (e, paths)
+                continue
+            kept = {p for p in paths if p in new and p not in changed}
+            if kept:
+                entries.append(dict(e, fieldsV1=_fields_v1(kept)) if kept != paths else e)
+        if operation == "Apply":
+            owned = set(self._applied or ())
+        else:
+            owned = (({p for p in mine[1] if p in new}) if mine else set()) | changed
+        if owned:
+            if mine is not None and owned == mine[1] and not changed:
+                entries.append(mine[0])
+            else:
+                entries.append({"manager": manager, "operation": operation, "apiVersion": "v1",
+                                "time": now, "fieldsType": "FieldsV1", "fieldsV1": _fields_v1(owned)})
+        entries.sort(key=lambda e: (e.get("operation", ""), e.get("time", ""), e.get("manager", "")))
+        if entries:
+            obj["metadata"]["managedFields"] = entries
+        else:
+            obj["metadata"].pop("managedFields", None)
 
     def _dry(self, q):
         dry = q.get("dryRun")
@@ -734,9 +934,32 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if applied.get("metadata", {}).get("name", name) != name:
                     raise ApiError(400, "the name of the object does not match the URL")
                 applied.setdefault("metadata", {})["name"] = name
+                self._applied = _field_set(applied, markers=False)
                 if old is None:
                     return self._create(resource, ns, applied, q, operation="Apply")
                 obj = merge_patch(old.copy(), applied)
+                # what this manager applied before and applies no more is removed, unless another owns it
+                manager = q["fieldManager"]
+                before, others = set(), set()
+                live = _field_set(old.obj)
+                conflicts = []
+                for e in old.obj["metadata"].get("managedFields") or []:
+                    paths = _paths(e.get("fieldsV1") or {})
+                    if e.get("manager") == manager and e.get("operation") == "Apply":
+                        before |= paths
+                        continue
+                    others |= paths
+                    if q.get("force") != "true":   # a field another manager owns may not change value
+                        conflicts += [(e, path) for path in sorted(paths & set(self._applied))
+                                      if live.get(path) != self._applied[path]]
+                if conflicts:
+                    raise _apply_conflict(conflicts)
+                for path in before - set(self._applied) - others:
+                    parent = obj
+                    for part in path[:-1]:
+                        parent = parent.get(part) if isinstance(parent, dict) else None
+                    if isinstance(parent, dict) and path[-1] != ".":
+                        parent.pop(path[-1], None)
                 return self._replace(resource, ns, name, obj, q, old, operation="Apply")
             if old is None:
                 raise self._not_found(resource, name)

@@ -30,12 +30,19 @@ def dumps(obj) -> bytes:
 
 class Rec:
     """An immutable stored version: never mutate ``obj``; replace the Rec."""
-    __slots__ = ("obj", "raw", "_meta")
+    __slots__ = ("obj", "raw", "_meta", "_item")
 
     def __init__(self, obj: dict):
         self.obj = obj
         self.raw = dumps(obj)
-        self._meta = None
+        self._meta = self._item = None
+
+    @property
+    def item_raw(self) -> bytes:
+        """The object as an item of a typed list: kube-apiserver leaves out its kind and apiVersion."""
+        if self._item is None:
+            self._item = dumps({k: v for k, v in self.obj.items() if k not in ("kind", "apiVersion")})
+        return self._item
 
     @property
     def meta_raw(self) -> bytes:

@@ -1,0 +1,377 @@
+"""Wire parity: localkube against the real kube-apiserver (tests/support/realkube).
+
+The requests the module (plugins/module_utils/k8s), kubectl, the kubernetes Python client and real helm 4
+send -- recorded by running them against localkube (``kube.requests``, listed in WIRE_NOTES.md) -- are
+replayed, byte for byte and with the same Accept / Content-Type headers, to one real kube-apiserver v1.36
+and one localkube holding the same objects and the same users. Compared: status codes, Status objects
+(kind, reason, code, details, causes, message), list and object shapes (kind, apiVersion, metadata keys,
+item keys, item names in order -- so label and field selector results), paging (limit, continue,
+remainingItemCount), watch events, and the headers clients read (Content-Type, Date, Audit-Id,
+Cache-Control, Warning). Volatile values (resourceVersions, uids, timestamps, continue tokens) are
+normalised away; everything else must be equal, except the differences WIRE_NOTES.md documents, which
+are asserted here as they are (``KNOWN``)."""
+from __future__ import annotations
+
+import base64
+import contextlib
+import email.utils
+import http.client
+import json
+import re
+import ssl
+import threading
+import time
+import urllib.parse
+
+import pytest
+
+from localkube import LocalKube
+from realkube import ADMIN_TOKEN, READER_TOKEN, TEAM_NAMESPACE, TEAM_TOKEN, RealKube
+
+#: localkube's rules for realkube's users (tests/support/realkube: _RBAC)
+LOCAL_TOKENS = {
+    ADMIN_TOKEN: None,
+    READER_TOKEN: {"user": "realkube-reader", "verbs": ["get", "list", "watch"]},
+    TEAM_TOKEN: {"user": "realkube-team-a", "namespaces": [TEAM_NAMESPACE]},
+}
+NS = "wire"           # the seeded namespace (both servers)
+META_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"  # the module's
+META_ONE = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
+TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
+PROTOBUF = "application/vnd.kubernetes.protobuf,application/json"                      # helm's storage driver
+DISCOVERY = ("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
+             "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json")
+
+
+# --- one HTTP client for both servers ---------------------------------------------------------------
+class Answer:
+    def __init__(self, status, headers, raw):
+        self.status, self.headers, self.raw = status, headers, raw
+        ctype = self.header("Content-Type") or ""
+        self.json = None
+        if "json" in ctype and raw:
+            try:
+                self.json = json.loads(raw)
+            except ValueError:
+                self.json = None
+
+    def header(self, name):
+        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
+
+    def all(self, name):
+        return [v for k, v in self.headers if k.lower() == name.lower()]
+
+    def __repr__(self):
+        return "<%s %s>" % (self.status, self.raw[:300])
+
+
+class Wire:
+    """Raw HTTPS to one server: the same bytes go to both."""
+
+    def __init__(self, name, url, ca_file):
+        self.name = name
+        parts = urllib.parse.urlsplit(url)
+        self.host, self.port = parts.hostname, parts.port
+        self.ctx = ssl.create_default_context(cafile=ca_file)
+
+    def send(self, method, path, body=None, token=ADMIN_TOKEN, headers=None, timeout=30):
+        conn = http.client.HTTPSConnection(self.host, self.port, context=self.ctx, timeout=timeout)
+        hdrs = {"Accept": "application/json"}
+        hdrs.update(headers or {})
+        if token:
+            hdrs["Authorization"] = "Bearer " + token
+        data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
+        if data is not None and "Content-Type" not in hdrs:
+            hdrs["Content-Type"] = "application/json"
+        try:
+            conn.request(method, path, body=data, headers=hdrs)
+            resp = conn.getresponse()
+            return Answer(resp.status, resp.getheaders(), resp.read())
+        finally:
+            conn.close()
+
+
+# --- normalising --------------------------------------------------------------------------------------
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_NUMBER = re.compile(r"(?<![A-Za-z0-9])\d+(?![A-Za-z0-9])")
+
+
+def norm_text(text):
+    """A message without its volatile parts (uids, resourceVersions, counters)."""
+    return _NUMBER.sub("<n>", _UUID.sub("<uid>", text or ""))
+
+
+def status_shape(body):
+    details = dict(body.get("details") or {})
+    causes = [(c.get("reason"), c.get("field"), norm_text(c.get("message"))) for c in details.pop("causes", [])]
+    if "uid" in details:
+        details["uid"] = "<uid>"
+    return {"kind": body.get("kind"), "apiVersion": body.get("apiVersion"), "metadata": body.get("metadata"),
+            "status": body.get("status"), "reason": body.get("reason"), "code": body.get("code"),
+            "message": norm_text(body.get("message")), "details": details, "causes": causes,
+            "keys": sorted(body)}
+
+
+def managed_shape(meta):
+    return [(m.get("manager"), m.get("operation"), m.get("apiVersion"), m.get("fieldsType"), m.get("fieldsV1"),
+             sorted(m)) for m in meta.get("managedFields") or []]
+
+
+def object_shape(obj):
+    meta = obj.get("metadata") or {}
+    out = {"kind": obj.get("kind"), "apiVersion": obj.get("apiVersion"), "keys": sorted(obj),
+           "metadata_keys": sorted(meta), "name": meta.get("name"), "namespace": meta.get("namespace"),
+           "labels": meta.get("labels"), "annotations": meta.get("annotations"),
+           "managed": managed_shape(meta)}
+    for key in ("data", "binaryData", "type", "immutable", "spec", "status", "secrets"):
+        if key in obj:
+            out[key] = obj[key]
+    return out
+
+
+def list_shape(body):
+    meta = body.get("metadata") or {}
+    items = body.get("items") or []
+    return {"kind": body.get("kind"), "apiVersion": body.get("apiVersion"), "keys": sorted(body),
+            "metadata_keys": sorted(meta), "remainingItemCount": meta.get("remainingItemCount"),
+            "items": [object_shape(i) for i in items]}
+
+
+def table_shape(body):
+    return {"kind": body.get("kind"), "apiVersion": body.get("apiVersion"), "keys": sorted(body),
+            "metadata_keys": sorted(body.get("metadata") or {}),
+            "columns": [(c["name"], c["type"], c.get("format"), c.get("priority")) for c in body["columnDefinitions"]],
+            "rows": [(row["cells"][:-1], _age(row["cells"][-1]), object_shape(row.get("object") or {}))
+                     for row in body.get("rows") or []]}
+
+
+def _age(cell):
+    """An Age cell, as a shape: kubectl's short duration (its value depends on when the test runs)."""
+    return "<age>" if re.fullmatch(r"\d+[smhd]", str(cell)) else cell
+
+
+def body_shape(answer):
+    body = answer.json
+    if body is None:
+        return {"text": answer.raw.decode("utf-8", "replace")}
+    kind = body.get("kind") or ""
+    if kind == "Status":
+        return status_shape(body)
+    if kind == "Table":
+        return table_shape(body)
+    if kind.endswith("List") and "items" in body:
+        return list_shape(body)
+    if "metadata" in body:
+        return object_shape(body)
+    return {"keys": sorted(body)}
+
+
+def header_shape(answer, now):
+    date = answer.header("Date")
+    try:
+        skew = abs(email.utils.parsedate_to_datetime(date).timestamp() - now) < 60
+    except (TypeError, ValueError):
+        skew = "unparseable %r" % date
+    return {"Content-Type": answer.header("Content-Type"), "Date": skew,
+            "Audit-Id": bool(_UUID.fullmatch(answer.header("Audit-Id") or "")),
+            "Cache-Control": answer.header("Cache-Control"), "Warning": answer.all("Warning"),
+            "Retry-After": answer.header("Retry-After")}
+
+
+def shape(answer):
+    return {"code": answer.status, "headers": header_shape(answer, time.time()), "body": body_shape(answer)}
+
+
+def differences(real, local, path=""):
+    """Where two shapes differ, as readable lines."""
+    if isinstance(real, dict) and isinstance(local, dict):
+        out = []
+        for key in sorted(set(real) | set(local), key=str):
+            out += differences(real.get(key, "<absent>"), local.get(key, "<absent>"), "%s.%s" % (path, key))
+        return out
+    if isinstance(real, list) and isinstance(local, list) and len(real) == len(local):
+        out = []
+        for i, (a, b) in enumerate(zip(real, local)):
+            out += differences(a, b, "%s[%d]" % (path, i))
+        return out
+    return [] if real == local else ["%s: real %r, localkube %r" % (path or "<top>", real, local)]
+
+
+# --- the two servers, seeded alike ----------------------------------------------------------------------
+def secret(name, labels=None, **extra):
+    meta = {"name": name}
+    if labels is not None:
+        meta["labels"] = labels
+    return dict({"apiVersion": "v1", "kind": "Secret", "metadata": meta, "data": {"k": "dg=="}}, **extra)
+
+
+def configmap(name, labels=None, **extra):
+    meta = {"name": name}
+    if labels is not None:
+        meta["labels"] = labels
+    return dict({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {"k": "v"}}, **extra)
+
+
+def release(name, rev, status, **more):
+    return dict({"owner": "helm", "name": name, "status": status, "version": str(rev)}, **more)
+
+
+#: Helm release records as helm writes them, and some that are not
+SEED_SECRETS = [
+    secret("sh.helm.release.v1.web.v1", release("web", 1, "superseded"), type="helm.sh/release.v1"),
+    secret("sh.helm.release.v1.web.v2", release("web", 2, "deployed"), type="helm.sh/release.v1"),
+    secret("sh.helm.release.v1.web.v3", release("web", 3, "pending-upgrade"), type="helm.sh/release.v1"),
+    secret("sh.helm.release.v1.db.v1", release("db", 1, "failed", **{"helmops.unstick/claim": "run-1"}),
+           type="helm.sh/release.v1"),
+    secret("sh.helm.release.v1.api.v1", release("api", 1, "deployed"), type="helm.sh/release.v1"),
+    secret("plain", {"app": "x"}),
+    secret("bare"),
+]
+
+
+@contextlib.contextmanager
+def parity_servers():
+    """(real, local): Wire clients of a real kube-apiserver and a localkube, seeded with the same objects
+    (through the same requests: their answers are compared too)."""
+    with RealKube() as real_kube, LocalKube(tls=True, tokens=LOCAL_TOKENS, auto_create_namespaces=False) as local_kube:
+        real = Wire("real", real_kube.url, real_kube.ca_file)
+        local = Wire("localkube", local_kube.url, local_kube.ca_file)
+        local.kube, real.kube = local_kube, real_kube
+        # realkube created team-a and its RBAC; localkube gets the namespace by the same request
+        assert local.send("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                                         "metadata": {"name": TEAM_NAMESPACE}},
+                          headers={"User-Agent": "Python-urllib/3"}).status == 201
+        seeds = [("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})]
+        seeds += [("/api/v1/namespaces/%s/secrets" % NS, s) for s in SEED_SECRETS]
+        seeds += [("/api/v1/namespaces/%s/configmaps" % NS, configmap("web-config", {"app": "web"}))]
+        seeds += [("/api/v1/namespaces/%s/secrets" % TEAM_NAMESPACE,
+                   secret("sh.helm.release.v1.team.v1", release("team", 1, "pending-install")))]
+        seeds += [("/api/v1/namespaces/%s/configmaps" % TEAM_NAMESPACE, configmap("team-config"))]
+        local.seed_diffs = []
+        for path, obj in seeds:
+            a, b = real.send("POST", path, obj), local.send("POST", path, obj)
+            assert a.status == 201, a
+            local.seed_diffs += ["POST %s %s: %s" % (path, obj["metadata"]["name"], d)
+                                 for d in differences(shape(a), shape(b))]
+        yield real, local
+
+
+@pytest.fixture(scope="module")
+def servers():
+    with parity_servers() as pair:
+        yield pair
+
+
+def both(servers, method, path, body=None, **kw):
+    real, local = servers
+    return real.send(method, path, body, **kw), local.send(method, path, body, **kw)
+
+
+def assert_same(servers, method, path, body=None, **kw):
+    a, b = both(servers, method, path, body, **kw)
+    diff = differences(shape(a), shape(b))
+    assert diff == [], "%s %s\n  %s" % (method, path, "\n  ".join(diff))
+    return a, b
+
+
+def q(path, **params):
+    return path + "?" + urllib.parse.urlencode(params)
+
+
+# --- reads: the same answer from both ------------------------------------------------------------------
+SECRETS = "/api/v1/namespaces/%s/secrets" % NS
+ALL_SECRETS = "/api/v1/secrets"
+ODD = "owner=helm,status notin (deployed,superseded,failed,uninstalled)"    # the module's scan selectors
+CLAIMED = "owner=helm,status=failed,helmops.unstick/claim"
+
+READS = {
+    # the module: metadata-only lists with its label selectors, cluster-wide and per namespace
+    "module scan, cluster-wide": (q(ALL_SECRETS, labelSelector=ODD, limit=500), META_LIST),
+    "module claim scan": (q(ALL_SECRETS, labelSelector=CLAIMED, limit=500), META_LIST),
+    "module scan, one namespace": (q(SECRETS, labelSelector=ODD, limit=500), META_LIST),
+    "module history": (q(SECRETS, labelSelector="owner=helm,name=web", limit=500), META_LIST),
+    "module histories (in)": (q(SECRETS, labelSelector="owner=helm,name in (api,db,web)", limit=500), META_LIST),
+    "module release_exists": (q(ALL_SECRETS, labelSelector="owner=helm,name=web", limit=1), META_LIST),
+    "module records (whole)": (q(SECRETS, labelSelector="owner=helm,name=web", limit=500), "application/json"),
+    "module list namespaces": (q("/api/v1/namespaces", limit=500), META_LIST),
+    "module namespace_exists": ("/api/v1/namespaces/" + NS, "application/json"),
+    "module namespace_exists, missing": ("/api/v1/namespaces/nowhere", "application/json"),
+    "module get record": (SECRETS + "/sh.helm.release.v1.web.v3", "application/json"),
+    # helm 4's storage driver (protobuf asked, JSON accepted: see KNOWN) and helm list -A
+    "helm history": (q(SECRETS, labelSelector="name=web,owner=helm"), "application/json"),
+    "helm deployed": (q(SECRETS, labelSelector="name=web,owner=helm,status=deployed"), "application/json"),
+    "helm list -A": (q(ALL_SECRETS, labelSelector="owner=helm"), "application/json"),
+    "helm chart object": ("/api/v1/namespaces/%s/configmaps/web-config" % NS, "application/json"),
+    "helm chart object, missing": ("/api/v1/namespaces/%s/configmaps/gone" % NS, "application/json"),
+    "helm status table": (q("/api/v1/namespaces/%s/configmaps/web-config" % NS, includeObject="Object"), TABLE),
+    # kubectl get (Table, limit=500), -o json, -o name
+    "kubectl get secrets": (q(SECRETS, limit=500), TABLE),
+    "kubectl get -l": (q(SECRETS, labelSelector="owner=helm", limit=500), TABLE),
+    "kubectl get configmaps -A -l": (q("/api/v1/configmaps", labelSelector="app", limit=500), TABLE),
+    "kubectl get ns": (q("/api/v1/namespaces", limit=500), TABLE),
+    "kubectl get secret -o json": (SECRETS + "/plain", "application/json"),
+    "kubectl get configmaps -o name": (q("/api/v1/namespaces/%s/configmaps" % NS, limit=500), "application/json"),
+    # the Python client (CoreV1Api)
+    "client list": (q(SECRETS, labelSelector="owner=helm", limit=1), "application/json"),
+    "client list all": (q(ALL_SECRETS, labelSelector="owner=helm"), "application/json"),
+    "client read": (SECRETS + "/bare", "application/json"),
+    "client read missing": (SECRETS + "/nope", "application/json"),
+    "get in a missing namespace": ("/api/v1/namespaces/nowhere/secrets/x", "application/json"),
+    "list in a missing namespace": ("/api/v1/namespaces/nowhere/secrets", "application/json"),
+    "metadata-only get": (SECRETS + "/plain", META_ONE),
+    "metadata-only get of a namespace": ("/api/v1/namespaces/" + NS, META_ONE),
+    "serviceaccounts": ("/api/v1/namespaces/%s/serviceaccounts" % NS, "application/json"),
+    # label selector forms
+    **{"label " + sel: (q(SECRETS, labelSelector=sel), "application/json") for sel in (
+        "owner=helm", "owner==helm", "owner = helm", "owner!=helm", "status in (deployed,failed)",
+        "status notin (deployed,failed)", "owner", "!owner", "helmops.unstick/claim", "!helmops.unstick/claim",
+        "owner in ()", "status notin ()", "app=", "app!=", "owner=HELM", "owner=helm,!status",
+        "owner in (helm) , name=web", "name in (web),version in (1,3)",
+        # malformed: 400 with the parser's message
+        "Bad Key=1", "owner=helm,,", "a=b=c", "owner=he lm", "=x", "owner in (a", "k=-bad-", "owner in (a b)",
+        "x>1", "version gt 1", "a==", "toolongvalue=" + "v" * 64)},
+    # field selector forms
+    **{"field " + sel: (q(SECRETS, fieldSelector=sel), "application/json") for sel in (
+        "metadata.name=plain", "metadata.name!=plain", "metadata.name==bare", "metadata.namespace=" + NS,
+        "type=Opaque", "type!=Opaque", "type=helm.sh/release.v1", "metadata.name=bare,metadata.name=plain",
+        "spec.x=1", "metadata.name", "metadata.labels=x", "metadata.name in (a)")},
+    "field configmap type": (q("/api/v1/namespaces/%s/configmaps" % NS, fieldSelector="type=Opaque"), "application/json"),
+    "field configmap name": (q("/api/v1/namespaces/%s/configmaps" % NS, fieldSelector="metadata.name=web-config"),
+                             "application/json"),
+    "field namespace name": (q("/api/v1/namespaces", fieldSelector="metadata.name=" + NS), "application/json"),
+    "field namespace phase": (q("/api/v1/namespaces", fieldSelector="status.phase=Active"), "application/json"),
+    "both selectors": (q(SECRETS, labelSelector="owner=helm", fieldSelector="metadata.name!=sh.helm.release.v1.web.v1"),
+                       "application/json"),
+    # paging and resourceVersion parameters
+    "limit": (q(SECRETS, limit=2), "application/json"),
+    "limit with a selector": (q(SECRETS, labelSelector="owner=helm", limit=2), META_LIST),
+    "limit larger than the list": (q(SECRETS, limit=100), "application/json"),
+    "limit=0": (q(SECRETS, limit=0), "application/json"),
+    "limit=-1": (q(SECRETS, limit=-1), "application/json"),
+    "limit=x": (q(SECRETS, limit="x"), "application/json"),
+    "bad continue": (q(SECRETS, limit=2, **{"continue": "garbage"}), "application/json"),
+    "resourceVersion=0": (q(SECRETS, resourceVersion=0), "application/json"),
+    "resourceVersion=0 with limit": (q(SECRETS, resourceVersion=0, limit=2), "application/json"),
+    "resourceVersion= (empty)": (q(SECRETS, resourceVersion=""), "application/json"),
+    "resourceVersion=x": (q(SECRETS, resourceVersion="x"), "application/json"),
+    "resourceVersionMatch=NotOlderThan without rv": (q(SECRETS, resourceVersionMatch="NotOlderThan"), "application/json"),
+    "resourceVersionMatch=NotOlderThan rv=0": (q(SECRETS, resourceVersionMatch="NotOlderThan", resourceVersion=0),
+                                               "application/json"),
+    "resourceVersionMatch=Bogus": (q(SECRETS, resourceVersionMatch="Bogus", resourceVersion=1), "application/json"),
+    "get resourceVersion=0": (q(SECRETS + "/plain", resourceVersion=0), "application/json"),
+    # discovery and non-resource paths
+    "version": ("/version", "application/json, */*"),
+    "healthz": ("/healthz", "*/*"),
+    "readyz": ("/readyz", "*/*"),
+    "livez": ("/livez", "*/*"),
+    "unknown path": ("/nowhere", "application/json"),
+    "unknown resource": ("/api/v1/widgets", "application/json"),
+    "unknown namespaced resource": ("/api/v1/namespaces/%s/widgets/x" % NS, "application/json"),
+    "legacy api": ("/api", "application/json, */*"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(READS))
+def test_reads_answer_alike(servers, case):
+    path, accept = READS[case]
+    assert_same(servers, "GET", path, headers={"Accept": accept})
