@@ -33,6 +33,7 @@ import socket
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -77,6 +78,19 @@ _RBAC = [
 
 class RealKubeError(Exception):
     """The real API server did not start (the message holds the end of its log)."""
+
+
+def _die_with_parent():
+    """In the child before exec: SIGKILL it when the test process that started it dies (a pytest worker
+    killed by a timeout would otherwise leave a kube-apiserver and an etcd running)."""
+    import ctypes
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+
+
+def _death_signal():
+    """``_die_with_parent`` when started from the main thread. The kernel sends the signal when the creating
+    *thread* ends, so a server (re)started from a test's helper thread must not get it."""
+    return _die_with_parent if threading.current_thread() is threading.main_thread() else None
 
 
 def free_port() -> int:
@@ -146,7 +160,8 @@ class RealKube:
                  "--initial-cluster", "realkube=" + peer_url, "--log-level", "warn",
                  # a throwaway test store: no fsync, as in Kubernetes' own integration tests
                  "--unsafe-no-fsync"],
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=_death_signal())
             log.close()
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline:
@@ -181,7 +196,7 @@ class RealKube:
     def _start_apiserver(self):
         log = open(os.path.join(self.dir, "kube-apiserver.log"), "ab")
         self.apiserver = subprocess.Popen(self._apiserver_argv(), stdout=log, stderr=subprocess.STDOUT,
-                                          start_new_session=True)
+                                          start_new_session=True, preexec_fn=_death_signal())
         log.close()
 
     def _wait_ready(self):
