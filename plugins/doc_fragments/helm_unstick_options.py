@@ -38,9 +38,27 @@ options:
     description:
       - Where Helm keeps release records. Defaults to the E(HELM_DRIVER) environment variable (read as Helm
         reads it, so C(secrets) and C(configmaps) work too), else C(secret).
-      - Helm's C(sql) (PostgreSQL) and C(memory) drivers are not supported; the task fails saying so.
+      - V(sql) is Helm's PostgreSQL driver (C(HELM_DRIVER=sql)): records are rows of the C(releases_v1) table
+        reached with O(sql_connection_string), while the chart's objects stay in the cluster (helm still
+        gets the one connection). The scan reads metadata columns only and C(body) only for the releases
+        acted on; ages are measured on the database server's clock; every write is one transaction whose
+        UPDATE applies only if the row is still exactly what was read (else it is skipped and reported, as
+        a 409). Claims are custom labels (C(custom_labels_v1)). Needs the Python package C(psycopg) (3.x).
+      - Helm's C(memory) driver is not supported; the task fails saying so.
     type: str
-    choices: [secret, configmap]
+    choices: [secret, configmap, sql]
+  sql_connection_string:
+    description:
+      - With O(storage_driver=sql), the PostgreSQL connection string, exactly as Helm takes it: a URL
+        (C(postgres://helm:PASSWORD@db.example:5432/helm?sslmode=require)) or C(key=value) pairs.
+      - Defaults to the E(HELM_DRIVER_SQL_CONNECTION_STRING) environment variable, as for helm.
+      - The scan uses Helm's defaults where the string is silent (host C(localhost), C(sslmode=require), as
+        Go's lib/pq), and helm gets the same string in its environment, so both reach the same database
+        the same way. C(PG*) environment variables apply to both alike. The password never appears in
+        output or messages (messages name the database as C(host:port/dbname)).
+      - Each statement is limited to O(request_timeout) (PostgreSQL's C(statement_timeout), unless the role
+        or the string sets a shorter one); connecting too (C(connect_timeout), unless the string sets it).
+    type: str
   min_age:
     description:
       - A pending newest revision is stuck only once it is at least this old; younger ones are reported

@@ -59,18 +59,31 @@ def run_subprocess(argv, env, timeout):
 
 
 class HelmCli:
-    """The helm CLI at ``binary``, bound to one ``Connection`` and storage driver."""
+    """The helm CLI at ``binary``, bound to one ``Connection`` and storage driver.
 
-    def __init__(self, binary, connection, driver, run=run_subprocess, environ=None):
+    ``storage_environment``: what helm needs to reach the records when they are not in the cluster
+    (the sql driver: HELM_DRIVER and its connection string); ``storage_secrets``: masked like credentials."""
+
+    def __init__(self, binary, connection, driver, run=run_subprocess, environ=None, storage_environment=None,
+                 storage_secrets=()):
         self.binary = binary
         self.connection = connection
         self.driver = driver
         self.run = run
         self.environ = os.environ if environ is None else environ
+        self.storage_environment = dict(storage_environment or {})
+        self.storage_secrets = tuple(s for s in storage_secrets if s)
         self.version = None
+
+    def _mask(self, text):
+        text = self.connection.mask(text)
+        for secret in sorted(self.storage_secrets, key=len, reverse=True):
+            text = text.replace(secret, "********")
+        return text
 
     def _call(self, argv, timeout, cluster=True):
         env = self.connection.helm_environment(self.environ, self.driver)
+        env.update(self.storage_environment)
         directory = None
         cmd = [self.binary] + argv
         try:
@@ -85,7 +98,7 @@ class HelmCli:
         finally:
             if directory:
                 self.connection.remove_private_dir(directory)
-        out, err = self.connection.mask(out or ""), self.connection.mask(err or "")
+        out, err = self._mask(out or ""), self._mask(err or "")
         if rc is None:
             raise HelmError("helm %s did not finish within %ds and was killed" % (argv[0], timeout))
         if rc != 0:

@@ -19,22 +19,25 @@ from collections import namedtuple
 
 from ansible_collections.helmops.unstick.plugins.module_utils.duration import parse_duration
 from ansible_collections.helmops.unstick.plugins.module_utils.errors import OptionError
+from ansible_collections.helmops.unstick.plugins.module_utils.helm_cli import parse_version
 from ansible_collections.helmops.unstick.plugins.module_utils.k8s.connection import resolve_options
 from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import resolve_driver
 from ansible_collections.helmops.unstick.plugins.module_utils.module_args import UNSTICK_ARG_SPEC
+from ansible_collections.helmops.unstick.plugins.module_utils.sql import conninfo
 
 #: helm_release's settings: the storage driver and the two durations it uses
 ReleaseSettings = namedtuple("ReleaseSettings", ["driver", "timeout", "request_timeout"])
 
 Settings = namedtuple("Settings", [
-    "driver",            # "secret" | "configmap"
+    "driver",            # "secret" | "configmap" | "sql"
     "min_age",           # seconds
     "timeout",           # seconds, for helm
     "request_timeout",   # seconds, for each API answer
     "max_remediations",  # int or None
     "backup_dir",        # absolute path or None
     "cluster_timeout",   # seconds, for the whole run on the cluster (requests, retries, helm)
-])
+    "sql",               # sql driver: the sql.conninfo.SqlConnection (scan and helm), else None
+], defaults=(None,))
 
 # a namespace name (DNS-1123 label) or a glob made of its characters and * ? [ ]
 _NAMESPACE_PATTERN = re.compile(r"^[a-z0-9*?\[\]!-]([a-z0-9*?\[\]!.-]{0,251}[a-z0-9*?\]-])?$|^[*?]$")
@@ -112,7 +115,20 @@ def validate(params, environ=None):
     if backup_dir:
         backup_dir = _writable_dir("backup_dir", backup_dir)
     _connection_combinations(params, environ)
-    return Settings(driver, min_age, timeout, request_timeout, limit, backup_dir, cluster_timeout)
+    sql = _sql_connection(params, environ) if driver == "sql" else None
+    return Settings(driver, min_age, timeout, request_timeout, limit, backup_dir, cluster_timeout, sql)
+
+
+def _sql_connection(params, environ):
+    """The sql driver's connection: the option, else HELM_DRIVER_SQL_CONNECTION_STRING (as helm reads it).
+    The string may hold a password: no message shows it."""
+    option = "sql_connection_string" if params.get("sql_connection_string") else conninfo.ENV_CONNECTION_STRING
+    try:
+        return conninfo.resolve(params.get("sql_connection_string"), environ)
+    except conninfo.ConnInfoError as err:
+        missing = not params.get("sql_connection_string") and not environ.get(conninfo.ENV_CONNECTION_STRING)
+        raise OptionError("sql_connection_string" if missing else option, "(unset)" if missing else "(set)",
+                          str(err))
 
 
 def _driver(params, environ):
@@ -130,6 +146,9 @@ def validate_release(params, environ=None):
     params.setdefault("timeout", "5m")
     params.setdefault("request_timeout", "60s")
     driver = _driver(params, environ)
+    if driver == "sql":
+        raise OptionError("HELM_DRIVER", "sql", "helm_release reads release records from Kubernetes (secret or "
+                          "configmap driver); Helm's sql driver is read by helm_unstick only")
     timeout = _duration(params, "timeout", 1)
     request_timeout = _duration(params, "request_timeout", 1)
     target = params.get("rollback_to")
@@ -137,3 +156,31 @@ def validate_release(params, environ=None):
         raise OptionError("rollback_to", target, "must be a revision number (1 or more), got %r" % (target,))
     _connection_combinations(params, environ)
     return ReleaseSettings(driver, timeout, request_timeout)
+
+
+#: the storage drivers whose records the guard reads (the release's history lives in the cluster)
+GUARD_DRIVERS = ("secret", "configmap")
+
+
+def validate_guard(params, environ=None):
+    """``(Settings, minimum helm version)`` for helm_guard's ``params``, or OptionError (before any request)."""
+    environ = os.environ if environ is None else environ
+    for option in ("namespace", "release"):
+        if not (params.get(option) or "").strip():
+            raise OptionError(option, params.get(option), "must name the release's %s" % option)
+    # the options helm_guard shares with helm_unstick are checked as helm_unstick checks them
+    settings = validate(dict(params, namespaces=[params["namespace"]]), environ)
+    if settings.driver not in GUARD_DRIVERS:
+        raise OptionError("storage_driver", settings.driver, "the guard reads the release's records from Kubernetes "
+                          "(%s driver)" % " or ".join(GUARD_DRIVERS))
+    minimum = parse_version(params.get("min_helm_version") or "")
+    if minimum is None:
+        raise OptionError("min_helm_version", params.get("min_helm_version"), "not a version such as 3.8.0")
+    if params.get("phase") == "after":
+        if params.get("from_revision") is None or params["from_revision"] < 0:
+            raise OptionError("from_revision", params.get("from_revision"),
+                              "phase after needs the revision the upgrade started from (0: none), as phase "
+                              "before returned it")
+        if params.get("good_revision") is not None and params["good_revision"] < 1:
+            raise OptionError("good_revision", params["good_revision"], "must be a revision number (1 or more)")
+    return settings, minimum

@@ -10,6 +10,8 @@ Pure helpers, no I/O. Helm stores one Kubernetes object per revision named
   base64(base64(gzip(release JSON))) -- the API adds one base64 layer
   because Secret data is binary.
 * ConfigMap driver: ``data.release`` is base64(gzip(release JSON)).
+* SQL driver: the ``body`` column, base64(gzip(release JSON)) as for ConfigMaps
+  (``sql/rows.py`` shows a row as such an object).
 
 Like Helm's own decoder, the innermost payload may also be plain JSON when
 the gzip magic bytes are absent.
@@ -33,7 +35,7 @@ from collections import namedtuple
 from ansible_collections.helmops.unstick.plugins.module_utils.claims import read_claim
 from ansible_collections.helmops.unstick.plugins.module_utils.errors import UnstickError
 
-DRIVERS = ("secret", "configmap")
+DRIVERS = ("secret", "configmap", "sql")
 
 OBJECT_NAME_PREFIX = "sh.helm.release.v1."
 _OBJECT_NAME_RE = re.compile(r"^sh\.helm\.release\.v1\.(.+)\.v([0-9]+)$")
@@ -100,8 +102,8 @@ def decode_payload(data_release, driver):
     """Decode ``data.release`` of a storage object into the release dict.
 
     ``data_release`` is the value exactly as returned by the Kubernetes API
-    (``str``; ``bytes`` accepted). ``driver`` is ``"secret"`` or
-    ``"configmap"``. Raises ``RecordError`` with reason ``not base64``,
+    (``str``; ``bytes`` accepted). ``driver`` is ``"secret"``,
+    ``"configmap"`` or ``"sql"`` (the ``body`` column). Raises ``RecordError`` with reason ``not base64``,
     ``not gzip`` (gzip magic present but stream corrupt), ``not JSON`` (also
     when the JSON is not an object), ``missing field info.status`` or
     ``missing field version`` (absent, or of the wrong type).

@@ -55,6 +55,7 @@ requirements:
   - kubernetes >= 24.2.0
   - PyYAML >= 3.11
   - the C(helm) CLI (3.x or 4.x) for O(strategy=rollback) and O(pending_install=uninstall)
+  - psycopg >= 3.1 (C(psycopg[binary])) for O(storage_driver=sql)
 attributes:
   check_mode:
     support: full
@@ -242,6 +243,16 @@ summary:
   sample: {stuck: 2, in_progress: 1, remediated: 2, errors: 0,
            states: {stuck: 0, in_progress: 1, unfinished: 0, would_remediate: 0, remediated: 2, refused: 0,
                     failed: 0, error: 0}}
+storage_driver:
+  description: Where this cluster's Helm keeps its records, V(secret), V(configmap) or V(sql).
+  returned: success
+  type: str
+  sample: sql
+database:
+  description: With O(storage_driver=sql), the database read and written, as C(host:port/dbname) (never credentials).
+  returned: when O(storage_driver=sql)
+  type: str
+  sample: db.example:5432/helm
 server:
   description: The API server URL this run read and, through helm, changed (never credentials).
   returned: success
@@ -294,7 +305,16 @@ except ImportError:
     KUBERNETES_IMP_ERR = traceback.format_exc()
 
 
-def _helm_gate(module, conn, driver):
+def _psycopg_missing():
+    """The import error of psycopg (needed by the sql driver only, so imported only then), or None."""
+    try:
+        import psycopg  # noqa: F401 pylint: disable=unused-import
+    except ImportError:
+        return traceback.format_exc()
+    return None
+
+
+def _helm_gate(module, conn, driver, storage):
     """helm for the actions that need it, bound to the one connection (checked before any request
     when the strategies need it; lazily when only an unfinished remediation might)."""
     from ansible_collections.helmops.unstick.plugins.module_utils import actions
@@ -309,7 +329,9 @@ def _helm_gate(module, conn, driver):
         return HelmGate(problem="helm_binary: %r is not on PATH" % params["helm_binary"])
     if conn.helm_unsupported:
         return HelmGate(problem="the connection cannot be given to helm: %s" % conn.helm_unsupported)
-    gate = HelmGate(HelmCli(path, conn, driver))
+    sql = getattr(storage, "db", None)   # the sql driver: helm reaches the same database
+    gate = HelmGate(HelmCli(path, conn, driver, storage_environment=getattr(storage, "helm_environment", dict)(),
+                            storage_secrets=sql.conninfo.secrets if sql else ()))
     if actions.needs_helm([params["strategy"], params["pending_install"]]):
         gate.ready()
     return gate
@@ -325,6 +347,8 @@ def main():
     from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import ApiError
     from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
     from ansible_collections.helmops.unstick.plugins.module_utils.module_connection import connect
+    from ansible_collections.helmops.unstick.plugins.module_utils.sql.database import Database
+    from ansible_collections.helmops.unstick.plugins.module_utils.sql.releases import SqlReleaseStorage
 
     params = module.params
     started = time.time()
@@ -334,17 +358,35 @@ def main():
     except OptionError as err:
         module.fail_json(msg=str(err), option=err.option)
     deadline = Deadline(settings.cluster_timeout)
+    where = {"storage_driver": settings.driver}
+    if settings.sql:
+        # a string from HELM_DRIVER_SQL_CONNECTION_STRING is no option Ansible masks by itself
+        module.no_log_values.update(settings.sql.secrets)
+        where["database"] = settings.sql.label
+        missing = _psycopg_missing()
+        if missing:
+            module.fail_json(msg=missing_required_lib("psycopg[binary] (storage_driver=sql)"),
+                             exception=missing, **where)
     conn, api = connect(module, settings.request_timeout, deadline)
     cluster = conn.label
-    gate = _helm_gate(module, conn, settings.driver)
+    if settings.sql:
+        storage = SqlReleaseStorage(Database(settings.sql, settings.request_timeout, deadline))
+    else:
+        storage = ReleaseStorage(api, settings.driver)
+    gate = _helm_gate(module, conn, settings.driver, storage)
     actor = "%s@%s" % (getpass.getuser(), socket.gethostname())
     try:
-        result = runner.run(params, ReleaseStorage(api, settings.driver), cluster, actor, helm_gate=gate,
+        result = runner.run(params, storage, cluster, actor, helm_gate=gate,
                             check_mode=module.check_mode, diff=module._diff, settings=settings, deadline=deadline)
     except ApiError as err:
+        source = "database %s" % settings.sql.label if settings.sql else conn.server
         module.fail_json(msg="cluster %s (%s): cannot scan Helm releases: %s"
-                         % (cluster, conn.server, runner.describe_api_error(err, conn.server)), cluster=cluster,
-                         server=conn.server)
+                         % (cluster, source, runner.describe_api_error(err, conn.server)), cluster=cluster,
+                         server=conn.server, **where)
+    finally:
+        if settings.sql:
+            storage.db.close()
+    result.update(where)
     result.update(server=conn.server, actor=actor, duration_seconds=round(time.time() - started, 3))
     result["scan_warnings"] = result.pop("warnings", [])
     for warning in result["scan_warnings"]:

@@ -34,8 +34,8 @@ def test_helm_driver_env_selects_configmap(kube, unstick, module_args):
     assert [e["name"] for e in run["stuck"]] == ["cm2"]
     plural = unstick(module_args(strategy="unlock"), env={"HELM_DRIVER": "configmaps"})   # Helm's other spelling
     assert plural.rc == 0 and [e["name"] for e in plural["remediated"]] == ["cm2"], plural.text
-    sql = unstick(module_args(remediate=False), env={"HELM_DRIVER": "sql"})
-    assert sql["failed"] and "Helm's SQL (PostgreSQL) storage is not supported" in sql["msg"]
+    memory = unstick(module_args(remediate=False), env={"HELM_DRIVER": "memory"})
+    assert memory["failed"] and "storage driver 'memory' is not supported" in memory["msg"]
 
 
 def test_no_value_from_config_in_any_output(kube, helm_env, unstick, module_args, tmp_path):

@@ -281,7 +281,7 @@ def test_two_runs_at_once_roll_each_release_back_exactly_once(tmp_path, kube):
 @pytest.mark.parametrize("option,value", [
     ("min_age", "abc"), ("timeout", "abc"), ("request_timeout", "0"), ("max_remediations", -2),
     ("namespaces", ["Shop!"]), ("exclude_namespaces", ["UPPER"]), ("releases", [" "]),
-    ("storage_driver_env", "sql"), ("client_cert", "/etc/ssl/client.pem"), ("username", "admin"),
+    ("storage_driver_env", "memory"), ("client_cert", "/etc/ssl/client.pem"), ("username", "admin"),
     ("impersonate_groups", ["ops"]), ("backup_dir", "under-a-file")])
 def test_every_invalid_option_fails_before_any_request(tmp_path, kube, option, value):
     stuck_release(kube, kube.kubeconfig)

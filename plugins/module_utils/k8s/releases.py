@@ -43,26 +43,23 @@ SCAN_SELECTORS = (ODD_SELECTOR, CLAIM_SELECTOR)
 HISTORY_BATCH = 50  # release names per batched history list (keeps the URL short)
 
 
-#: HELM_DRIVER spellings Helm itself accepts, for the drivers we read
+#: HELM_DRIVER spellings Helm itself accepts, for the drivers we read (sql: sql/releases.py)
 DRIVER_NAMES = {"secret": "secret", "secrets": "secret", "": "secret",
-                "configmap": "configmap", "configmaps": "configmap"}
+                "configmap": "configmap", "configmaps": "configmap", "sql": "sql"}
 
 
 def resolve_driver(option, helm_driver_env):
     """The storage driver: the ``storage_driver`` option, else ``HELM_DRIVER``
-    as Helm reads it (``secret``/``secrets``/empty, ``configmap``/``configmaps``),
-    else ``secret``. Raises ``ValueError`` naming drivers we cannot read
-    (Helm's ``sql`` and ``memory``)."""
+    as Helm reads it (``secret``/``secrets``/empty, ``configmap``/``configmaps``,
+    ``sql``), else ``secret``. Raises ``ValueError`` naming drivers we cannot
+    read (Helm's ``memory``)."""
     if option:
         name = option
     else:
         name = (helm_driver_env or "").strip().lower()
     if name in DRIVER_NAMES:
         return DRIVER_NAMES[name]
-    if name == "sql":
-        raise ValueError("%s=sql: Helm's SQL (PostgreSQL) storage is not supported; "
-                         "only the secret and configmap drivers are" % ("storage_driver" if option else "HELM_DRIVER"))
-    raise ValueError("storage driver %r is not supported (secret or configmap%s)" % (
+    raise ValueError("storage driver %r is not supported (secret, configmap or sql%s)" % (
         name, "; from HELM_DRIVER" if not option else ""))
 
 
@@ -151,12 +148,17 @@ class ReleaseStorage:
 
     def revisions(self, namespace, release):
         """Metadata of every record of one release (all its revisions)."""
-        items = []
+        return self.revisions_at(namespace, release)[0]
+
+    def revisions_at(self, namespace, release):
+        """What ``revisions`` returns, and the server's time: the Date header of its first answer."""
+        items, date = [], None
         selector = "owner=helm,name=%s" % release
         for page in self.api.list_pages(self._collection(namespace), [("labelSelector", selector)],
                                         accept=META_LIST_ACCEPT):
+            date = date or page.date
             items.extend((page.body or {}).get("items") or [])
-        return items
+        return items, date
 
     def histories(self, namespace, releases):
         """``{release: items}``: what ``revisions`` returns, for several releases

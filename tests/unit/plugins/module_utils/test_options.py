@@ -29,12 +29,19 @@ def test_good_options():
     ("max_remediations", -1, "max_remediations: must be 0 or more, got -1"),
     ("namespaces", ["Shop!"], "namespaces: 'Shop!' is not a namespace name or glob"),
     ("releases", [""], "releases: empty release name or glob"),
-    ("storage_driver", "sql", "storage_driver: storage_driver=sql: Helm's SQL (PostgreSQL) storage is not"),
+    ("storage_driver", "memory", "storage_driver: storage driver 'memory' is not supported"),
+    ("storage_driver", "sql", "sql_connection_string: the sql driver needs a connection string"),
+    ("sql_connection_string", "mysql://u@h/db", "sql_connection_string: sql_connection_string: a connection URL"),
 ])
 def test_bad_option_is_named_with_its_value(option, value, words):
+    params = dict(GOOD, **{option: value})
+    if option == "sql_connection_string":
+        params["storage_driver"] = "sql"
     with pytest.raises(OptionError) as err:
-        validate(dict(GOOD, **{option: value}), {})
-    assert str(err.value).startswith(words) and err.value.option == option
+        validate(params, {})
+    assert str(err.value).startswith(words), str(err.value)
+    assert err.value.option == ("sql_connection_string" if value == "sql" else option)
+    assert "mysql://u@h" not in str(err.value)      # a connection string may hold a password
 
 
 def test_helm_driver_from_the_environment_is_named():
@@ -75,3 +82,21 @@ def test_connection_options_that_need_each_other(given, env, option, needed):
 def test_complete_connection_pairs_pass():
     validate({"client_cert": "/c", "client_key": "/k", "username": "u", "password": "p",
                       "impersonate_user": "me", "impersonate_groups": ["ops"]}, {})
+
+
+def test_sql_connection_string_from_the_option_or_helms_variable():
+    dsn = "postgres://helm:s3cret@db.example:5433/helm?sslmode=disable"
+    settings = validate(dict(GOOD, storage_driver="sql", sql_connection_string=dsn), {})
+    assert (settings.driver, settings.sql.source, settings.sql.label) == ("sql", "sql_connection_string",
+                                                                         "db.example:5433/helm")
+    from_env = validate(GOOD, {"HELM_DRIVER": "sql", "HELM_DRIVER_SQL_CONNECTION_STRING": "host=db user=helm"})
+    assert (from_env.driver, from_env.sql.source, from_env.sql.label) == (
+        "sql", "HELM_DRIVER_SQL_CONNECTION_STRING", "db:5432/helm")
+    assert validate(GOOD, {"HELM_DRIVER_SQL_CONNECTION_STRING": "host=db"}).sql is None   # secret driver: unused
+
+
+def test_a_bad_connection_string_never_shows_its_password():
+    with pytest.raises(OptionError) as err:
+        validate(dict(GOOD, storage_driver="sql"), {"HELM_DRIVER_SQL_CONNECTION_STRING": "password='s3cret host=db"})
+    assert err.value.option == "HELM_DRIVER_SQL_CONNECTION_STRING" and "s3cret" not in str(err.value)
+    assert "unterminated quoted value" in str(err.value) and err.value.value == "(set)"

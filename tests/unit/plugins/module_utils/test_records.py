@@ -114,8 +114,16 @@ def test_decode_missing_fields(make_release, encode_like_helm, mutate, reason):
 
 def test_decode_unknown_driver(make_release, make_object):
     with pytest.raises(RecordError) as exc:
-        decode_payload(make_object(make_release())["data"]["release"], "sql")
+        decode_payload(make_object(make_release())["data"]["release"], "memory")
     assert exc.value.reason == "unknown driver"
+
+
+def test_sql_body_is_encoded_as_configmap_data(make_release):
+    """Helm's SQL driver stores base64(gzip(JSON)) in ``body``, as the ConfigMap driver in data.release."""
+    release = make_release()
+    body = encode_payload(release, "sql")
+    assert body == encode_payload(release, "configmap")
+    assert decode_payload(body, "sql") == release
 
 
 def test_record_error_message_has_detail():
@@ -400,4 +408,4 @@ def test_parse_http_date_invalid(bad):
 
 
 def test_module_constants():
-    assert records.DRIVERS == ("secret", "configmap")
+    assert records.DRIVERS == ("secret", "configmap", "sql")

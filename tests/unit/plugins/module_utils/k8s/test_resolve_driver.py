@@ -11,14 +11,10 @@ from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases impor
     (None, None, "secret"), (None, "", "secret"), (None, "secret", "secret"), (None, "secrets", "secret"),
     (None, "configmap", "configmap"), (None, "ConfigMaps ", "configmap"),
     ("secret", "configmap", "secret"), ("configmap", "sql", "configmap"),      # the option wins
+    (None, "sql", "sql"), (None, " SQL", "sql"), ("sql", "secret", "sql"),   # Helm's SQL driver (sql/releases.py)
 ])
 def test_drivers_helm_accepts(option, env, expected):
     assert resolve_driver(option, env) == expected
-
-
-def test_sql_driver_is_named_as_unsupported():
-    with pytest.raises(ValueError, match=r"(HELM_DRIVER|storage_driver)=sql: Helm's SQL \(PostgreSQL\) storage is not supported"):
-        resolve_driver(None, "sql")
 
 
 @pytest.mark.parametrize("env", ["memory", "etcd"])
