@@ -2,13 +2,14 @@
 
 import pytest
 
+import pgserver
 import tools
 from localkube import LocalKube
 
 
 def pytest_configure(config):
     # the real helm CLIs are part of what the project claims: missing ones fail the run, never skip
-    missing = tools.missing_tools()
+    missing = tools.missing_tools() + pgserver.missing_binaries()   # + PostgreSQL's server (the sql driver)
     if missing:
         raise pytest.UsageError("\n".join(missing))
 

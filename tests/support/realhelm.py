@@ -16,16 +16,18 @@ from tools import HELM, HELM3
 
 #: helm's own connection variables: a test's helm reads only the kubeconfig it is given
 HELM_CONNECTION_VARS = ("KUBECONFIG", "HELM_KUBECONTEXT", "HELM_KUBETOKEN", "HELM_KUBEAPISERVER",
-                        "HELM_NAMESPACE", "HELM_KUBECAFILE", "HELM_DRIVER")
+                        "HELM_NAMESPACE", "HELM_KUBECAFILE", "HELM_DRIVER", "HELM_DRIVER_SQL_CONNECTION_STRING")
 
 
 class RealHelm:
-    def __init__(self, kubeconfig, binary=HELM, context=None, driver="secret"):
+    def __init__(self, kubeconfig, binary=HELM, context=None, driver="secret", sql_connection_string=None):
         self.binary = str(binary)
         self.driver = driver
         self.flags = ["--kubeconfig", str(kubeconfig)] + (["--kube-context", context] if context else [])
         self.env = {k: v for k, v in os.environ.items() if k not in HELM_CONNECTION_VARS}
         self.env["HELM_DRIVER"] = driver
+        if sql_connection_string:   # driver="sql": the database, as a user exports it for helm
+            self.env["HELM_DRIVER_SQL_CONNECTION_STRING"] = sql_connection_string
 
     def argv(self, *args, namespace="default"):
         return [self.binary] + self.flags + ["--namespace", namespace] + list(args)

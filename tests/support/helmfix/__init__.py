@@ -18,7 +18,7 @@ the hang and checks that the newest revision is left ``pending-*``.
 
 API:
   CHART (the unstick-demo chart), LOCKED, HelmFailed
-  HelmEnv(kubeconfig, context=None, driver="secret", token=None, ca_file=None)
+  HelmEnv(kubeconfig, context=None, driver="secret", token=None, ca_file=None, sql_connection_string=None)
       .install(name, ns, chart=None, values=None) .upgrade(name, ns, chart=None, values=None, install=False)
       .rollback(name, ns, revision=None) .uninstall(name, ns) .history(name, ns) .status(name, ns)
       .release(name, ns) .get_values(name, ns) .list_all() .upgrade_async(...) -> Popen
@@ -57,9 +57,12 @@ class HelmFailed(Exception):
 class HelmEnv:
     """Real Helm (SDK) against one cluster; each call in a child process."""
 
-    def __init__(self, kubeconfig, context=None, driver="secret", token=None, ca_file=None):
+    def __init__(self, kubeconfig, context=None, driver="secret", token=None, ca_file=None,
+                 sql_connection_string=None):
         self.kubeconfig = str(kubeconfig)
         self.driver = driver
+        #: driver="sql": Helm reads the database from HELM_DRIVER_SQL_CONNECTION_STRING (helmfix/sql.py)
+        self.sql_connection_string = sql_connection_string
         self.base = {"kubeconfig": self.kubeconfig, "context": context, "driver": driver,
                      "token": token, "ca_file": ca_file}
 
@@ -68,10 +71,11 @@ class HelmEnv:
         req.update(kw)
         return [sys.executable, "-m", "helmfix.op", json.dumps(req)]
 
-    @staticmethod
-    def _env():
+    def _env(self):
         env = dict(os.environ)
         env["PYTHONPATH"] = SUPPORT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        if self.sql_connection_string:
+            env["HELM_DRIVER_SQL_CONNECTION_STRING"] = self.sql_connection_string
         return env
 
     def run(self, op, name=None, namespace=None, timeout=120, **kw):
