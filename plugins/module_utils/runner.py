@@ -333,11 +333,12 @@ def _claim_outcome(item, kept):
     """What happens next to a claimed release whose helm step failed: ``kept`` is release_claim's error."""
     if kept is None:
         return "the next run resumes it"
-    # e.g. the API server went away with helm: the claim holds, so runs leave the release alone until then
+    # e.g. the API server went away with helm: the claim holds (unless helm wrote a newer revision first)
     mark = claims.read_claim((item.obj or {}).get("metadata"))
     error = describe_api_error(kept) if isinstance(kept, ApiError) else str(kept)
-    return ("its claim could not be released (%s), so runs leave it alone until the claim expires at %s, then "
-            "resume it" % (error, rfc3339(mark.until) if mark else "?"))
+    until = rfc3339(mark.until) if mark else "?"
+    return ("its claim could not be released (%s): while revision %s is the newest, runs leave the release alone "
+            "until the claim expires at %s, then resume it" % (error, item.revision, until))
 
 
 #: what the client's exception says → the cause in plain words (first match wins)

@@ -356,6 +356,8 @@ def test_a_restart_during_helm_rollback_is_reported_truthfully_and_the_next_run_
                 # our claim landed, helm's rollback did not finish: its own revision is left pending
                 assert after["sh.helm.release.v1.%s.v%d" % (name, rev)] == "failed", after
                 assert newest[0] == rev + 1 and newest[1] in ("pending-rollback", "failed", "deployed"), newest
+                if "its claim could not be released" in row["reason"]:     # helm's newer revision lifts it
+                    assert "while revision %d is the newest" % rev in row["reason"], row["reason"]
             else:
                 # the claim's connection was refused while the server restarted: the report says the write went
                 # unanswered (it "may have landed or not"); it did not land
@@ -400,8 +402,9 @@ def test_a_restart_between_claim_and_helm_keeps_the_claim_and_the_report_says_un
     assert watcher.error is None and watcher.restarted, (watcher.error, watcher.seen)
     [row] = first["releases"]
     assert row["state"] == "failed" and "helm rollback failed: Error: kubernetes cluster unreachable" in row["reason"]
-    held = re.search(r"; its claim could not be released \(no answer from the API server: PUT .*Connection refused\), "
-                     r"so runs leave it alone until the claim expires at (\S+Z), then resume it$", row["reason"])
+    held = re.search(r"; its claim could not be released \(no answer from the API server: PUT .*Connection refused\): "
+                     r"while revision %d is the newest, runs leave the release alone until the claim expires at "
+                     r"(\S+Z), then resume it$" % rev, row["reason"])
     assert held, row["reason"]
     until = calendar.timegm(time.strptime(held.group(1), "%Y-%m-%dT%H:%M:%SZ"))
     claimed = eu.store.get("secrets", ns, "sh.helm.release.v1.a.v%d" % rev)["metadata"]

@@ -193,8 +193,8 @@ def test_a_claim_that_cannot_be_released_says_until_when_it_holds(make_release, 
     assert row["state"] == "failed" and "the next run resumes it" not in row["reason"]
     assert row["reason"].endswith(
         "helm rollback failed: Error: kubernetes cluster unreachable; its claim could not be released (no answer "
-        "from the API server: PUT /x: Connection refused), so runs leave it alone until the claim expires at %s, "
-        "then resume it" % rfc3339(NOW + 300 + claims.CLAIM_GRACE))
+        "from the API server: PUT /x: Connection refused): while revision 2 is the newest, runs leave the release "
+        "alone until the claim expires at %s, then resume it" % rfc3339(NOW + 300 + claims.CLAIM_GRACE))
     store.refuse_writes = None
     helm = FakeHelm(store)
     assert states(run(store, helm, strategy="rollback")) == [("web", "in_progress")] and helm.calls == []
