@@ -91,6 +91,7 @@ def test_create_writes_a_context_that_installs_collection_deps_and_helm(context)
     assert "kubernetes.core" in [c["name"] for c in reqs["collections"]]
     user_pip = (ctx / "_build" / "requirements.txt").read_text()
     assert re.search(r"^kubernetes>=", user_pip, re.M), user_pip
+    assert re.search(r"^psycopg\[binary\]>=3\.3\.9,<4", user_pip, re.M), user_pip   # the sql driver
     assert "tar [platform:rpm]" in (ctx / "_build" / "bindep.txt").read_text()
 
 
@@ -117,6 +118,7 @@ def test_galaxy_stage_and_introspection_find_the_collection_and_its_python_deps(
                   "--write-pip", out_pip, "--write-bindep", out_bindep], cwd=tmp_path)
     pip = out_pip.read_text()
     assert re.search(r"^kubernetes>=24\.2\.0 +# from collection helmops\.unstick", pip, re.M), pip
+    assert re.search(r"^psycopg\[binary\]>=3\.3\.9,<4 +# from collection helmops\.unstick", pip, re.M), pip
     # (PyYAML, also in meta/ee-requirements.txt, is dropped by ansible-builder: ansible-core brings it)
     for dev in DEV_ONLY:  # the repository's own requirements.txt (dev pins) is not what the EE gets
         assert dev not in pip.lower(), (dev, pip)
