@@ -18,6 +18,7 @@ __metaclass__ = type
 import re
 import time
 import uuid
+from collections import namedtuple
 
 from ansible_collections.helmops.unstick.plugins.module_utils import actions, claims, report
 from ansible_collections.helmops.unstick.plugins.module_utils.actions.base import (
@@ -50,6 +51,9 @@ from ansible_collections.helmops.unstick.plugins.module_utils.records import (
     safe_summary,
 )
 from ansible_collections.helmops.unstick.plugins.module_utils.scope import in_scope
+
+#: one named release as ``Run.scan_release`` read it: the newest record (obj, decoded release, safe summary)
+ReleaseScan = namedtuple("ReleaseScan", ["classification", "obj", "release", "summary", "now"])
 
 
 def _has_glob(patterns):
@@ -109,14 +113,19 @@ class Run:
             scan = self.storage.scan(namespaces, keep)
         else:
             scan = self.storage.scan(None, keep)
-        now = parse_http_date(scan.server_date) if scan.server_date else None
-        if now is None:
-            now = self.clock()
-            self.warnings.append("cluster %s sent no Date header; ages use this host's clock" % self.cluster)
+        now = self._server_time(scan.server_date)
         for ns, message in scan.forbidden:
             self._problem("cannot read namespace %s: %s" % (ns, message), namespace=ns)
         self._typo_warnings(scan.items, namespaces)
         return scan.items, now
+
+    def _server_time(self, date):
+        """The API server's time from an answer's Date header (this host's clock, with a warning, without one)."""
+        now = parse_http_date(date) if date else None
+        if now is None:
+            now = self.clock()
+            self.warnings.append("cluster %s sent no Date header; ages use this host's clock" % self.cluster)
+        return now
 
     def _typo_warnings(self, items, namespaces):
         """A named namespace that does not exist, or a release name with no record in scope, would read as
@@ -221,6 +230,22 @@ class Run:
             found.append((cls, obj, release, summary))
         return found, now
 
+    def scan_release(self, namespace, name, min_age=None):
+        """One named release, read in one scan (the guarded upgrade's): its records' metadata (one list,
+        whose answer also gives the server's time), then its newest record, whatever its state.
+        ``classification`` is None when the release has no record. Raises ApiError or RecordError: a
+        release that cannot be read cannot be judged."""
+        items, date = self.storage.revisions_at(namespace, name)
+        now = self._server_time(date)
+        metas = [meta_from_object(item) for item in items]
+        if not metas:
+            return ReleaseScan(None, None, None, None, now)
+        cls = classify_release(metas, now, self.settings.min_age if min_age is None else min_age)
+        if cls.kind == KIND_ERROR:
+            return ReleaseScan(cls, None, None, None, now)
+        obj, release = self._load_newest(cls, metas)
+        return ReleaseScan(cls, obj, release, safe_summary(release), now)
+
     # -- act --------------------------------------------------------------
     def _note(self, item, after):
         name = "%s/%s" % (item.namespace, item.name)
@@ -237,7 +262,7 @@ class Run:
             return report.STATE_REFUSED, ("%s: the record changed since it was read (a live Helm operation?); "
                                           "skipped, nothing written" % where)
         if err.forbidden:
-            return report.STATE_REFUSED, "%s: the write was refused: %s; nothing written" % (
+            return report.STATE_REFUSED, "%s: the server refused the write: %s; nothing written" % (
                 where, describe_api_error(err))
         if err.status == 0:
             # no answer (dropped, timed out): the server may still apply the write
@@ -245,13 +270,16 @@ class Run:
                                          "nothing else was done (run again to see)" % (where, describe_api_error(err)))
         return report.STATE_FAILED, "%s: %s; nothing written" % (where, describe_api_error(err))
 
-    def act(self, cls, obj, release, summary, ctx, refused):
+    def act(self, cls, obj, release, summary, ctx, refused=None, plan=None):
+        """Remediate one release and report it in ``releases``; returns the Remediation (None when nothing
+        could be planned). ``plan``: carry out this Plan instead of the one ``strategy``/``pending_install``
+        choose (the guard's rescue restores a failed revision)."""
         where = self._where(cls.namespace, cls.name)
         try:
-            plan = plan_action(cls, self.p["strategy"], self.p["pending_install"])
+            plan = plan or plan_action(cls, self.p["strategy"], self.p["pending_install"])
         except ValueError as err:
             self._problem("%s: %s" % (where, err), report.release_entry(cls, summary=summary))
-            return
+            return None
         action = actions.get(plan.action)
         item = Remediation(cls, obj, release, summary, plan)
 
@@ -264,22 +292,22 @@ class Run:
 
         if not self.p.get("remediate", True):
             self.releases.append(entry(cls.kind, action.planned(item)))
-            return
+            return item
         if refused:
             self.releases.append(entry(report.STATE_REFUSED, reason=refused, refused_by="max_remediations"))
-            return
+            return item
         if action.needs_helm and not self.gate.ready():
             self.releases.append(entry(report.STATE_ERROR, reason="%s: %s needs the helm CLI: %s; nothing written"
                                        % (where, action.name, self.gate.problem)))
-            return
+            return item
         if self.check_mode:
             self.releases.append(entry(report.STATE_WOULD_REMEDIATE, "check mode: " + action.would(item), True))
             self._note(item, action.would(item))
-            return
+            return item
         if self.deadline.expired():
             self.releases.append(entry(report.STATE_ERROR, reason="%s: not attempted: %s; nothing written"
                                        % (where, self.deadline.describe())))
-            return
+            return item
         backup = None
         try:
             if self.settings.backup_dir:
@@ -292,7 +320,7 @@ class Run:
             self.releases.append(entry(state, changed=item.written, reason=reason, backup=backup))
             if item.written:
                 self._note(item, "failed (revision %s); %s unfinished" % (cls.revision, action.name))
-            return
+            return item
         except (HelmError, VerifyError) as err:
             kept = release_claim(ctx, item)
             what = "helm %s failed: %s" % (action.name, err) if isinstance(err, HelmError) else str(err)
@@ -301,18 +329,23 @@ class Run:
                 else "%s: %s" % (where, what)
             self.releases.append(entry(report.STATE_FAILED, changed=item.written, reason=reason, backup=backup))
             self._note(item, "failed (revision %s); %s unfinished" % (cls.revision, action.name))
-            return
+            return item
         except (OSError, IOError) as err:
             self._problem("%s: cannot write backup: %s; nothing written" % (where, err),
                           entry(report.STATE_ERROR))
-            return
+            return item
         self.releases.append(entry(report.STATE_REMEDIATED, "%s: now %s" % (action.name, after), True,
                                    backup=backup))
         self._note(item, after)
+        return item
+
+    def context(self, now):
+        """What this run's actions may use; ``now``: the server's time of the scan."""
+        return ActionContext(self.storage, self.gate.helm, self.actor, self.run_id, now, self.settings,
+                             self.p.get("wait", True), self.cluster, self.deadline)
 
     def remediate(self, found, now, refused=None):
-        ctx = ActionContext(self.storage, self.gate.helm, self.actor, self.run_id, now, self.settings,
-                            self.p.get("wait", True), self.cluster, self.deadline)
+        ctx = self.context(now)
         for cls, obj, release, summary in found:
             self.act(cls, obj, release, summary, ctx, refused)
 

@@ -34,6 +34,7 @@ class Store:
         self.objs = dict(((o["metadata"]["namespace"], o["metadata"]["name"]), o) for o in objs)
         self.writes = 0
         self.gets = 0
+        self.lists = 0   # revisions_at: the guard's scans
         self.now = now
         self.refuse_writes = None   # an ApiError to raise on every write
 
@@ -48,6 +49,10 @@ class Store:
     def revisions(self, namespace, release):
         return [{"metadata": copy.deepcopy(o["metadata"])} for (ns, _), o in self.objs.items()
                 if ns == namespace and o["metadata"]["labels"]["name"] == release]
+
+    def revisions_at(self, namespace, release):
+        self.lists += 1
+        return self.revisions(namespace, release), format_http_date(self.now)
 
     def get(self, namespace, name):
         self.gets += 1

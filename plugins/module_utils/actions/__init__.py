@@ -9,13 +9,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.helmops.unstick.plugins.module_utils.actions import (
+    restore,
     resume,
     rollback,
     uninstall,
     unlock,
 )
 
-REGISTRY = dict((module.ACTION.name, module.ACTION) for module in (unlock, rollback, uninstall, resume))
+REGISTRY = dict((module.ACTION.name, module.ACTION) for module in (unlock, rollback, uninstall, resume, restore))
 
 
 def get(name):

@@ -24,6 +24,7 @@ from ansible_collections.helmops.unstick.plugins.module_utils.records import (
     failed_labels,
     mark_failed,
     meta_from_object,
+    safe_summary,
 )
 
 
@@ -59,6 +60,8 @@ class Remediation:
         self.summary = summary
         self.plan = plan
         self.written = False   # set once the cluster was changed (the claim or the unlock)
+        self.outcome = None    # the newest revision (RevisionMeta) as the verification read it; None: no record
+        self.outcome_summary = None   # its records.safe_summary, when the verification read the record
 
     @property
     def namespace(self):
@@ -136,12 +139,13 @@ def shows(meta):
 
 def verify_rolled_back(ctx, item, target, helm_said):
     """The cluster shows a new newest revision, deployed, rolled back to ``target``."""
-    now = newest(ctx, item)
+    now = item.outcome = newest(ctx, item)
     if now is None or now.revision <= item.revision or now.status != "deployed":
         raise VerifyError("helm rollback reported success (%s) but cluster %s shows %s as the newest"
                           % (helm_said, ctx.cluster, shows(now)))
     record = ctx.storage.get(item.namespace, now.object_name)
     release = decode_payload((record.get("data") or {}).get("release"), ctx.storage.driver)
+    item.outcome_summary = safe_summary(release)
     description = (release.get("info") or {}).get("description")
     if description != "Rollback to %d" % target:
         raise VerifyError("helm rollback reported success but cluster %s shows revision %s deployed as %r, "
@@ -150,7 +154,7 @@ def verify_rolled_back(ctx, item, target, helm_said):
 
 
 def verify_uninstalled(ctx, item, helm_said):
-    now = newest(ctx, item)
+    now = item.outcome = newest(ctx, item)
     if now is not None and now.status != "uninstalled":
         raise VerifyError("helm uninstall reported success (%s) but cluster %s still shows %s"
                           % (helm_said, ctx.cluster, shows(now)))

@@ -39,7 +39,7 @@ class Unlock:
 
     def verify(self, ctx, item):
         # our own conditional write was accepted; the cluster must still show it newest and failed
-        now = base.newest(ctx, item)
+        now = item.outcome = base.newest(ctx, item)
         if now is None or now.revision != item.revision or now.status != "failed":
             raise VerifyError("revision %s was marked failed, but cluster %s now shows %s as the newest"
                               % (item.revision, ctx.cluster, base.shows(now)))

@@ -274,3 +274,57 @@ def test_no_remediation_starts_after_the_cluster_timeout(make_release, make_obje
     [late] = [e for e in out["releases"] if e["name"] == "b"]
     assert "not attempted: cluster_timeout (60s) reached; nothing written" in late["reason"]
     assert store.writes == 1
+
+
+# -- one named release (the guarded upgrade's scan) ----------------------
+def job(store, helm=None, **params):
+    from ansible_collections.helmops.unstick.plugins.module_utils.options import validate
+    opts = dict(PARAMS, **params)
+    gate = runner.HelmGate(helm) if helm is not None else runner.HelmGate(problem="no helm")
+    return runner.Run(opts, validate(opts, {}), store, "c1", "me@here", gate, clock=lambda: NOW + 7)
+
+
+def test_scan_release_reads_one_release_whole_in_one_list_and_one_get(make_release, make_object):
+    store = Store(history(make_release, make_object, "web", ["superseded", "deployed"])
+                  + history(make_release, make_object, "other", ["deployed", "pending-upgrade"]))
+    scan = job(store).scan_release("apps", "web")
+    assert (scan.classification.kind, scan.classification.revision, scan.classification.last_good_revision) == \
+        ("healthy", 2, 1)
+    assert scan.summary["status"] == "deployed" and scan.obj["metadata"]["name"] == "sh.helm.release.v1.web.v2"
+    assert scan.now == NOW and (store.lists, store.gets) == (1, 1)          # the server's time, not this host's
+    assert job(store).scan_release("apps", "nothing") == runner.ReleaseScan(None, None, None, None, NOW)
+
+
+def test_scan_release_classifies_with_the_min_age_it_is_given(make_release, make_object):
+    store = Store(history(make_release, make_object, "web", ["deployed", "pending-upgrade"], age=60))
+    assert job(store).scan_release("apps", "web").classification.kind == "in_progress"
+    assert job(store).scan_release("apps", "web", min_age=0).classification.kind == "stuck"
+
+
+def test_scan_release_without_a_date_header_uses_this_hosts_clock_and_says_so(make_release, make_object):
+    class Dateless(Store):
+        def revisions_at(self, namespace, release):
+            return self.revisions(namespace, release), None
+    run = job(Dateless(history(make_release, make_object, "web", ["deployed"])))
+    assert run.scan_release("apps", "web").now == NOW + 7
+    assert run.warnings == ["cluster c1 sent no Date header; ages use this host's clock"]
+
+
+def test_act_carries_out_a_given_plan_and_returns_what_the_action_verified(make_release, make_object):
+    from ansible_collections.helmops.unstick.plugins.module_utils.plan import Plan
+    store = Store(history(make_release, make_object, "web", ["superseded", "deployed", "failed"]))
+    run = job(store, FakeHelm(store))
+    scan = run.scan_release("apps", "web")
+    item = run.act(scan.classification, scan.obj, scan.release, scan.summary, run.context(scan.now),
+                   plan=Plan("restore", 2, None))
+    assert (item.outcome.revision, item.outcome.status) == (4, "deployed")
+    assert [(e["state"], e["action"], e["message"]) for e in run.releases] == [
+        ("remediated", "restore", "restore: now deployed (rolled back to revision 2, now revision 4)")]
+
+
+def test_an_unlock_records_the_revision_it_verified(make_release, make_object):
+    store = Store(history(make_release, make_object, "web", ["deployed", "pending-upgrade"]))
+    run = job(store)
+    scan = run.scan_release("apps", "web")
+    item = run.act(scan.classification, scan.obj, scan.release, scan.summary, run.context(scan.now))
+    assert (item.outcome.revision, item.outcome.status, item.outcome_summary) == (2, "failed", None)
