@@ -167,7 +167,7 @@ def validate_guard(params, environ=None):
     environ = os.environ if environ is None else environ
     for option in ("namespace", "release"):
         if not (params.get(option) or "").strip():
-            raise OptionError(option, params.get(option), "must name the release's %s" % option)
+            raise OptionError(option, params.get(option), "must not be empty")
     # the options helm_guard shares with helm_unstick are checked as helm_unstick checks them
     settings = validate(dict(params, namespaces=[params["namespace"]]), environ)
     if settings.driver not in GUARD_DRIVERS:

@@ -100,3 +100,43 @@ def test_a_bad_connection_string_never_shows_its_password():
         validate(dict(GOOD, storage_driver="sql"), {"HELM_DRIVER_SQL_CONNECTION_STRING": "password='s3cret host=db"})
     assert err.value.option == "HELM_DRIVER_SQL_CONNECTION_STRING" and "s3cret" not in str(err.value)
     assert "unterminated quoted value" in str(err.value) and err.value.value == "(set)"
+
+
+# -- helm_guard --------------------------------------------------------------
+GUARD = dict(phase="before", namespace="shop", release="web", min_age="15m", timeout="5m", request_timeout="60s",
+             cluster_timeout="30m", min_helm_version="3.8.0")
+
+
+def test_guard_options():
+    from ansible_collections.helmops.unstick.plugins.module_utils.options import validate_guard
+    settings, minimum = validate_guard(GUARD, {})
+    assert (settings.driver, settings.min_age, minimum) == ("secret", 900, (3, 8, 0))
+    assert validate_guard(dict(GUARD, phase="after", from_revision=0), {})[0].timeout == 300
+
+
+@pytest.mark.parametrize("option,value,words", [
+    ("namespace", " ", "namespace: must not be empty"),
+    ("release", "", "release: must not be empty"),
+    ("namespace", "Shop!", "namespaces: 'Shop!' is not a namespace name or glob"),
+    ("min_age", "soon", "min_age: invalid duration 'soon'"),
+    ("min_helm_version", "latest", "min_helm_version: not a version such as 3.8.0"),
+    ("from_revision", None, "from_revision: phase after needs the revision the upgrade started from"),
+    ("from_revision", -1, "from_revision: phase after needs the revision the upgrade started from"),
+    ("good_revision", 0, "good_revision: must be a revision number (1 or more)"),
+])
+def test_bad_guard_options(option, value, words):
+    from ansible_collections.helmops.unstick.plugins.module_utils.options import validate_guard
+    params = dict(GUARD, phase="after", from_revision=2)
+    params[option] = value
+    with pytest.raises(OptionError) as err:
+        validate_guard(params, {})
+    assert str(err.value).startswith(words)
+
+
+def test_guard_reads_records_from_kubernetes_only():
+    from ansible_collections.helmops.unstick.plugins.module_utils.options import validate_guard
+    assert validate_guard(GUARD, {"HELM_DRIVER": "configmaps"})[0].driver == "configmap"
+    with pytest.raises(OptionError, match="storage driver 'memory' is not supported"):
+        validate_guard(GUARD, {"HELM_DRIVER": "memory"})
+    with pytest.raises(OptionError, match="storage_driver: the guard reads the release's records from Kubernetes"):
+        validate_guard(dict(GUARD, storage_driver="sql", sql_connection_string="postgres://helm@db/helm"), {})

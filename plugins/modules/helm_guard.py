@@ -1,0 +1,408 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: helmops.unstick contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: helm_guard
+short_description: Guard one Helm release's upgrade, before (check and unstick) and after (verify or roll back)
+version_added: "0.3.0"
+author:
+  - helmops.unstick maintainers (@helmops)
+description:
+  - The guard of a Helm upgrade, for one release, in two phases around the upgrade task (the role
+    M(helmops.unstick.guarded_upgrade) runs C(before), then M(kubernetes.core.helm) or your own task, then C(after)).
+  - Each phase reads the release in one scan (a metadata list of its records, then its newest record) and acts
+    through the same runner, actions and one connection as M(helmops.unstick.helm_unstick), so helm acts on the
+    cluster that was read, every write is conditional, and every outcome is verified on the cluster.
+  - O(phase=before) reads the helm CLI's version (older than O(min_helm_version) fails), then the release. A newest
+    revision stuck in a pending state for at least O(min_age) is remediated as M(helmops.unstick.helm_unstick)
+    would (O(strategy), O(pending_install)); a younger one may be a deploy still running, so the task fails
+    ("retry later") and touches nothing. Returns RV(from_revision) and RV(good_revision), the revision a failed
+    upgrade goes back to, and the upgrade flags this helm version wants (RV(helm_flags)).
+  - O(phase=after) checks that the upgrade landed (the newest revision is deployed, not below O(from_revision)).
+    If it did not, or O(upgrade_failure) says the upgrade task failed, the release is put back (with O(rescue)) -
+    a revision the failed upgrade left pending is remediated at any age, a failed one is rolled back to
+    O(good_revision) (C(helm rollback), verified) - and the task fails with the upgrade's error and what the
+    rescue did. A pending revision is never touched when the upgrade was refused because another operation held
+    the release, or when the upgrade reported success (then it is someone else's).
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+requirements:
+  - python >= 3.9
+  - kubernetes >= 24.2.0
+  - PyYAML >= 3.11
+  - the C(helm) CLI (3.x or 4.x)
+attributes:
+  check_mode:
+    support: full
+    description:
+      - Reads the release and says what would happen (would unlock, would roll back, would upgrade, would stop);
+        writes nothing. A pending revision younger than O(min_age) is a warning and RV(proceed) is false, not a
+        failure.
+  diff_mode:
+    support: full
+    description: Shows the release's newest revision and status before and after the phase.
+options:
+  phase:
+    description: Which side of the upgrade this is.
+    type: str
+    required: true
+    choices: [before, after]
+  namespace:
+    description: Namespace of the release.
+    type: str
+    required: true
+  release:
+    description: Name of the release.
+    type: str
+    required: true
+  min_age:
+    description:
+      - O(phase=before). A pending newest revision is stuck only once at least this old (seconds or a duration such
+        as V(15m)); a younger one may be a live deploy, and stops the guard. Longer than your longest helm
+        C(--timeout).
+    type: raw
+    default: 15m
+  strategy:
+    description: What to do with a stuck C(pending-upgrade) or C(pending-rollback), as in M(helmops.unstick.helm_unstick).
+    type: str
+    choices: [rollback, unlock]
+    default: rollback
+  pending_install:
+    description: What to do with a stuck C(pending-install), as in M(helmops.unstick.helm_unstick).
+    type: str
+    choices: [unlock, uninstall]
+    default: unlock
+  from_revision:
+    description:
+      - O(phase=after), required. The revision the upgrade started from (V(0) when the release did not exist), as
+        O(phase=before) returned it in RV(from_revision).
+    type: int
+  good_revision:
+    description:
+      - O(phase=after). The revision a failed upgrade goes back to, as O(phase=before) returned it in
+        RV(good_revision). Unset, nothing is rolled back to.
+    type: int
+  upgrade_failure:
+    description:
+      - O(phase=after). The failed upgrade task's result (its C(msg), C(stderr) and C(command) are read), when the
+        upgrade task failed; unset when it succeeded.
+      - 'kubernetes.core.helm 6.x reads the release back after a change with C(helm list --all), a flag helm 4
+        removed: exactly that failure, when the cluster shows the upgrade deployed, is a warning, not a failure.'
+    type: dict
+  rescue:
+    description: O(phase=after). Put the release back when the upgrade failed; V(false) only reports.
+    type: bool
+    default: true
+  chart:
+    description: O(phase=after). What the upgrade was to (a chart reference), for messages only.
+    type: str
+    default: ''
+  min_helm_version:
+    description: O(phase=before). An older helm CLI fails the task before anything is read.
+    type: str
+    default: 3.8.0
+  storage_driver:
+    description: Where Helm keeps release records. Defaults to the E(HELM_DRIVER) environment variable, else C(secret).
+    type: str
+    choices: [secret, configmap]
+  helm_binary:
+    description: The helm CLI (a path, or a name looked up on PATH).
+    type: str
+    default: helm
+  wait:
+    description: Pass helm's wait flag to the rollbacks.
+    type: bool
+    default: true
+  timeout:
+    description: helm's C(--timeout) for the rollbacks (Go duration or seconds); helm is killed 60 s after it.
+    type: raw
+    default: 5m
+  backup_dir:
+    description: Back up a record before changing it (it holds the release values; files are 0600).
+    type: path
+  request_timeout:
+    description: How long to wait for each answer of the API server.
+    type: raw
+    default: 60s
+  cluster_timeout:
+    description: The most the whole phase may take on the cluster (requests, retries, helm).
+    type: raw
+    default: 30m
+notes:
+  - One phase is one module run. The role M(helmops.unstick.guarded_upgrade) is the usual way to use it; alone,
+    run C(before), your upgrade task in a C(block) whose C(rescue) keeps C(ansible_failed_result), then C(after)
+    with that result as O(upgrade_failure).
+"""
+
+EXAMPLES = r"""
+- name: Guard before the upgrade (check, unstick, remember the last good revision)
+  helmops.unstick.helm_guard:
+    phase: before
+    kubeconfig: ~/.kube/prod.yaml
+    context: prod-eu-1
+    namespace: shop
+    release: web
+  register: web_guard
+
+- name: Upgrade
+  block:
+    - name: Upgrade shop/web
+      kubernetes.core.helm:
+        kubeconfig: ~/.kube/prod.yaml
+        context: prod-eu-1
+        release_name: web
+        release_namespace: shop
+        chart_ref: ./charts/web
+        wait: true
+        atomic: true
+      environment: "{{ web_guard.helm_environment }}"
+  rescue:
+    - name: Keep why the upgrade failed
+      ansible.builtin.set_fact:
+        web_failure: "{{ ansible_failed_result }}"
+
+- name: Guard after the upgrade (verify it landed, or roll back and fail with both errors)
+  helmops.unstick.helm_guard:
+    phase: after
+    kubeconfig: ~/.kube/prod.yaml
+    context: prod-eu-1
+    namespace: shop
+    release: web
+    from_revision: "{{ web_guard.from_revision }}"
+    good_revision: "{{ web_guard.good_revision | default(omit, true) }}"
+    upgrade_failure: "{{ web_failure | default(omit) }}"
+    chart: ./charts/web
+"""
+
+RETURN = r"""
+phase:
+  description: The phase.
+  returned: always
+  type: str
+cluster:
+  description: The cluster (context) the release was read on.
+  returned: always
+  type: str
+server:
+  description: The API server URL (no credentials).
+  returned: always
+  type: str
+found:
+  description: O(phase=before). The newest revision as the phase found it (C(status) V(missing) when there is none),
+    with C(age_seconds) and C(state) (V(healthy), V(stuck), V(in_progress), V(unfinished), V(error)).
+  returned: when O(phase=before)
+  type: dict
+from_revision:
+  description: The revision the upgrade starts from (after any remediation; V(0) when the release does not exist).
+  returned: always
+  type: int
+good_revision:
+  description: The revision a failed upgrade goes back to (the newest deployed one); null when there is none.
+  returned: always
+  type: int
+proceed:
+  description: O(phase=before). Whether the upgrade may start (false only in check mode, when a real run would stop).
+  returned: when O(phase=before)
+  type: bool
+would:
+  description: In check mode, what a real run would do.
+  returned: in check mode
+  type: str
+helm_version:
+  description: O(phase=before). The helm CLI's version.
+  returned: when O(phase=before)
+  type: str
+  sample: 4.2.4
+helm_flags:
+  description: O(phase=before). The upgrade flags as this helm version spells them, for your own helm command.
+  returned: when O(phase=before)
+  type: dict
+  sample: {atomic: --rollback-on-failure, wait: --wait=watcher, force: --force-replace}
+helm_environment:
+  description:
+    - O(phase=before). The environment for the upgrade's helm (HELM_DRIVER; helm's own connection variables
+      emptied, so the controller's cannot send it to another cluster). Holds no secret.
+  returned: when O(phase=before)
+  type: dict
+helm_args:
+  description: O(phase=before). The connection options as helm flags (never a token), for your own helm command.
+  returned: when O(phase=before)
+  type: list
+  elements: str
+revision:
+  description: O(phase=after). The newest revision now.
+  returned: when O(phase=after)
+  type: int
+status:
+  description: O(phase=after). Its status.
+  returned: when O(phase=after)
+  type: str
+chart:
+  description: O(phase=after). Its chart (name-version).
+  returned: when O(phase=after)
+  type: str
+upgraded:
+  description: O(phase=after). Whether the upgrade made a new deployed revision.
+  returned: when O(phase=after)
+  type: bool
+error:
+  description: O(phase=after). Why the upgrade failed (helm's error, or what the verification found).
+  returned: when the upgrade failed
+  type: str
+rescue:
+  description: O(phase=after). What the rescue did (or why nothing was needed).
+  returned: when the upgrade failed
+  type: str
+unlocked:
+  description: O(phase=after). Whether the release is free for the next operation (its newest revision is not pending).
+  returned: when the upgrade failed
+  type: bool
+remediated:
+  description: Releases remediated by this phase (in check mode, that would be), as in M(helmops.unstick.helm_unstick).
+  returned: always
+  type: list
+  elements: dict
+releases:
+  description: What this phase did to the release, in the release model of M(helmops.unstick.helm_unstick) (a C(state) each).
+  returned: always
+  type: list
+  elements: dict
+"""
+
+import getpass
+import socket
+import time
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.helmops.unstick.plugins.module_utils.k8s.connection import AUTH_ARG_SPEC
+
+try:
+    import kubernetes  # noqa: F401 pylint: disable=unused-import
+    HAS_KUBERNETES = True
+    KUBERNETES_IMP_ERR = None
+except ImportError:
+    HAS_KUBERNETES = False
+    KUBERNETES_IMP_ERR = traceback.format_exc()
+
+
+def argument_spec():
+    spec = dict(AUTH_ARG_SPEC)
+    spec.update(
+        phase=dict(type="str", required=True, choices=["before", "after"]),
+        namespace=dict(type="str", required=True),
+        release=dict(type="str", required=True),
+        min_age=dict(type="raw", default="15m"),
+        strategy=dict(type="str", default="rollback", choices=["rollback", "unlock"]),
+        pending_install=dict(type="str", default="unlock", choices=["unlock", "uninstall"]),
+        from_revision=dict(type="int"),
+        good_revision=dict(type="int"),
+        upgrade_failure=dict(type="dict"),
+        rescue=dict(type="bool", default=True),
+        chart=dict(type="str", default=""),
+        min_helm_version=dict(type="str", default="3.8.0"),
+        storage_driver=dict(type="str", choices=["secret", "configmap"]),
+        helm_binary=dict(type="str", default="helm"),
+        wait=dict(type="bool", default=True),
+        timeout=dict(type="raw", default="5m"),
+        backup_dir=dict(type="path"),
+        request_timeout=dict(type="raw", default="60s"),
+        cluster_timeout=dict(type="raw", default="30m"),
+    )
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    if not HAS_KUBERNETES:
+        module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMP_ERR)
+    from ansible_collections.helmops.unstick.plugins.module_utils import guard, guard_plan, options, runner
+    from ansible_collections.helmops.unstick.plugins.module_utils.deadline import Deadline
+    from ansible_collections.helmops.unstick.plugins.module_utils.errors import OptionError, UnstickError
+    from ansible_collections.helmops.unstick.plugins.module_utils.helm_cli import HelmCli, format_version
+    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import ApiError
+    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
+    from ansible_collections.helmops.unstick.plugins.module_utils.module_connection import connect, helm_path
+
+    params = module.params
+    started = time.time()
+    where = "%s/%s" % (params["namespace"], params["release"])
+    try:
+        settings, minimum = options.validate_guard(params)
+    except OptionError as err:
+        module.fail_json(msg=str(err), option=err.option)
+    deadline = Deadline(settings.cluster_timeout)
+    conn, api = connect(module, settings.request_timeout, deadline)
+    out = dict(phase=params["phase"], cluster=conn.label, server=conn.server)
+    path = helm_path(module)
+    if not path:
+        gate = runner.HelmGate(problem="helm_binary: %r is not on PATH" % params["helm_binary"])
+    elif conn.helm_unsupported:
+        gate = runner.HelmGate(problem="the connection cannot be given to helm: %s" % conn.helm_unsupported)
+    else:
+        gate = runner.HelmGate(HelmCli(path, conn, settings.driver))
+    if params["phase"] == "before":
+        # the upgrade needs helm as much as any remediation: a helm that cannot do it stops the guard first
+        if not gate.ready():
+            module.fail_json(msg="guarded upgrade of %s: %s; helm 3.x or 4.x is needed. Nothing was read or "
+                             "touched." % (where, gate.problem), **out)
+        version = gate.helm.version
+        if guard_plan.older_than(version, minimum):
+            module.fail_json(msg="guarded upgrade of %s: helm %s (%s) is older than %s: before 3.8 oci:// charts "
+                             "needed HELM_EXPERIMENTAL_OCI, and those releases no longer get fixes. Upgrade helm "
+                             "(3.8+ or 4.x). Nothing was read or touched."
+                             % (where, format_version(version)[1:], path, params["min_helm_version"]), **out)
+        out.update(helm_version=format_version(version)[1:], helm_flags=guard_plan.upgrade_flags(version),
+                   helm_environment=guard_plan.upgrade_environment(settings.driver),
+                   helm_args=guard_plan.helm_connection_args(params))
+    job = runner.Run(dict(strategy=params["strategy"], pending_install=params["pending_install"], remediate=True,
+                          wait=params["wait"]),
+                     settings, ReleaseStorage(api, settings.driver), conn.label,
+                     "%s@%s" % (getpass.getuser(), socket.gethostname()), gate, check_mode=module.check_mode,
+                     diff=module._diff, deadline=deadline)
+    try:
+        if params["phase"] == "before":
+            out.update(guard.before(job, params["namespace"], params["release"], params["min_age"]))
+        else:
+            out.update(guard.after(job, params["namespace"], params["release"], params["from_revision"],
+                                   params["good_revision"], params["upgrade_failure"], params["rescue"],
+                                   params["chart"]))
+    except guard.GuardStop as err:
+        out.update(err.result)
+        out.update(_report(job, started))
+        _warn(module, job)
+        module.fail_json(msg=str(err), **out)
+    except (ApiError, UnstickError) as err:   # the release could not be read (API, corrupt record)
+        what = runner.describe_api_error(err, conn.server) if isinstance(err, ApiError) else str(err)
+        out.update(_report(job, started))
+        module.fail_json(msg="guarded upgrade of %s: cannot read the release on cluster %s (%s): %s; nothing was "
+                         "touched" % (where, conn.label, conn.server, what), **out)
+    out.update(_report(job, started))
+    _warn(module, job)
+    module.exit_json(**out)
+
+
+def _report(job, started):
+    """The runner's release model of what this phase did, and how long it took."""
+    from ansible_collections.helmops.unstick.plugins.module_utils import report
+    for entry in job.releases:
+        entry["cluster"] = job.cluster
+    return dict(releases=job.releases, remediated=report.views(job.releases)["remediated"],
+                actor=job.actor, duration_seconds=round(time.time() - started, 3))
+
+
+def _warn(module, job):
+    for warning in job.warnings:
+        module.warn(warning)
+
+
+if __name__ == "__main__":
+    main()
