@@ -118,7 +118,9 @@ def test_json_patch_ops_and_test_failure(kube):
     assert code == 422 and st["kind"] == "Status" and st["reason"] == "Invalid"
     assert kube.store.get("secrets", "default", "j") == before
     code, _, st = raw(kube, "PATCH", url, [{"op": "remove", "path": "/nope/x"}], hdr)
-    assert code == 400
+    assert code == 422 and st["message"] == "the server rejected our request due to an error in our request"
+    code, _, st = raw(kube, "PATCH", url, {"op": "remove"}, hdr)        # not a list: kube-apiserver's 400
+    assert code == 400 and st["message"].startswith("error decoding patch: json: cannot unmarshal object")
     code, _, st = raw(kube, "PATCH", url, {"x": 1}, {"Content-Type": "text/plain"})
     assert code == 415
 
@@ -295,10 +297,11 @@ def test_state_file_persistence(tmp_path):
 
 def test_data_that_is_not_a_map_is_a_400_not_a_dropped_connection(kube):
     from localkube.testing import raw
-    for kind, res in (("ConfigMap", "configmaps"), ("Secret", "secrets")):
+    for kind, res, go_type in (("ConfigMap", "configmaps", "map[string]string"),
+                               ("Secret", "secrets", "map[string][]uint8")):
         code, _, body = raw(kube, "POST", "/api/v1/namespaces/default/%s" % res,
                             {"apiVersion": "v1", "kind": kind, "metadata": {"name": "bad"}, "data": "str"})
         assert code == 400 and body["reason"] == "BadRequest"
-        assert body["message"] == ("json: cannot unmarshal string into Go struct field %s.data of type "
-                                   "map[string]string" % kind)
+        assert body["message"] == ('%s in version "v1" cannot be handled as a %s: json: cannot unmarshal string '
+                                   'into Go struct field %s.data of type %s' % (kind, kind, kind, go_type))
         assert kube.store.get(res, "default", "bad") is None

@@ -119,8 +119,11 @@ def managed_shape(meta):
 
 def object_shape(obj):
     meta = obj.get("metadata") or {}
+    name = meta.get("name")
+    if meta.get("generateName") and re.fullmatch(re.escape(meta["generateName"]) + "[a-z0-9]{5}", name or ""):
+        name = meta["generateName"] + "<random>"
     out = {"kind": obj.get("kind"), "apiVersion": obj.get("apiVersion"), "keys": sorted(obj),
-           "metadata_keys": sorted(meta), "name": meta.get("name"), "namespace": meta.get("namespace"),
+           "metadata_keys": sorted(meta), "name": name, "namespace": meta.get("namespace"),
            "labels": meta.get("labels"), "annotations": meta.get("annotations"),
            "managed": managed_shape(meta)}
     for key in ("data", "binaryData", "type", "immutable", "spec", "status", "secrets"):
@@ -375,3 +378,137 @@ READS = {
 def test_reads_answer_alike(servers, case):
     path, accept = READS[case]
     assert_same(servers, "GET", path, headers={"Accept": accept})
+
+
+# --- writes: the same sequence on both, each answer compared ----------------------------------------------
+class Flow:
+    """Steps sent to both servers in turn. A body or path may be a function of the server's own memo
+    (what it answered before: its resourceVersions, uids, generated names)."""
+
+    def __init__(self, servers):
+        self.servers = servers
+        self.memo = {s.name: {} for s in servers}
+        self.diffs = []
+
+    def __call__(self, method, path, body=None, keep=None, expect=None, **kw):
+        answers = []
+        for server in self.servers:
+            memo = self.memo[server.name]
+            answer = server.send(method, path(memo) if callable(path) else path,
+                                 body(memo) if callable(body) else body, **kw)
+            if keep and answer.json is not None:
+                memo[keep] = answer.json
+            answers.append(answer)
+        real, local = answers
+        diff = differences(shape(real), shape(local))
+        self.diffs += ["%s %s -> %s: %s" % (method, path if isinstance(path, str) else "<path>", real.status, d)
+                       for d in diff]
+        if expect is not None:
+            assert real.status == expect, (method, path, real)
+        return real, local
+
+    def check(self):
+        assert self.diffs == [], "\n".join(self.diffs)
+
+
+def rv(name):
+    """A body's function: the memo's object ``name`` with its resourceVersion."""
+    return lambda memo: memo[name]["metadata"]["resourceVersion"]
+
+
+def test_secret_lifecycle_answers_alike(servers):
+    """create, 409 AlreadyExists, get, PUT on the current / a stale / no resourceVersion, a no-op PUT,
+    PUT errors, patches of every content type, delete preconditions, delete, 404s -- as the module, helm,
+    kubectl and the Python client send them."""
+    flow = Flow(servers)
+    path = SECRETS + "/life"
+    flow("POST", SECRETS, secret("life", release("life", 1, "pending-install")), keep="v1", expect=201)
+    flow("POST", SECRETS, secret("life"), expect=409)
+    flow("GET", path, keep="current", expect=200)
+    flow("PUT", path, lambda m: dict(secret("life", release("life", 1, "deployed")),
+                                     metadata=dict(m["v1"]["metadata"], labels=release("life", 1, "deployed"))),
+         keep="v2", expect=200)
+    flow("PUT", path, lambda m: dict(m["v1"], data={"k": "eA=="}), expect=409)          # stale: the module's guard
+    flow("PUT", path, secret("life", release("life", 1, "superseded")), keep="v3", expect=200)   # no rv
+    flow("PUT", path, lambda m: m["v3"], keep="v4", expect=200)                          # no change
+    flow("GET", path, keep="v4", expect=200)
+    real, local = flow.memo["real"], flow.memo["localkube"]
+    assert (real["v4"]["metadata"]["resourceVersion"] == real["v3"]["metadata"]["resourceVersion"]) == \
+        (local["v4"]["metadata"]["resourceVersion"] == local["v3"]["metadata"]["resourceVersion"]) is True
+    flow("PUT", path, secret("other"), expect=400)                                      # name mismatch
+    flow("PUT", SECRETS + "/missing", secret("missing"), expect=404)
+    flow("PUT", path, lambda m: dict(m["v4"], type="kubernetes.io/tls"), expect=422)    # type is immutable
+    flow("PATCH", path, {"metadata": {"labels": {"patched": "merge"}}},
+         headers={"Content-Type": "application/merge-patch+json"}, expect=200)
+    flow("PATCH", path, {"metadata": {"labels": {"patched": "strategic"}}},
+         headers={"Content-Type": "application/strategic-merge-patch+json"}, expect=200)
+    flow("PATCH", path, [{"op": "replace", "path": "/metadata/labels/patched", "value": "json"}],
+         headers={"Content-Type": "application/json-patch+json"}, expect=200)
+    flow("PATCH", path, [{"op": "test", "path": "/type", "value": "x"}],
+         headers={"Content-Type": "application/json-patch+json"}, expect=422)
+    flow("PATCH", path, {"a": 1}, headers={"Content-Type": "text/plain"}, expect=415)
+    flow("PATCH", SECRETS + "/missing", {"a": 1}, headers={"Content-Type": "application/merge-patch+json"},
+         expect=404)
+    flow("DELETE", path, {"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": {"resourceVersion": "1"}},
+         expect=409)
+    flow("DELETE", path, {"kind": "DeleteOptions", "apiVersion": "v1",
+                          "preconditions": {"uid": "00000000-0000-0000-0000-000000000000"}}, expect=409)
+    flow("DELETE", path, lambda m: {"kind": "DeleteOptions", "apiVersion": "v1",
+                                    "preconditions": {"uid": m["v1"]["metadata"]["uid"]}}, expect=200)
+    flow("DELETE", path, expect=404)
+    flow("GET", path, expect=404)
+    flow.check()
+
+
+INVALID_CREATES = {
+    "bad name": (SECRETS, secret("Bad_Name")),
+    "no name": (SECRETS, {"apiVersion": "v1", "kind": "Secret", "metadata": {}}),
+    "name too long": (SECRETS, secret("x" * 254)),
+    "bad data key": (SECRETS, secret("badkey", data={"bad key": "dg=="})),
+    "bad base64": (SECRETS, secret("b64", data={"k": "!!"})),
+    "too large": (SECRETS, secret("big", data={"k": base64.b64encode(b"x" * (1024 * 1024 + 1)).decode()})),
+    "wrong kind": (SECRETS, dict(configmap("wrongkind"))),
+    "wrong apiVersion": (SECRETS, dict(secret("wrongapi"), apiVersion="v2")),
+    "namespace mismatch": (SECRETS, dict(secret("nsmismatch"), metadata={"name": "nsmismatch", "namespace": "other"})),
+    "labels not strings": (SECRETS, dict(secret("labels"), metadata={"name": "labels", "labels": {"a": 1}})),
+    "bad label value": (SECRETS, secret("badlabel", {"a": "-x-"})),
+    "bad label key": (SECRETS, secret("badlabelkey", {"a/b/c": "x"})),
+    "configmap number": ("/api/v1/namespaces/%s/configmaps" % NS, configmap("cmnum", data={"a": 1})),
+    "configmap key clash": ("/api/v1/namespaces/%s/configmaps" % NS,
+                            configmap("cmclash", data={"a": "1"}, binaryData={"a": "dg=="})),
+    "namespace bad name": ("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "Bad.NS"}}),
+    "missing namespace": ("/api/v1/namespaces/nowhere/secrets", secret("orphan")),
+    "not JSON": (SECRETS, b"not json"),
+    "strict unknown fields": (q(SECRETS, fieldValidation="Strict"),
+                              dict(secret("strict", foo=1, bar={"x": 1}), metadata={"name": "strict", "zz": 1})),
+    "bogus fieldValidation": (q(SECRETS, fieldValidation="Bogus"), secret("bogusfv")),
+    "bogus dryRun": (q(SECRETS, dryRun="Yes"), secret("bogusdry")),
+}
+
+
+@pytest.mark.parametrize("case", sorted(INVALID_CREATES))
+def test_invalid_creates_refused_alike(servers, case):
+    path, body = INVALID_CREATES[case]
+    real, _ = assert_same(servers, "POST", path, body)
+    assert real.status >= 400
+
+
+def test_create_variants_answer_alike(servers):
+    """Warnings for unknown fields, dry runs, generateName, stringData, immutable objects."""
+    flow = Flow(servers)
+    flow("POST", SECRETS, dict(secret("warned", foo=1, bar={"x": 1}), metadata={"name": "warned", "zz": 1}),
+         expect=201)
+    flow("POST", q(SECRETS, fieldValidation="Ignore"), dict(secret("ignored", foo=1)), expect=201)
+    flow("POST", q(SECRETS, dryRun="All"), secret("dry"), expect=201)
+    flow("GET", SECRETS + "/dry", expect=404)
+    flow("POST", SECRETS, {"apiVersion": "v1", "kind": "Secret", "metadata": {"generateName": "gen-"}},
+         keep="gen", expect=201)
+    flow("GET", lambda m: SECRETS + "/" + m["gen"]["metadata"]["name"], expect=200)
+    flow("POST", SECRETS, dict(secret("strdata"), stringData={"s": "text"}), expect=201)
+    flow("POST", SECRETS, dict(secret("frozen"), immutable=True), keep="frozen", expect=201)
+    flow("PUT", SECRETS + "/frozen", lambda m: dict(m["frozen"], data={"k": "eA=="}), expect=422)
+    flow("POST", "/api/v1/namespaces/%s/configmaps" % NS, configmap("bin", binaryData={"b": "AAE="}), expect=201)
+    flow("POST", "/api/v1/namespaces/%s/serviceaccounts" % NS,
+         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "robot"}}, expect=201)
+    flow("GET", "/api/v1/namespaces/%s/serviceaccounts/robot" % NS, expect=200)
+    flow.check()

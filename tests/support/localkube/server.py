@@ -7,7 +7,6 @@ import binascii
 import email.utils
 import http.server
 import json
-import re
 import secrets as _secrets
 import select
 import socket
@@ -19,9 +18,12 @@ import uuid
 
 import yaml
 
-from . import discovery, protobuf
+from . import discovery, protobuf, validation
+from .decode import DecodeError, go_json_error
+from .decode import decode as decode_body
+from .decode import _json_type as _json_kind
 from .auth import AuthError
-from .discovery import META_FIELDS, RESOURCES
+from .discovery import RESOURCES
 from .patch import PatchError, PatchTestFailed, json_patch, merge_patch
 from .selectors import SelectorError, parse_fields, parse_labels
 from .store import Rec, dumps
@@ -33,9 +35,6 @@ REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFo
            500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout"}
 # like system:public-info-viewer: anonymous requests may read these
 PUBLIC_PATHS = ("/version", "/healthz", "/livez", "/readyz")
-_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_LABEL_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DATA_KEY_RE = re.compile(r"^[-._a-zA-Z0-9]+$")
 
 
 class ApiError(Exception):
@@ -92,7 +91,7 @@ def _age(created: str, now: float) -> str:
 
 #: the fields managedFields track for these kinds: maps (owned as a whole with ".") and scalars
 _FIELD_MAPS = (("metadata", "labels"), ("metadata", "annotations"), ("data",), ("binaryData",))
-_FIELD_SCALARS = (("type",), ("immutable",), ("automountServiceAccountToken",))
+_FIELD_SCALARS = (("metadata", "generateName"), ("type",), ("immutable",), ("automountServiceAccountToken",))
 
 
 def _field_set(obj, markers=True) -> dict:
@@ -108,8 +107,11 @@ def _field_set(obj, markers=True) -> dict:
             for k, v in val.items():
                 out[path + (k,)] = v
     for path in _FIELD_SCALARS:
-        if obj.get(path[0]) is not None:
-            out[path] = obj[path[0]]
+        val = obj
+        for part in path:
+            val = val.get(part) if isinstance(val, dict) else None
+        if val is not None:
+            out[path] = val
     return out
 
 
@@ -419,43 +421,85 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self._send(200, rec.raw)
         if verb == "deletecollection":
             return self._delete_collection(resource, ns, q)
+        if verb == "create" and name is not None or verb == "update" and name is None:
+            raise ApiError(405, "the server does not allow this method on the requested resource",
+                           empty_details=True)
+        if verb not in ("create", "update", "patch", "delete"):
+            raise ApiError(405, "the server does not allow this method on the requested resource",
+                           empty_details=True)
+        self._options(q, {"create": "CreateOptions", "update": "UpdateOptions", "patch": "PatchOptions",
+                          "delete": "DeleteOptions"}[verb])
         with self.kube.store.lock:
             if verb == "create":
-                code, rec = self._create(resource, ns, self._decode(body), q)
+                code, rec = self._create(resource, ns, self._decode(body, resource, q), q)
             elif verb == "update":
-                code, rec = self._update(resource, ns, name, self._decode(body), q)
+                code, rec = self._update(resource, ns, name, self._decode(body, resource, q), q)
             elif verb == "patch":
                 code, rec = self._patch(resource, ns, name, body, q)
-            elif verb == "delete":
-                return self._delete(resource, ns, name, body, q)
             else:
-                raise ApiError(405, "method not allowed")
+                return self._delete(resource, ns, name, body, q)
         self._send(code, rec.raw)
 
     @staticmethod
     def _not_found(resource, name):
         return ApiError(404, f'{resource} "{name}" not found', name=name, kind=resource)
 
-    def _decode(self, body: bytes) -> dict:
-        ctype = self.headers.get("Content-Type", JSON).split(";")[0].strip().lower()
+    def _decode(self, body: bytes, resource: str, q) -> dict:
+        """The request's object, decoded as kube-apiserver decodes it (see localkube.decode); Warning
+        headers for unknown fields (fieldValidation=Warn, the default)."""
+        kind = RESOURCES[resource]["kind"]
+        ctype = (self.headers.get("Content-Type") or JSON).split(";")[0].strip().lower()
+        parsed = None
         try:
             if ctype == "application/vnd.kubernetes.protobuf":
-                obj = protobuf.decode(body)
+                parsed = protobuf.decode(body)
             elif ctype in ("application/yaml", "application/apply-patch+yaml"):
-                obj = yaml.safe_load(body)
-            elif ctype in (JSON, "", "*/*"):
-                obj = json.loads(body)
-            else:
-                raise ApiError(415, f'the body of the request was in an unknown format - accepted '
-                               f'media types include: application/json, application/yaml, '
-                               f'application/vnd.kubernetes.protobuf')
+                try:
+                    parsed = yaml.safe_load(body) if body.strip() else None
+                except yaml.YAMLError as e:
+                    raise ApiError(400, f"the object provided is unrecognized (must be of type {kind}): yaml: "
+                                        f"{str(e).splitlines()[0]} ({body[:30].hex()})") from None
+                if body.strip() and not isinstance(parsed, dict):
+                    raise ApiError(400, f"the object provided is unrecognized (must be of type {kind}): "
+                                        f"couldn't get version/kind ({body[:30].hex()})")
+            elif ctype not in (JSON, "", "*/*"):
+                raise ApiError(415, "the body of the request was in an unknown format - accepted media types "
+                                    "include: application/json, application/yaml, "
+                                    "application/vnd.kubernetes.protobuf")
+            obj, warnings = decode_body(body if parsed is None else b"", kind,
+                                        q.get("fieldValidation") or "Warn", parsed)
         except protobuf.UnsupportedKind as e:
             raise ApiError(415, str(e)) from None
-        except (ValueError, yaml.YAMLError, protobuf.ProtobufError) as e:
-            raise ApiError(400, f"the object provided is unrecognized: {e}") from None
-        if not isinstance(obj, dict):
-            raise ApiError(400, "the object provided is not a JSON/YAML object")
+        except protobuf.ProtobufError as e:
+            raise ApiError(400, f"the object provided is unrecognized (must be of type {kind}): {e}") from None
+        except DecodeError as e:
+            raise ApiError(e.code, e.message) from None
+        self._warnings += warnings
         return obj
+
+    def _options(self, q, kind):
+        """CreateOptions / UpdateOptions / PatchOptions / DeleteOptions as kube-apiserver validates them."""
+        errs = []
+        if kind == "PatchOptions":
+            ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            if ctype == "application/apply-patch+yaml":
+                if not q.get("fieldManager"):
+                    errs.append(("FieldValueRequired", "fieldManager", "Required value: is required for apply patch"))
+            elif "force" in q:
+                errs.append(("FieldValueForbidden", "force", "Forbidden: may not be specified for non-apply patch"))
+        dry = q.get("dryRun")
+        if dry not in (None, "All"):
+            errs.append(("FieldValueNotSupported", "dryRun",
+                         f'Unsupported value: [{json.dumps(dry)}]: supported values: "All"'))
+        mode = q.get("fieldValidation")
+        if kind != "DeleteOptions" and mode not in (None, "", "Ignore", "Strict", "Warn"):
+            errs.append(("FieldValueNotSupported", "fieldValidation",
+                         f'Unsupported value: {json.dumps(mode)}: supported values: "", "Ignore", "Strict", "Warn"'))
+        if errs:
+            msgs = [f"{f}: {m}" for _, f, m in errs]
+            text = msgs[0] if len(msgs) == 1 else "[" + ", ".join(msgs) + "]"
+            raise ApiError(422, f'{kind}.meta.k8s.io "" is invalid: {text}', "Invalid", kind=kind,
+                           group="meta.k8s.io", causes=[{"reason": r, "message": m, "field": f} for r, f, m in errs])
 
     # --- list ---------------------------------------------------------------
     @staticmethod
@@ -701,17 +745,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     # --- writes -------------------------------------------------------------
     def _prepare(self, resource, ns, obj, q, old: Rec | None):
-        """Validate + normalize an incoming object in place (raises ApiError)."""
+        """Normalise a decoded object as kube-apiserver's strategy does (namespace, generateName,
+        stringData, defaults); 400 for a namespace that is not the URL's."""
         spec = RESOURCES[resource]
         kind = spec["kind"]
-        if obj.get("kind", kind) != kind or obj.get("apiVersion", "v1") != "v1":
-            raise ApiError(400, f"the API version in the data ({obj.get('apiVersion')}) does "
-                                f"not match the expected API version (v1) / kind {kind}")
-        obj["kind"], obj["apiVersion"] = kind, "v1"
         meta = obj.get("metadata")
         if not isinstance(meta, dict):
             meta = obj["metadata"] = {}
-        self._field_validation(spec, obj, q)
         if spec["namespaced"]:
             if meta.get("namespace") not in (None, "", ns):
                 raise ApiError(400, "the namespace of the provided object does not match the "
@@ -719,90 +759,36 @@ class Handler(http.server.BaseHTTPRequestHandler):
             meta["namespace"] = ns
         else:
             meta.pop("namespace", None)
-        name = meta.get("name") or ""
-        if not name and old is None and meta.get("generateName"):
-            name = meta["name"] = meta["generateName"] + "".join(
+        if not meta.get("name") and old is None and meta.get("generateName"):
+            meta["name"] = meta["generateName"] + "".join(
                 _secrets.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5))
-        errors = []
-        rx = _LABEL_NAME_RE if resource == "namespaces" else _NAME_RE
-        if not name:
-            errors.append(("metadata.name", "Required value: name or generateName is required"))
-        elif len(name) > (63 if resource == "namespaces" else 253) or not rx.match(name):
-            errors.append(("metadata.name", f'Invalid value: "{name}": a lowercase RFC 1123 '
-                                            f'subdomain must consist of lower case alphanumeric '
-                                            f'characters, \'-\' or \'.\''))
-        for fld in ("labels", "annotations"):
-            val = meta.get(fld)
-            if val is not None and (not isinstance(val, dict) or
-                                    not all(isinstance(v, str) for v in val.values())):
-                errors.append((f"metadata.{fld}", "Invalid value: must be a map of strings"))
-        for fld in ("data", "binaryData", "stringData"):
-            if obj.get(fld) is not None and not isinstance(obj[fld], dict):
-                gotype = {"str": "string", "list": "array", "int": "number", "float": "number",
-                          "bool": "bool"}.get(type(obj[fld]).__name__, "value")
-                raise ApiError(400, f"json: cannot unmarshal {gotype} into Go struct "
-                                    f"field {kind}.{fld} of type map[string]string")
         if kind == "Secret":
-            data = obj.get("data") or {}
-            for k, v in (obj.pop("stringData", None) or {}).items():
-                data[k] = base64.b64encode(str(v).encode()).decode()
-            size = 0
-            for k, v in data.items():
-                if not _DATA_KEY_RE.match(k):
-                    errors.append((f"data[{k}]", "Invalid value: a valid config key must "
-                                                 "consist of alphanumeric characters"))
-                try:
-                    size += len(base64.b64decode(v, validate=True))
-                except (binascii.Error, TypeError, ValueError):
-                    raise ApiError(400, f"illegal base64 data in data[{k}]") from None
-            if size > 1024 * 1024:
-                errors.append(("data", "Too long: must have at most 1048576 bytes"))
-            if data:
+            string_data = obj.pop("stringData", None) or {}
+            if string_data:
+                data = obj.get("data") or {}
+                for k, v in string_data.items():
+                    data[k] = base64.b64encode(str(v).encode()).decode()
                 obj["data"] = data
-            obj.setdefault("type", "Opaque")
-        elif kind == "ConfigMap":
-            for k, v in (obj.get("data") or {}).items():
-                if not isinstance(v, str):
-                    raise ApiError(400, f"json: cannot unmarshal {type(v).__name__} into Go "
-                                        f"struct field ConfigMap.data of type string")
+            obj["type"] = obj.get("type") or "Opaque"
         elif kind == "Namespace":
             obj.setdefault("spec", {"finalizers": ["kubernetes"]})
-            obj["status"] = {"phase": "Active"}
-        if old is not None:
-            old_obj = old.obj
-            if old_obj.get("immutable") and any(obj.get(f) != old_obj.get(f)
-                                                for f in ("data", "binaryData", "immutable")):
-                errors.append(("data", "Forbidden: field is immutable when `immutable` is set"))
-            if kind == "Secret" and obj.get("type") != old_obj.get("type", "Opaque"):
-                errors.append(("type", "Invalid value: field is immutable"))
-        if errors:
-            msg = f'{kind} "{name}" is invalid: ' + ", ".join(f"{f}: {m}" for f, m in errors)
-            causes = [{"reason": "FieldValueInvalid", "message": m, "field": f}
-                      for f, m in errors]
-            raise ApiError(422, msg, name=name, kind=kind, causes=causes)
-        return name
+            obj["status"] = (old.obj.get("status") if old is not None else None) or {"phase": "Active"}
+        for key in ("data", "binaryData", "stringData"):
+            if key in obj and not obj[key]:
+                del obj[key]         # an empty map is not kept (omitempty)
+        for key in ("labels", "annotations"):
+            if key in meta and not meta[key]:
+                del meta[key]
+        return meta.get("name") or ""
 
-    def _field_validation(self, spec, obj, q):
-        mode = q.get("fieldValidation", "Warn") or "Warn"
-        if mode not in ("Strict", "Warn", "Ignore"):
-            raise ApiError(400, f'fieldValidation must be one of "Ignore", "Warn", or "Strict", '
-                                f'got "{mode}"')
-        if mode == "Ignore":
-            return
-        allowed = spec["fields"] | {"apiVersion", "kind", "metadata"}
-        unknown = [f for f in obj if f not in allowed]
-        unknown += [f"metadata.{f}" for f in (obj.get("metadata") or {}) if f not in META_FIELDS]
-        if not unknown:
-            return
-        msgs = [f'unknown field "{f}"' for f in unknown]
-        if mode == "Strict":
-            raise ApiError(400, "strict decoding error: " + ", ".join(msgs))
-        self._warnings.extend(msgs)
-        for f in unknown:
-            if "." in f:
-                obj["metadata"].pop(f.split(".", 1)[1], None)
-            else:
-                obj.pop(f, None)
+    def _validate(self, resource, obj, old: Rec | None):
+        """422 Invalid, worded as kube-apiserver words it (localkube.validation)."""
+        kind = RESOURCES[resource]["kind"]
+        errors = validation.validate(kind, obj, old.obj if old is not None else None)
+        if errors:
+            name = obj["metadata"].get("name") or ""
+            message, causes = validation.invalid_status_parts(kind, name, errors)
+            raise ApiError(422, message, "Invalid", name=name or None, kind=kind, causes=causes)
 
     def _manager(self, q, operation, obj, old: Rec | None):
         """managedFields as kube-apiserver's field manager keeps them (structured-merge-diff, for the
@@ -841,11 +827,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         else:
             obj["metadata"].pop("managedFields", None)
 
-    def _dry(self, q):
-        dry = q.get("dryRun")
-        if dry not in (None, "", "All"):
-            raise ApiError(400, f'dryRun: Unsupported value: "{dry}": supported values: "All"')
-        return dry == "All"
+    @staticmethod
+    def _dry(q):
+        return q.get("dryRun") == "All"
 
     def _commit(self, resource, obj, q) -> Rec:
         if self._dry(q):
@@ -868,13 +852,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _create(self, resource, ns, obj, q, operation="Update"):
         name = self._prepare(resource, ns, obj, q, None)
+        self._ensure_namespace(resource, ns, q)       # admission (NamespaceLifecycle) before validation
+        self._validate(resource, obj, None)
         if self.kube.store.rec(resource, ns, name) is not None:
             raise ApiError(409, f'{resource} "{name}" already exists', "AlreadyExists",
                            name=name, kind=resource)
-        self._ensure_namespace(resource, ns, q)
         meta = obj["metadata"]
         for k in ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp",
-                  "selfLink"):
+                  "selfLink", "managedFields"):
             meta.pop(k, None)
         if resource == "namespaces":
             meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = name
@@ -894,122 +879,193 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise ApiError(400, f"the name of the object ({meta.get('name')}) does not match "
                                 f"the name on the URL ({name})")
         meta["name"] = name
+        current = old.obj["metadata"]
         rv = meta.get("resourceVersion")
-        if rv and rv != old.obj["metadata"]["resourceVersion"]:
+        if rv and not rv.isdigit():
+            raise ApiError(500, f"strconv.ParseUint: parsing {json.dumps(rv)}: invalid syntax", "")
+        if rv and rv != current["resourceVersion"]:
             raise self._conflict(resource, name)
+        if meta.get("uid") and meta["uid"] != current["uid"]:
+            path = f"/registry/{resource}/{ns + '/' if ns else ''}{name}"
+            raise ApiError(409, f'Operation cannot be fulfilled on {resource} "{name}": StorageError: invalid '
+                                f'object, Code: 4, Key: {path}, ResourceVersion: 0, AdditionalErrorMsg: '
+                                f'Precondition failed: UID in precondition: {meta["uid"]}, UID in object meta: '
+                                f'{current["uid"]}', "Conflict", name=name, kind=resource)
         self._prepare(resource, ns, obj, q, old)
-        for k in ("uid", "creationTimestamp"):
-            meta[k] = old.obj["metadata"][k]
-        meta.pop("resourceVersion", None)
         if resource == "namespaces":
             meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = name
+        self._validate(resource, obj, old)
+        for k in ("uid", "creationTimestamp"):
+            meta[k] = current[k]
+        if "deletionTimestamp" in current:
+            meta["deletionTimestamp"] = current["deletionTimestamp"]
+        meta.pop("resourceVersion", None)
+        if operation == "Update" and "managedFields" not in meta:
+            meta["managedFields"] = current.get("managedFields") or []
         self._manager(q, operation, obj, old)
         if not self._dry(q):
             stripped = {k: v for k, v in meta.items() if k != "managedFields"}
-            old_meta = {k: v for k, v in old.obj["metadata"].items()
-                        if k not in ("managedFields", "resourceVersion")}
+            old_meta = {k: v for k, v in current.items() if k not in ("managedFields", "resourceVersion")}
             if (stripped == old_meta and
                     {k: v for k, v in obj.items() if k != "metadata"} ==
                     {k: v for k, v in old.obj.items() if k != "metadata"}):
                 return 200, old   # no-op write: like the real server, rv does not change
         else:
-            meta["resourceVersion"] = old.obj["metadata"]["resourceVersion"]
+            meta["resourceVersion"] = current["resourceVersion"]
         return 200, self._commit(resource, obj, q)
 
     def _update(self, resource, ns, name, obj, q):
+        if obj["metadata"].get("name", name) != name:
+            raise ApiError(400, f"the name of the object ({obj['metadata'].get('name')}) does not match "
+                                f"the name on the URL ({name})")
+        if RESOURCES[resource]["namespaced"] and obj["metadata"].get("namespace") not in (None, "", ns):
+            raise ApiError(400, "the namespace of the provided object does not match the namespace sent on "
+                                "the request")
         old = self.kube.store.rec(resource, ns, name)
         if old is None:
             raise self._not_found(resource, name)
         return self._replace(resource, ns, name, obj, q, old)
 
     def _patch(self, resource, ns, name, body, q):
-        ctype = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if ctype not in ("application/apply-patch+yaml", "application/json-patch+json",
+                         "application/merge-patch+json", "application/strategic-merge-patch+json"):
+            raise ApiError(415, "415: Unsupported Media Type", empty_details=True)
         old = self.kube.store.rec(resource, ns, name)
-        try:
-            if ctype == "application/apply-patch+yaml":
-                if not q.get("fieldManager"):
-                    raise ApiError(422, 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: '
-                                        'Required value: is required for apply patch')
-                applied = self._decode(body)
-                if applied.get("metadata", {}).get("name", name) != name:
-                    raise ApiError(400, "the name of the object does not match the URL")
-                applied.setdefault("metadata", {})["name"] = name
-                self._applied = _field_set(applied, markers=False)
-                if old is None:
-                    return self._create(resource, ns, applied, q, operation="Apply")
-                obj = merge_patch(old.copy(), applied)
-                # what this manager applied before and applies no more is removed, unless another owns it
-                manager = q["fieldManager"]
-                before, others = set(), set()
-                live = _field_set(old.obj)
-                conflicts = []
-                for e in old.obj["metadata"].get("managedFields") or []:
-                    paths = _paths(e.get("fieldsV1") or {})
-                    if e.get("manager") == manager and e.get("operation") == "Apply":
-                        before |= paths
-                        continue
-                    others |= paths
-                    if q.get("force") != "true":   # a field another manager owns may not change value
-                        conflicts += [(e, path) for path in sorted(paths & set(self._applied))
-                                      if live.get(path) != self._applied[path]]
-                if conflicts:
-                    raise _apply_conflict(conflicts)
-                for path in before - set(self._applied) - others:
-                    parent = obj
-                    for part in path[:-1]:
-                        parent = parent.get(part) if isinstance(parent, dict) else None
-                    if isinstance(parent, dict) and path[-1] != ".":
-                        parent.pop(path[-1], None)
-                return self._replace(resource, ns, name, obj, q, old, operation="Apply")
+        kind = RESOURCES[resource]["kind"]
+        if ctype == "application/apply-patch+yaml":
+            try:
+                applied = yaml.safe_load(body) if body.strip() else {}
+            except yaml.YAMLError as e:
+                raise ApiError(400, "error decoding YAML: error converting YAML to JSON: yaml: "
+                                    + str(e).splitlines()[0]) from None
+            if not isinstance(applied, dict) or not applied.get("kind") or not applied.get("apiVersion"):
+                got = applied if isinstance(applied, dict) else {}
+                group_version = got.get("apiVersion") or ""
+                raise ApiError(400, f"invalid object type: {'/' if '/' not in group_version else ''}"
+                                    f"{group_version}, Kind={got.get('kind') or ''}")
+            applied, warnings = self._decode_parsed(applied, kind, q)
+            if applied.get("metadata", {}).get("name", name) != name:
+                raise ApiError(400, f"the name of the object ({applied['metadata']['name']}) does not match "
+                                    f"the name on the URL ({name})")
+            self._warnings += warnings
+            applied.setdefault("metadata", {})["name"] = name
+            self._applied = _field_set(applied, markers=False)
             if old is None:
-                raise self._not_found(resource, name)
-            patch = json.loads(body) if ctype != "application/yaml" else yaml.safe_load(body)
-            if ctype == "application/json-patch+json":
+                return self._create(resource, ns, applied, q, operation="Apply")
+            obj = merge_patch(old.copy(), applied)
+            # what this manager applied before and applies no more is removed, unless another owns it
+            manager = q["fieldManager"]
+            before, others = set(), set()
+            live = _field_set(old.obj)
+            conflicts = []
+            for e in old.obj["metadata"].get("managedFields") or []:
+                paths = _paths(e.get("fieldsV1") or {})
+                if e.get("manager") == manager and e.get("operation") == "Apply":
+                    before |= paths
+                    continue
+                others |= paths
+                if q.get("force") != "true":   # a field another manager owns may not change value
+                    conflicts += [(e, path) for path in sorted(paths & set(self._applied))
+                                  if live.get(path) != self._applied[path]]
+            if conflicts:
+                raise _apply_conflict(conflicts)
+            for path in before - set(self._applied) - others:
+                parent = obj
+                for part in path[:-1]:
+                    parent = parent.get(part) if isinstance(parent, dict) else None
+                if isinstance(parent, dict) and path[-1] != ".":
+                    parent.pop(path[-1], None)
+            return self._replace(resource, ns, name, obj, q, old, operation="Apply")
+        if old is None:
+            raise self._not_found(resource, name)
+        syntax = go_json_error(body)
+        if ctype == "application/json-patch+json":
+            if syntax:
+                raise ApiError(400, "error decoding patch: " + syntax)
+            patch = json.loads(body)
+            if not isinstance(patch, list):
+                raise ApiError(400, f"error decoding patch: json: cannot unmarshal {_json_kind(patch)} into Go "
+                                    f"value of type []handlers.jsonPatchOp")
+            try:
                 obj = json_patch(old.copy(), patch)
-            elif ctype in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
-                if not isinstance(patch, dict):
-                    raise PatchError("patch must be a JSON object")
-                obj = merge_patch(old.copy(), patch)
-            else:
-                raise ApiError(415, f"the body of the request was in an unknown format - "
-                                    f"accepted media types include: application/json-patch+json, "
-                                    f"application/merge-patch+json, application/apply-patch+yaml, "
-                                    f"application/strategic-merge-patch+json")
-        except PatchTestFailed as e:
-            raise ApiError(422, str(e), "Invalid", name=name, kind=resource) from None
-        except (PatchError, ValueError, yaml.YAMLError) as e:
-            raise ApiError(400, f"the server rejected our request due to an error in our "
-                                f"request: {e}") from None
+            except (PatchTestFailed, PatchError, ValueError, TypeError, KeyError, IndexError):
+                raise ApiError(422, "the server rejected our request due to an error in our request", "Invalid",
+                               empty_details=True) from None
+        else:
+            strategic = ctype == "application/strategic-merge-patch+json"
+            if syntax:
+                raise ApiError(400, syntax if strategic else "error decoding patch: " + syntax)
+            patch = json.loads(body)
+            if not isinstance(patch, dict):
+                message = (f"json: cannot unmarshal {_json_kind(patch)} into Go value of type "
+                           f"map[string]interface {{}}")
+                raise ApiError(400, message if strategic else "error decoding patch: " + message)
+            obj = merge_patch(old.copy(), patch)
         if not isinstance(obj, dict):
-            raise ApiError(422, "patched object is not an object")
-        return self._replace(resource, ns, name, obj, q, old)
+            raise ApiError(422, "the server rejected our request due to an error in our request", "Invalid",
+                           empty_details=True)
+        patched, warnings = self._decode_parsed(obj, kind, q, patch_error=True)
+        self._warnings += warnings
+        return self._replace(resource, ns, name, patched, q, old)
+
+    def _decode_parsed(self, obj, kind, q, patch_error=False):
+        """A patched or applied object through kube-apiserver's decoder (types, unknown fields)."""
+        try:
+            return decode_body(b"", kind, q.get("fieldValidation") or "Warn", obj)
+        except DecodeError as e:
+            if not patch_error:
+                raise ApiError(e.code, e.message) from None
+            shown = json.dumps(json.dumps(obj, sort_keys=True, separators=(",", ":")))
+            raise ApiError(422, f' "" is invalid: patch: Invalid value: {shown}: {e.message}', "Invalid",
+                           causes=[{"reason": "FieldValueInvalid", "message": f"Invalid value: {shown}: {e.message}",
+                                    "field": "patch"}]) from None
 
     def _delete(self, resource, ns, name, body, q):
         store = self.kube.store
+        opts = {}
+        ctype = (self.headers.get("Content-Type") or JSON).split(";")[0].strip().lower()
+        if body and ctype == "application/vnd.kubernetes.protobuf":
+            body = b""          # helm's DeleteOptions: nothing localkube acts on (no preconditions)
+        if body:
+            syntax = go_json_error(body)
+            if syntax:
+                raise ApiError(400, "couldn't get version/kind; json parse error: " + syntax)
+            opts = json.loads(body)
+            if not isinstance(opts, dict):
+                opts = {}
         old = store.rec(resource, ns, name)
         if old is None:
             raise self._not_found(resource, name)
-        try:
-            opts = json.loads(body) if body and body[:1] == b"{" else {}
-        except ValueError:
-            opts = {}
         pre = opts.get("preconditions") or {}
         meta = old.obj["metadata"]
-        if pre.get("resourceVersion") and pre["resourceVersion"] != meta["resourceVersion"]:
-            raise ApiError(409, f"Precondition failed: ResourceVersion in precondition: "
-                                f"{pre['resourceVersion']}, ResourceVersion in object meta: "
-                                f"{meta['resourceVersion']}", "Conflict", name, resource)
+        kind = RESOURCES[resource]["kind"]
         if pre.get("uid") and pre["uid"] != meta["uid"]:
-            raise ApiError(409, f"Precondition failed: UID in precondition: {pre['uid']}, "
-                                f"UID in object meta: {meta['uid']}", "Conflict", name, resource)
-        if not self._dry(q):
-            store.remove(resource, ns, name)
-            if resource == "namespaces":
+            raise ApiError(409, f'Operation cannot be fulfilled on {kind} "{name}": the UID in the precondition '
+                                f'({pre["uid"]}) does not match the UID in record ({meta["uid"]}). The object '
+                                f'might have been deleted and then recreated', "Conflict", name, kind)
+        if pre.get("resourceVersion") and pre["resourceVersion"] != meta["resourceVersion"]:
+            raise ApiError(409, f'Operation cannot be fulfilled on {kind} "{name}": the ResourceVersion in the '
+                                f'precondition ({pre["resourceVersion"]}) does not match the ResourceVersion in '
+                                f'record ({meta["resourceVersion"]}). The object might have been modified',
+                           "Conflict", name, kind)
+        if resource == "namespaces":
+            # kube-apiserver answers with the namespace, now Terminating; its namespace controller then
+            # empties and removes it -- localkube does that at once
+            gone = old.copy()
+            gone["metadata"]["deletionTimestamp"] = self.kube.timestamp()
+            gone["status"] = {"phase": "Terminating"}
+            if not self._dry(q):
+                store.remove(resource, ns, name)
                 for res, spec in RESOURCES.items():
                     if spec["namespaced"]:
                         for key, _ in list(store.scan(res, name)):
                             store.remove(res, *key)
+            return self._send_obj(200, gone)
+        if not self._dry(q):
+            store.remove(resource, ns, name)
         st = status_obj(200, "", "", name=name, kind=resource, success=True)
+        del st["code"]
         st["details"]["uid"] = meta["uid"]
         self._send_obj(200, st)
 
