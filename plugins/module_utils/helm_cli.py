@@ -82,8 +82,11 @@ class HelmCli:
         return text
 
     def _call(self, argv, timeout, cluster=True):
-        env = self.connection.helm_environment(self.environ, self.driver)
-        env.update(self.storage_environment)
+        # a call without the cluster (``version``) needs no records either: helm would still open the sql
+        # driver's database first and fail where the role may not run Helm's migrations check
+        env = self.connection.helm_environment(self.environ, self.driver if cluster else "secret")
+        if cluster:
+            env.update(self.storage_environment)
         directory = None
         cmd = [self.binary] + argv
         try:

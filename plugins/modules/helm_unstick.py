@@ -379,9 +379,9 @@ def main():
         result = runner.run(params, storage, cluster, actor, helm_gate=gate,
                             check_mode=module.check_mode, diff=module._diff, settings=settings, deadline=deadline)
     except ApiError as err:
-        source = "database %s" % settings.sql.label if settings.sql else conn.server
-        module.fail_json(msg="cluster %s (%s): cannot scan Helm releases: %s"
-                         % (cluster, source, runner.describe_api_error(err, conn.server)), cluster=cluster,
+        where_from = "" if settings.sql else " (%s)" % conn.server   # a database error names the database
+        module.fail_json(msg="cluster %s%s: cannot scan Helm releases: %s"
+                         % (cluster, where_from, runner.describe_api_error(err, conn.server)), cluster=cluster,
                          server=conn.server, **where)
     finally:
         if settings.sql:

@@ -70,14 +70,18 @@ def classify_error(sqlstate, text):
     """(status, reason, message) for a PostgreSQL error: its SQLSTATE (None when the server did not
     answer) and libpq's text."""
     first = (text or "").strip().splitlines()[0] if (text or "").strip() else "unknown error"
+    if "FATAL:" in first:      # libpq's "connection to server at ... failed: FATAL:  <the server's reason>"
+        first = first.split("FATAL:", 1)[1].strip()
     if sqlstate:
         for prefix, status, reason in _SQLSTATES:
             if sqlstate.startswith(prefix):
                 return status, reason, "%s (SQLSTATE %s)" % (first, sqlstate)
         return 500, "database error", "%s (SQLSTATE %s)" % (first, sqlstate)
+    if first.startswith("connection failed: "):     # psycopg's prefix to libpq's own words
+        first = first[len("connection failed: "):]
     for needle, cause in _NO_ANSWER:
         if needle in (text or ""):
-            return 0, "no answer", "%s: %s" % (cause, first)
+            return 0, "no answer", "%s (%s)" % (cause, first)
     return 0, "no answer", first
 
 

@@ -34,13 +34,16 @@ _META = ("r.key, r.namespace, r.name, r.version, r.status, r.owner, r.createdat,
          "(SELECT json_object_agg(c.key, c.value) FROM custom_labels_v1 c WHERE c.releasekey = r.key "
          "AND c.releasenamespace = r.namespace AND c.key = ANY(%(claim_keys)s)) AS claim_labels")
 
-#: the server's clock, whether Helm's tables exist, and whether row-level security hides every row
+#: the server's clock, whether Helm's tables exist, and whether row-level security hides every row (it is on
+#: and no policy lets this role read)
 PROBE = ("SELECT extract(epoch FROM now())::float8 AS now, current_user AS role, "
          "to_regclass('releases_v1') IS NOT NULL AS has_releases, "
          "to_regclass('custom_labels_v1') IS NOT NULL AS has_labels, "
          "CASE WHEN to_regclass('releases_v1') IS NULL THEN false "
          "ELSE row_security_active('releases_v1') END AS rls_active, "
-         "EXISTS (SELECT 1 FROM pg_policies WHERE tablename = 'releases_v1') AS has_policy")
+         "EXISTS (SELECT 1 FROM pg_policies p WHERE p.tablename = 'releases_v1' AND p.cmd IN ('SELECT', 'ALL') "
+         "AND EXISTS (SELECT 1 FROM unnest(p.roles) AS r(name) "
+         "WHERE r.name = 'public' OR pg_has_role(current_user, r.name, 'member'))) AS has_policy")
 
 SCAN = ("SELECT " + _META + " FROM releases_v1 r WHERE r.owner = 'helm' AND (r.status <> ALL(%(settled)s) "
         "OR (r.status = 'failed' AND EXISTS (SELECT 1 FROM custom_labels_v1 c WHERE c.releasekey = r.key "

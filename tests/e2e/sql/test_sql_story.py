@@ -34,7 +34,7 @@ def test_rollback_on_sql_unblocks_real_helm(tmp_path, kube, sqldb, sql_helm, uns
     assert "UPGRADE FAILED: another operation" in sql_helm.refusal("web", "shop")
     assert kube.store.list("secrets", "shop") == []            # no record outside the database
     run = unstick(sql_args(strategy="rollback", backup_dir=str(tmp_path / "b")))
-    assert run.rc == 0, run.text
+    assert not run.get("failed"), run.text
     assert (run["storage_driver"], run["database"]) == ("sql", sqldb.label)
     assert [(e["name"], e["revision"], e["action"], e["target_revision"], e["state"]) for e in run["releases"]] == [
         ("web", rev, "rollback", rev - 1, "remediated")]
@@ -49,7 +49,7 @@ def test_rollback_on_sql_unblocks_real_helm(tmp_path, kube, sqldb, sql_helm, uns
     sql_helm.upgrade("web", "shop")                             # the same CLI works again
     assert sql_helm.history("web", "shop")[-1] == (rev + 2, "deployed")
     again = unstick(sql_args(strategy="rollback"))
-    assert again.rc == 0 and again["changed"] is False and again["releases"] == [], again.text
+    assert not again.get("failed") and again["changed"] is False and again["releases"] == [], again.text
     [backup] = list((tmp_path / "b").rglob("*.json"))
     assert stat.S_IMODE(os.stat(str(backup)).st_mode) == 0o600
     row = json.load(open(str(backup)))
@@ -66,7 +66,7 @@ def test_pending_install_on_sql(kube, sqldb, sql_helm, unstick, sql_args, pendin
     assert sql_helm.history("fresh", "shop") == [(1, "pending-install")]
     sql_helm.refusal("fresh", "shop")
     run = unstick(sql_args(pending_install=pending_install))
-    assert run.rc == 0, run.text
+    assert not run.get("failed"), run.text
     assert [(e["status"], e["action"], e["state"]) for e in run["releases"]] == [
         ("pending-install", pending_install, "remediated")]
     if pending_install == "uninstall":
@@ -86,7 +86,7 @@ def test_sdk_pending_rollback_unlocked_and_helm_upgrades(tmp_path, kube, sqldb, 
     hsql.age_release(sqldb, "shop", "api", rev, 3600)
     assert "another operation" in helmfix.assert_locked(sql_env, "api", "shop")
     run = unstick(sql_args(strategy="unlock"), diff=True)
-    assert run.rc == 0, run.text
+    assert not run.get("failed"), run.text
     assert run["diff"]["before"]["shop/api"] == "pending-rollback (revision %d)" % rev
     assert run["diff"]["after"]["shop/api"] == "failed (revision %d)" % rev
     described = [h["description"] for h in sql_env.history("api", "shop")]
@@ -103,7 +103,7 @@ def test_live_operation_is_left_alone_and_finishes(tmp_path, kube, sqldb, sql_en
     try:
         before = snapshot(sqldb)
         run = unstick(sql_args(strategy="unlock"))
-        assert run.rc == 0, run.text
+        assert not run.get("failed"), run.text
         assert [(e["name"], e["revision"], e["state"]) for e in run["releases"]] == [("web", 2, "in_progress")]
         assert run["changed"] is False and snapshot(sqldb) == before
     finally:
@@ -119,7 +119,7 @@ def test_check_mode_writes_nothing_and_says_would(tmp_path, kube, sqldb, sql_env
     hsql.age_release(sqldb, "shop", "web", rev, 3600)
     before = snapshot(sqldb)
     run = unstick(sql_args(strategy="rollback", backup_dir=str(tmp_path / "b")), check=True, diff=True)
-    assert run.rc == 0, run.text
+    assert not run.get("failed"), run.text
     [entry] = run["releases"]
     assert (entry["state"], entry["message"]) == ("would_remediate", "check mode: would roll back to revision 1")
     assert run["changed"] is True and snapshot(sqldb) == before and not (tmp_path / "b").exists()
@@ -133,7 +133,7 @@ def test_helm_driver_from_the_environment_like_helm(kube, sqldb, sql_env, unstic
     hsql.age_release(sqldb, "apps", "fresh", rev, 3600)
     env = {"HELM_DRIVER": "sql", "HELM_DRIVER_SQL_CONNECTION_STRING": sqldb.dsn}
     run = unstick({"kubeconfig": kube.kubeconfig, "helm_binary": helm_bin}, env=env, verbosity=3)
-    assert run.rc == 0, run.text
+    assert not run.get("failed"), run.text
     assert [(e["name"], e["action"], e["state"]) for e in run["releases"]] == [("fresh", "unlock", "remediated")]
     assert sqldb.password not in run.text                      # masked, though no option carried it
     real = RealHelm(kube.kubeconfig, helm_bin, driver="sql", sql_connection_string=sqldb.dsn)

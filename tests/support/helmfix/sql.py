@@ -95,10 +95,12 @@ def _start(helm, op, name, namespace, chart=None, revision=None, values=None):
     return helm.start(op, name, namespace, chart=chart, revision=revision, values=values)
 
 
-def waiting_updates(db):
-    """Backends of this database whose UPDATE of releases_v1 waits for a lock."""
-    return db.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                         "AND wait_event_type = 'Lock' AND query ILIKE 'UPDATE releases_v1%%'")
+def waiting_updates(db, application=None):
+    """Backends of this database whose UPDATE of releases_v1 waits for a lock (of ``application`` only:
+    helm_unstick connects as ``helmops.unstick``)."""
+    found = db.execute("SELECT pid, application_name FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND wait_event_type = 'Lock' AND query ILIKE 'UPDATE releases_v1%%'")
+    return [r for r in found if application is None or r["application_name"] == application]
 
 
 class RowLock:
