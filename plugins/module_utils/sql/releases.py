@@ -134,6 +134,12 @@ class SqlReleaseStorage:
     def revisions(self, namespace, release):
         return self.histories(namespace, [release])[release]
 
+    def revisions_at(self, namespace, release):
+        """What ``revisions`` returns, and the database server's time (as an HTTP date, like the API's)."""
+        items = self.revisions(namespace, release)
+        now = self.db.read("SELECT extract(epoch FROM now())::float8 AS now")[0]["now"]
+        return items, format_http_date(now)
+
     def get(self, namespace, name):
         """One row, whole (``body`` included): only for the releases acted on."""
         found = self.db.read(ONE_ROW, self._params(key=name, namespace=namespace))

@@ -120,3 +120,31 @@ def test_supported_version_is_remembered(tmp_path):
     conn = connection.resolve({"host": "https://k:6443", "api_key": "t"}, {})
     cli = HelmCli(fake_binary(tmp_path, "echo v3.21"), conn, "secret")
     assert cli.check() == (3, 21, None) and cli.version == (3, 21, None)
+
+
+def test_sql_driver_helm_gets_the_same_database_and_never_prints_its_password(tmp_path):
+    """storage_driver=sql: helm gets the connection string helm_unstick scanned with (the controller's own
+    HELM_DRIVER_SQL_CONNECTION_STRING is replaced), the password is masked; ``version`` needs no database."""
+    from ansible_collections.helmops.unstick.plugins.module_utils.sql.conninfo import SqlConnection
+    string = "postgres://helm:s3cret@db:5432/helm?sslmode=disable"
+    sql = SqlConnection(string, "sql_connection_string", {})
+    run = Recorder(rc=1, err="Error: pq: password authentication failed: postgres://helm:s3cret@db; s3cret")
+    conn = connection.resolve({"host": "https://k:6443", "api_key": "tok-123"}, {})
+    environ = {"PATH": "/bin", "HELM_DRIVER_SQL_CONNECTION_STRING": "postgres://other@elsewhere/x"}
+    cli = HelmCli("/usr/bin/helm", conn, "sql", run, environ=environ, storage_environment=sql.helm_environment(),
+                  storage_secrets=sql.secrets)
+    cli.version = (4, 2, 4)
+    with pytest.raises(HelmError) as err:
+        cli.rollback("shop", "cart", 6, True, 300)
+    env = run.calls[0][1]
+    assert (env["HELM_DRIVER"], env["HELM_DRIVER_SQL_CONNECTION_STRING"]) == ("sql", string)
+    assert "s3cret" not in str(err.value) and "********" in str(err.value)
+    run.rc, run.out = 0, "v4.2.4"
+    os.makedirs(str(tmp_path / "bin"))
+    binary = tmp_path / "bin" / "helm"
+    binary.write_text("#!/bin/sh\n")
+    binary.chmod(0o755)
+    cli.binary = str(binary)
+    cli.check()
+    version_env = run.calls[-1][1]
+    assert version_env["HELM_DRIVER"] == "secret" and version_env.get("HELM_DRIVER_SQL_CONNECTION_STRING") != string
