@@ -512,3 +512,304 @@ def test_create_variants_answer_alike(servers):
          {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "robot"}}, expect=201)
     flow("GET", "/api/v1/namespaces/%s/serviceaccounts/robot" % NS, expect=200)
     flow.check()
+
+
+# --- who may do what: 401 / 403 as RBAC answers -------------------------------------------------------------
+TEAM_SECRETS = "/api/v1/namespaces/%s/secrets" % TEAM_NAMESPACE
+AUTH = {
+    "reader lists all secrets": (READER_TOKEN, "GET", q(ALL_SECRETS, labelSelector="owner=helm"), None),
+    "reader gets": (READER_TOKEN, "GET", SECRETS + "/plain", None),
+    "reader creates": (READER_TOKEN, "POST", SECRETS, secret("by-reader")),
+    "reader replaces": (READER_TOKEN, "PUT", SECRETS + "/plain", secret("plain")),
+    "reader patches": (READER_TOKEN, "PATCH", SECRETS + "/plain", {"metadata": {"labels": {"x": "y"}}}),
+    "reader deletes": (READER_TOKEN, "DELETE", SECRETS + "/plain", None),
+    "reader deletes a collection": (READER_TOKEN, "DELETE", q(SECRETS, labelSelector="app=x"), None),
+    "reader creates a namespace": (READER_TOKEN, "POST", "/api/v1/namespaces",
+                                   {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "nope"}}),
+    "reader discovery": (READER_TOKEN, "GET", "/api", None),
+    "team lists its namespace": (TEAM_TOKEN, "GET", q(TEAM_SECRETS, labelSelector="owner=helm"), None),
+    "team gets in its namespace": (TEAM_TOKEN, "GET", TEAM_SECRETS + "/sh.helm.release.v1.team.v1", None),
+    "team gets its namespace": (TEAM_TOKEN, "GET", "/api/v1/namespaces/" + TEAM_NAMESPACE, None),
+    "team gets another namespace": (TEAM_TOKEN, "GET", "/api/v1/namespaces/" + NS, None),
+    "team lists namespaces": (TEAM_TOKEN, "GET", "/api/v1/namespaces", None),
+    "team lists all secrets": (TEAM_TOKEN, "GET", ALL_SECRETS, None),
+    "team lists another namespace": (TEAM_TOKEN, "GET", SECRETS, None),
+    "team gets in another namespace": (TEAM_TOKEN, "GET", SECRETS + "/plain", None),
+    "team metadata list in another namespace": (TEAM_TOKEN, "GET", q(SECRETS, labelSelector=ODD, limit=500), None),
+    "team creates in another namespace": (TEAM_TOKEN, "POST", SECRETS, secret("by-team")),
+    "team discovery": (TEAM_TOKEN, "GET", "/api/v1", None),
+    "team version": (TEAM_TOKEN, "GET", "/version", None),
+    "wrong token": ("not-a-token", "GET", SECRETS, None),
+    "wrong token on /version": ("not-a-token", "GET", "/version", None),
+    "anonymous list": (None, "GET", SECRETS, None),
+    "anonymous get": (None, "GET", SECRETS + "/plain", None),
+    "anonymous create": (None, "POST", SECRETS, secret("by-nobody")),
+    "anonymous cluster-wide": (None, "GET", ALL_SECRETS, None),
+    "anonymous namespace": (None, "GET", "/api/v1/namespaces/" + NS, None),
+    "anonymous discovery": (None, "GET", "/api", None),
+    "anonymous openapi": (None, "GET", "/openapi/v3", None),
+    "anonymous unknown path": (None, "GET", "/nowhere", None),
+    "anonymous version": (None, "GET", "/version", None),
+    "anonymous healthz": (None, "GET", "/healthz", None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(AUTH))
+def test_authentication_and_rbac_answer_alike(servers, case):
+    token, method, path, body = AUTH[case]
+    real, _ = assert_same(servers, method, path, body, token=token,
+                          headers={"Accept": META_LIST if "metadata" in case else "application/json"})
+    if "reader" in case and method != "GET" or "another" in case or "lists namespaces" in case:
+        assert real.status == 403, real          # the case means what it says
+    if "anonymous" in case and not case.endswith(("version", "healthz")):
+        assert real.status == 403
+    if "wrong token" in case:
+        assert real.status == 401
+
+
+# --- paging, methods, collections ----------------------------------------------------------------------------
+@pytest.mark.parametrize("selector", [None, "owner=helm"])
+@pytest.mark.parametrize("accept", ["application/json", META_LIST])
+def test_paging_walks_alike(servers, selector, accept):
+    """limit + continue, as the module (limit=500, here 2) and kubectl page: the same pages, the same
+    remainingItemCount (none with a selector), each server's own continue tokens."""
+    flow = Flow(servers)
+    params = {"limit": 2, **({"labelSelector": selector} if selector else {})}
+    flow("GET", q(SECRETS, **params), keep="page", headers={"Accept": accept}, expect=200)
+    for _ in range(10):
+        tokens = {name: (memo["page"].get("metadata") or {}).get("continue") for name, memo in flow.memo.items()}
+        assert bool(tokens["real"]) == bool(tokens["localkube"]), tokens
+        if not tokens["real"]:
+            break
+        flow("GET", lambda m: q(SECRETS, **params, **{"continue": m["page"]["metadata"]["continue"]}),
+             keep="page", headers={"Accept": accept}, expect=200)
+    else:
+        raise AssertionError("more than 10 pages")
+    flow("GET", lambda m: q(SECRETS, limit=2, resourceVersion=5,
+                            **{"continue": m["first"]["metadata"]["continue"]}) if "first" in m else SECRETS,
+         headers={"Accept": accept}, expect=200)
+    flow.check()
+
+
+def test_continue_with_a_resource_version_is_refused_alike(servers):
+    flow = Flow(servers)
+    flow("GET", q(SECRETS, limit=1), keep="first", expect=200)
+    flow("GET", lambda m: q(SECRETS, limit=1, resourceVersion=m["first"]["metadata"]["resourceVersion"],
+                            **{"continue": m["first"]["metadata"]["continue"]}), expect=400)
+    flow("GET", lambda m: q(SECRETS, limit=1, resourceVersion=0, **{"continue": m["first"]["metadata"]["continue"]}),
+         expect=200)
+    flow("GET", lambda m: q(SECRETS, limit=1, resourceVersionMatch="NotOlderThan",
+                            **{"continue": m["first"]["metadata"]["continue"]}), expect=422)
+    flow("GET", q(SECRETS, limit=1, **{"continue": "e30"}), expect=400)
+    flow.check()
+
+
+METHODS = {
+    "PUT on a collection": ("PUT", SECRETS, {}),
+    "POST on an object": ("POST", SECRETS + "/plain", {}),
+    "DELETE of the namespaces collection": ("DELETE", "/api/v1/namespaces", None),
+    "POST to /version": ("POST", "/version", {}),
+    "delete a collection, nothing matches": ("DELETE", q(SECRETS, labelSelector="nothing=here"), None),
+    "delete a collection, bad selector": ("DELETE", q(SECRETS, labelSelector="x==="), None),
+    "delete a collection, dry run": ("DELETE", q(SECRETS, labelSelector="app=x", dryRun="All"), None),
+    "delete with a bad body": ("DELETE", SECRETS + "/plain", b"{bad"),
+    "delete, bogus dryRun": ("DELETE", q(SECRETS + "/plain", dryRun="Yes"), None),
+    "put, bogus fieldValidation": ("PUT", q(SECRETS + "/plain", fieldValidation="Bogus"), secret("plain")),
+    "patch, force without apply": ("PATCH", q(SECRETS + "/plain", force="true"), {"a": "b"}),
+    "apply without fieldManager": ("PATCH", SECRETS + "/plain", b"kind: Secret"),
+    "apply without kind": ("PATCH", q(SECRETS + "/plain", fieldManager="x"), b'{"metadata":{"name":"plain"}}'),
+    "apply of another name": ("PATCH", q(SECRETS + "/plain", fieldManager="x"),
+                              b'{"apiVersion":"v1","kind":"Secret","metadata":{"name":"zz"}}'),
+    "merge patch, bad JSON": ("PATCH", SECRETS + "/plain", b"{bad"),
+    "merge patch, a list": ("PATCH", SECRETS + "/plain", b"[1]"),
+    "strategic patch, bad JSON": ("PATCH", SECRETS + "/plain", b"{bad"),
+    "json patch, an object": ("PATCH", SECRETS + "/plain", b"{}"),
+    "json patch, unknown op": ("PATCH", SECRETS + "/plain", [{"op": "bogus", "path": "/x"}]),
+    "json patch, missing path": ("PATCH", SECRETS + "/plain", [{"op": "remove", "path": "/metadata/labels/nope"}]),
+    "post, unsupported media type": ("POST", SECRETS, b"a: b"),
+}
+_PATCH_TYPES = {"apply": "application/apply-patch+yaml", "merge": "application/merge-patch+json",
+                "strategic": "application/strategic-merge-patch+json", "json patch": "application/json-patch+json",
+                "force": "application/merge-patch+json"}
+
+
+@pytest.mark.parametrize("case", sorted(METHODS))
+def test_refusals_answer_alike(servers, case):
+    method, path, body = METHODS[case]
+    ctype = next((v for k, v in _PATCH_TYPES.items() if k in case), "application/json")
+    if "media type" in case:
+        ctype = "text/plain"
+    real, _ = assert_same(servers, method, path, body, headers={"Content-Type": ctype} if body is not None else None)
+    if "nothing matches" not in case and "dry run" not in case:
+        assert real.status >= 400, real
+
+
+def test_delete_collection_answers_alike(servers):
+    flow = Flow(servers)
+    for name in ("gone-1", "gone-2", "stays"):
+        flow("POST", "/api/v1/namespaces/%s/configmaps" % NS, configmap(name, {"sweep": name[:4]}), expect=201)
+    flow("DELETE", q("/api/v1/namespaces/%s/configmaps" % NS, labelSelector="sweep=gone"), expect=200)
+    flow("GET", q("/api/v1/namespaces/%s/configmaps" % NS, labelSelector="sweep"), expect=200)
+    flow.check()
+
+
+# --- server-side apply: helm 4 and kubectl --server-side ----------------------------------------------------
+def test_server_side_apply_answers_alike(servers):
+    """helm 4 applies its chart's objects (``fieldManager=helm&fieldValidation=Strict&force=false``): create,
+    re-apply without a key (it goes), another manager, an Update taking a field, a conflict, force."""
+    flow = Flow(servers)
+    cms = "/api/v1/namespaces/%s/configmaps" % NS
+    apply = {"Content-Type": "application/apply-patch+yaml"}
+
+    def chart(data, labels=None):
+        return json.dumps({"apiVersion": "v1", "kind": "ConfigMap",
+                           "metadata": {"name": "chart", "labels": labels or {"app.kubernetes.io/instance": "web"}},
+                           "data": data}).encode()
+    helm = q(cms + "/chart", fieldManager="helm", fieldValidation="Strict", force="false")
+    flow("GET", cms + "/chart", expect=404)
+    flow("PATCH", helm, chart({"message": "hello", "chartVersion": "0.1.0"}), headers=apply, expect=201)
+    flow("PATCH", helm, chart({"message": "hello"}), headers=apply, expect=200)
+    flow("PATCH", q(cms + "/chart", fieldManager="kubectl", force="false"),
+         json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "chart", "labels": {"team": "a"}},
+                     "data": {"extra": "1"}}).encode(), headers=apply, expect=200)
+    flow("PATCH", cms + "/chart", {"data": {"message": "edited", "manual": "x"}},
+         headers={"Content-Type": "application/merge-patch+json", "User-Agent": "kubectl-edit/v1.32.4"}, expect=200)
+    flow("PATCH", helm, chart({"message": "hello", "manual": "y"}), headers=apply, expect=409)
+    flow("PATCH", q(cms + "/chart", fieldManager="helm", force="true"), chart({"message": "hello"}), headers=apply,
+         expect=200)
+    flow("PATCH", helm, json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "chart"},
+                                    "bogus": 1}).encode(), headers=apply, expect=500)   # sic
+    flow("GET", cms + "/chart", expect=200)
+    flow.check()
+
+
+def test_kubectl_client_side_apply_answers_alike(servers):
+    """kubectl apply (client side): GET 404, POST with the last-applied annotation, then a JSON patch; kubectl
+    label (merge patch), kubectl delete."""
+    flow = Flow(servers)
+    cms = "/api/v1/namespaces/%s/configmaps" % NS
+    kubectl = {"User-Agent": "kubectl/v1.32.4 (linux/amd64) kubernetes/abc"}
+    first = configmap("applied", data={"x": "1"})
+    first["metadata"]["annotations"] = {"kubectl.kubernetes.io/last-applied-configuration": json.dumps(first)}
+    flow("GET", cms + "/applied", headers=kubectl, expect=404)
+    flow("POST", q(cms, fieldManager="kubectl-client-side-apply", fieldValidation="Strict"), first,
+         headers=kubectl, expect=201)
+    flow("PATCH", q(cms + "/applied", fieldManager="kubectl-client-side-apply", fieldValidation="Strict"),
+         [{"op": "replace", "path": "/data/x", "value": "2"}],
+         headers=dict(kubectl, **{"Content-Type": "application/json-patch+json"}), expect=200)
+    flow("PATCH", q(cms + "/applied", fieldManager="kubectl-label"), {"metadata": {"labels": {"k": "v"}}},
+         headers=dict(kubectl, **{"Content-Type": "application/merge-patch+json"}), expect=200)
+    flow("DELETE", cms + "/applied", {"propagationPolicy": "Background"}, headers=kubectl, expect=200)
+    flow("GET", cms + "/applied", headers=kubectl, expect=404)
+    flow.check()
+
+
+# --- namespaces ------------------------------------------------------------------------------------------------
+def test_namespace_create_and_delete_answer_alike(servers):
+    """Creating and deleting a namespace answers alike (the DELETE answers the namespace, Terminating). What
+    follows differs on purpose (KNOWN): realkube runs no namespace controller, so its namespace stays
+    Terminating and refuses new content; localkube empties and removes it at once, as a cluster's controller
+    soon does."""
+    flow = Flow(servers)
+    flow("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "doomed"}},
+         expect=201)
+    flow("POST", "/api/v1/namespaces/doomed/configmaps", configmap("inside"), expect=201)
+    flow("DELETE", "/api/v1/namespaces/doomed", expect=200)
+    flow.check()
+    real, local = both(servers, "GET", "/api/v1/namespaces/doomed")
+    assert (real.status, real.json["status"]["phase"]) == (200, "Terminating")
+    assert local.status == 404 and local.json["reason"] == "NotFound"                      # KNOWN
+    real, local = both(servers, "POST", "/api/v1/namespaces/doomed/configmaps", configmap("late"))
+    assert real.status == 403 and real.json["details"]["causes"][0]["reason"] == "NamespaceTerminating"
+    assert local.status == 404                                                            # KNOWN: it is gone
+
+
+# --- watch: helm 4's --wait=watcher (kstatus) lists, then watches ------------------------------------------------
+def watch_shape(answer):
+    """A watch answer as (code, content type, [(event type, kind, name, labels, bookmark annotation, keys)])."""
+    if answer.status != 200:
+        return shape(answer)
+    events = []
+    for line in answer.raw.splitlines():
+        if not line.strip():
+            continue
+        event = json.loads(line)
+        obj = event.get("object") or {}
+        meta = obj.get("metadata") or {}
+        events.append((event.get("type"), obj.get("kind"), obj.get("apiVersion"), meta.get("name"),
+                       meta.get("labels"), (meta.get("annotations") or {}).get("k8s.io/initial-events-end"),
+                       sorted(meta), sorted(obj)))
+    return {"code": answer.status, "headers": header_shape(answer, time.time()), "events": events}
+
+
+def parallel(servers, fn):
+    """``fn(server)`` on both servers at once (watches take their timeoutSeconds)."""
+    out = {}
+    threads = [threading.Thread(target=lambda s=s: out.__setitem__(s.name, fn(s))) for s in servers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return out["real"], out["localkube"]
+
+
+WATCHES = {
+    "initial events, no resourceVersion": q(SECRETS, watch=1, labelSelector="owner=helm", timeoutSeconds=1),
+    "initial events, resourceVersion=0": q(SECRETS, watch="true", resourceVersion=0, fieldSelector="metadata.name=plain",
+                                           timeoutSeconds=1),
+    "sendInitialEvents with a bookmark": q(SECRETS, watch=1, labelSelector="owner=helm", sendInitialEvents="true",
+                                           resourceVersionMatch="NotOlderThan", allowWatchBookmarks="true",
+                                           timeoutSeconds=1),
+    "sendInitialEvents without resourceVersionMatch": q(SECRETS, watch=1, sendInitialEvents="true", timeoutSeconds=1),
+    "bad resourceVersion": q(SECRETS, watch=1, resourceVersion="x", timeoutSeconds=1),
+    "bad selector": q(SECRETS, watch=1, labelSelector="x===", timeoutSeconds=1),
+    "reader may watch": q(SECRETS, watch=1, labelSelector="name=db", timeoutSeconds=1),
+    "team may not watch here": q(SECRETS, watch=1, timeoutSeconds=1),
+    # not watches, but slow too: a read at a resourceVersion the server has not reached waits 3 s, then 504
+    "list at a future resourceVersion": q(SECRETS, resourceVersion=10 ** 9, limit=1),
+    "get at a future resourceVersion": q(SECRETS + "/plain", resourceVersion=10 ** 9),
+}
+
+
+def test_watches_answer_alike(servers):
+    """All the watch cases at once (each takes its timeoutSeconds): the same events in the same order."""
+    def run(server):
+        out = {}
+        threads = []
+        for case, path in WATCHES.items():
+            token = READER_TOKEN if "reader" in case else TEAM_TOKEN if "team" in case else ADMIN_TOKEN
+            threads.append(threading.Thread(
+                target=lambda c=case, p=path, t=token: out.__setitem__(c, watch_shape(server.send("GET", p, token=t)))))
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        return out
+    real, local = parallel(servers, run)
+    diffs = ["%s: %s" % (case, d) for case in WATCHES for d in differences(real[case], local[case])]
+    assert diffs == [], "\n".join(diffs)
+    assert [e[0] for e in real["sendInitialEvents with a bookmark"]["events"]][-1] == "BOOKMARK"
+    assert real["bad resourceVersion"]["code"] == 500 and real["team may not watch here"]["code"] == 403
+    assert real["list at a future resourceVersion"]["code"] == 504
+    assert real["list at a future resourceVersion"]["headers"]["Retry-After"] == "1"
+
+
+def test_watch_from_a_resource_version_sees_changes_alike(servers):
+    """A watch from the list's resourceVersion: ADDED, MODIFIED, DELETED of what changes meanwhile."""
+    def run(server):
+        start = server.send("GET", q(SECRETS, labelSelector="watched")).json["metadata"]["resourceVersion"]
+        result = {}
+        watcher = threading.Thread(target=lambda: result.__setitem__("w", server.send(
+            "GET", q(SECRETS, watch=1, labelSelector="watched", resourceVersion=start, timeoutSeconds=2))))
+        watcher.start()
+        time.sleep(0.5)
+        server.send("POST", SECRETS, secret("watched", {"watched": "yes"}))
+        server.send("PATCH", SECRETS + "/watched", {"metadata": {"labels": {"more": "1"}}},
+                    headers={"Content-Type": "application/merge-patch+json"})
+        server.send("POST", SECRETS, secret("unwatched", {"other": "x"}))
+        server.send("DELETE", SECRETS + "/watched")
+        watcher.join(10)
+        return watch_shape(result["w"])
+    real, local = parallel(servers, run)
+    assert differences(real, local) == []
+    assert [e[0] for e in real["events"]] == ["ADDED", "MODIFIED", "DELETED"]

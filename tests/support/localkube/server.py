@@ -23,7 +23,7 @@ from .decode import DecodeError, go_json_error
 from .decode import decode as decode_body
 from .decode import _json_type as _json_kind
 from .auth import AuthError
-from .discovery import RESOURCES
+from .discovery import KIND_TO_RESOURCE, META_FIELDS, RESOURCES
 from .patch import PatchError, PatchTestFailed, json_patch, merge_patch
 from .selectors import SelectorError, parse_fields, parse_labels
 from .store import Rec, dumps
@@ -39,12 +39,13 @@ PUBLIC_PATHS = ("/version", "/healthz", "/livez", "/readyz")
 
 class ApiError(Exception):
     def __init__(self, code, message, reason=None, name=None, kind=None, headers=None,
-                 causes=None, group=None, empty_details=False):
+                 causes=None, group=None, empty_details=False, retry_after_seconds=None):
         super().__init__(message)
         self.code, self.message = code, message
         self.reason = REASONS.get(code, "Unknown") if reason is None else reason
         self.name, self.kind, self.headers, self.causes = name, kind, headers or {}, causes
         self.group, self.empty_details = group, empty_details
+        self.retry_after_seconds = retry_after_seconds
 
 
 def _invalid_options(kind, field, message, reason="FieldValueNotSupported"):
@@ -57,7 +58,7 @@ NOT_FOUND_PAGE = b"404 page not found\n"
 
 
 def status_obj(code, message, reason, name=None, kind=None, causes=None, success=False, group=None,
-               empty_details=False):
+               empty_details=False, retry_after_seconds=None):
     """A metav1.Status as kube-apiserver writes it (``details`` only when it says something, or
     ``empty_details`` for the errors kube-apiserver sends with ``"details": {}``)."""
     st = {"kind": "Status", "apiVersion": "v1", "metadata": {},
@@ -72,6 +73,8 @@ def status_obj(code, message, reason, name=None, kind=None, causes=None, success
         details["causes"] = causes
     if code == 429 or code == 503:
         details.setdefault("retryAfterSeconds", 1)
+    if retry_after_seconds is not None:
+        details["retryAfterSeconds"] = retry_after_seconds
     if details or empty_details:
         st["details"] = details
     return st
@@ -230,7 +233,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _send_error(self, e: ApiError):
         self._send_obj(e.code, status_obj(e.code, e.message, e.reason, e.name, e.kind, e.causes,
-                                          group=e.group, empty_details=e.empty_details), e.headers)
+                                          group=e.group, empty_details=e.empty_details,
+                                          retry_after_seconds=e.retry_after_seconds), e.headers)
 
     # --- entry ------------------------------------------------------------
     def do_GET(self):
@@ -339,7 +343,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _nonresource(self, path, q):
         if self.command != "GET":
-            raise ApiError(405, "the server does not allow this method on the requested resource")
+            raise ApiError(405, "the server does not allow this method on the requested resource",
+                           empty_details=True)
         if path == "/version":
             return self._send_obj(200, discovery.VERSION)
         if path == "/api":
@@ -404,13 +409,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if verb == "list":
             return self._list(resource, ns, q)
         if verb == "get":
-            rec = self.kube.store.rec(resource, ns, name)
-            if rec is None:
-                raise self._not_found(resource, name)
             rv = q.get("resourceVersion") or ""
             if rv and not rv.isdigit():
                 raise ApiError(500, f"resourceVersion: Invalid value: {json.dumps(rv)}: strconv.ParseUint: "
                                     f"parsing {json.dumps(rv)}: invalid syntax", "")
+            self._wait_for(rv)
+            rec = self.kube.store.rec(resource, ns, name)
+            if rec is None:
+                raise self._not_found(resource, name)
             accept = self.headers.get("Accept", "")
             if "as=Table" in accept:    # helm 4's status, kubectl get NAME
                 meta = {"resourceVersion": rec.obj["metadata"].get("resourceVersion", "")}
@@ -545,8 +551,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                 f"strconv.ParseUint: parsing {json.dumps(rv)}: invalid syntax")
         if cont and rv not in ("", "0"):
             raise ApiError(400, "specifying resource version is not allowed when using continue")
-        if rv == "0" and not cont:
-            limit = 0     # served from the watch cache: kube-apiserver does not page it
+        if rv == "0":
+            limit = 0     # served from the watch cache: kube-apiserver does not page it (continue still counts)
         return max(limit, 0), rv
 
     @staticmethod
@@ -581,13 +587,32 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return tok["rv"], (ns_part, name)
         return tok["rv"], ("", start.lstrip("/"))
 
+    def _wait_for(self, rv):
+        """A read at a resourceVersion the store has not reached: kube-apiserver's cache waits up to 3 s for
+        it, then answers 504 Timeout (Retry-After: 1)."""
+        if not rv or not rv.isdigit() or int(rv) <= self.kube.store.resource_version:
+            return
+        store, deadline = self.kube.store, time.monotonic() + 3
+        with store.changed:
+            while store.resource_version < int(rv) and time.monotonic() < deadline:
+                store.changed.wait(max(0.0, deadline - time.monotonic()))
+            current = store.resource_version
+        if current < int(rv):
+            raise ApiError(504, f"Timeout: Too large resource version: {rv}, current: {current}", "Timeout",
+                           headers={"Retry-After": 1}, retry_after_seconds=1,
+                           causes=[{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}])
+
     def _list(self, resource, ns, q):
         store, kind = self.kube.store, RESOURCES[resource]["kind"]
         lsel, fsel = self._selectors(q, kind)
-        limit, _rv = self._list_options(q)
+        limit, rv = self._list_options(q)
+        if not q.get("continue"):
+            self._wait_for(rv)
         after, list_rv = None, store.resource_version
         if q.get("continue"):
             list_rv, after = self._continue_key(resource, q["continue"])
+            if rv == "0":
+                list_rv = store.resource_version
         accept = self.headers.get("Accept", "")
         table = "as=Table" in accept
         meta_only = "as=PartialObjectMetadataList" in accept
@@ -642,14 +667,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
         lsel, fsel = self._selectors(q, kind)
         initial = q.get("sendInitialEvents") == "true"
         if initial and q.get("resourceVersionMatch") != "NotOlderThan":
-            raise ApiError(422, "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
-                           "Invalid")
+            message = "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"
+            raise ApiError(422, 'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: ' + message, "Invalid",
+                           kind="ListOptions", group="meta.k8s.io",
+                           causes=[{"reason": "FieldValueForbidden", "message": message,
+                                    "field": "resourceVersionMatch"}])
         rv_param = q.get("resourceVersion") or ""
+        if rv_param and not rv_param.isdigit():
+            raise ApiError(500, f"resourceVersion: Invalid value: {json.dumps(rv_param)}: strconv.ParseUint: "
+                                f"parsing {json.dumps(rv_param)}: invalid syntax", "")
         try:
             timeout = float(q.get("timeoutSeconds") or 1800)
-            since = None if initial or rv_param in ("", "0") else int(rv_param)
         except ValueError:
-            raise ApiError(400, "invalid resourceVersion or timeoutSeconds") from None
+            raise ApiError(400, f'strconv.ParseInt: parsing {json.dumps(q["timeoutSeconds"])}: invalid syntax') from None
+        since = None if initial or rv_param in ("", "0") else int(rv_param)
 
         def wanted(res, obj):
             meta = obj["metadata"]
@@ -944,6 +975,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 group_version = got.get("apiVersion") or ""
                 raise ApiError(400, f"invalid object type: {'/' if '/' not in group_version else ''}"
                                     f"{group_version}, Kind={got.get('kind') or ''}")
+            self._typed_apply_check(applied, kind, name, q)
             applied, warnings = self._decode_parsed(applied, kind, q)
             if applied.get("metadata", {}).get("name", name) != name:
                 raise ApiError(400, f"the name of the object ({applied['metadata']['name']}) does not match "
@@ -1009,6 +1041,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self._warnings += warnings
         return self._replace(resource, ns, name, patched, q, old)
 
+    @staticmethod
+    def _typed_apply_check(applied, kind, name, q):
+        """Server-side apply builds a typed object of the applied configuration: a field the schema does not
+        declare is a 500 (whatever fieldValidation says); unknown metadata fields count only when
+        fieldValidation is Ignore or Warn, as kube-apiserver does."""
+        fields = RESOURCES[KIND_TO_RESOURCE[kind]]["fields"] | {"apiVersion", "kind", "metadata"}
+        bad = [f".{k}" for k in applied if k not in fields]
+        meta = applied.get("metadata") if isinstance(applied.get("metadata"), dict) else {}
+        if q.get("fieldValidation") in ("Ignore", "Warn"):
+            bad = [f".metadata.{k}" for k in meta if k not in META_FIELDS] + bad
+        if bad:
+            errors = (f"{bad[0]}: field not declared in schema" if len(bad) == 1 else
+                      "errors:\n" + "\n".join(f"  {b}: field not declared in schema" for b in bad))
+            group_version = str(applied.get("apiVersion") or "")
+            raise ApiError(500, f"failed to create typed patch object ({meta.get('namespace') or ''}/"
+                                f"{meta.get('name') or name}; {'' if '/' in group_version else '/'}{group_version}, "
+                                f"Kind={kind}): {errors}", "")
+
     def _decode_parsed(self, obj, kind, q, patch_error=False):
         """A patched or applied object through kube-apiserver's decoder (types, unknown fields)."""
         try:
@@ -1072,7 +1122,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _delete_collection(self, resource, ns, q):
         store = self.kube.store
         if resource == "namespaces":
-            raise ApiError(405, "the server does not allow this method on the requested resource")
+            raise ApiError(405, "the server does not allow this method on the requested resource",
+                           empty_details=True)
         try:
             lsel = parse_labels(q.get("labelSelector"))
             fsel = parse_fields(q.get("fieldSelector"), RESOURCES[resource]["kind"])
@@ -1090,7 +1141,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         kind = RESOURCES[resource]["kind"]
         body = b"".join((b'{"kind":"', kind.encode(), b'List","apiVersion":"v1","metadata":',
                          dumps({"resourceVersion": str(rv)}), b',"items":[',
-                         b",".join(r.raw for _, r in gone), b"]}"))
+                         b",".join(r.item_raw for _, r in gone), b"]}"))
         self._send(200, body)
 
 
