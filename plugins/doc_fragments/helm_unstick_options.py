@@ -38,7 +38,7 @@ options:
     description:
       - Where Helm keeps release records. Defaults to the E(HELM_DRIVER) environment variable (read as Helm
         reads it, so C(secrets) and C(configmaps) work too), else C(secret).
-      - V(sql) is Helm's PostgreSQL driver (C(HELM_DRIVER=sql)): records are rows of the C(releases_v1) table
+      - V(sql) is Helm's PostgreSQL driver (C(HELM_DRIVER=sql)); records are rows of the C(releases_v1) table
         reached with O(sql_connection_string), while the chart's objects stay in the cluster (helm still
         gets the one connection). The scan reads metadata columns only and C(body) only for the releases
         acted on; ages are measured on the database server's clock; every write is one transaction whose
@@ -49,7 +49,7 @@ options:
     choices: [secret, configmap, sql]
   sql_connection_string:
     description:
-      - With O(storage_driver=sql), the PostgreSQL connection string, exactly as Helm takes it: a URL
+      - With O(storage_driver=sql), the PostgreSQL connection string, exactly as Helm takes it, a URL
         (C(postgres://helm:PASSWORD@db.example:5432/helm?sslmode=require)) or C(key=value) pairs.
       - Defaults to the E(HELM_DRIVER_SQL_CONNECTION_STRING) environment variable, as for helm.
       - The scan uses Helm's defaults where the string is silent (host C(localhost), C(sslmode=require), as

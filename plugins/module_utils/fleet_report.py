@@ -126,12 +126,21 @@ def _row(entry, cluster_name, mode, guard):
     return row
 
 
+def records_at(record):
+    """Where a cluster's Helm keeps its records, in words: ``secret``, ``configmap``, or ``sql`` and the
+    database (``host:port/dbname``: Helm's PostgreSQL driver); empty when the run did not say."""
+    driver = _text(record.get("storage_driver"))
+    database = _text(record.get("database"))
+    return "%s %s" % (driver, database) if driver and database else driver
+
+
 def normalize_cluster(host, record):
     """One cluster's outcome from the role's per-host record (``None``: the host
     recorded nothing, e.g. it failed before the check)."""
     if not isinstance(record, dict) or not record:
         return {
-            "host": _text(host), "cluster": _text(host), "server": "", "ok": False, "checked": False,
+            "host": _text(host), "cluster": _text(host), "server": "", "storage_driver": "", "database": "",
+            "records": "", "ok": False, "checked": False,
             "message": "no result was recorded for this host (it failed before its cluster was checked)",
             "mode": "", "remediate": False, "check_mode": False, "status": CLUSTER_FAILED,
             "duration_seconds": None, "warnings": [], "releases": [], "remaining": 0,
@@ -168,6 +177,9 @@ def normalize_cluster(host, record):
         "host": name,
         "cluster": _text(record.get("cluster")) or name,
         "server": _text(record.get("server")),
+        "storage_driver": _text(record.get("storage_driver")),
+        "database": _text(record.get("database")),
+        "records": records_at(record),
         "ok": checked,
         "checked": checked,
         "message": message,
@@ -367,9 +379,9 @@ def render_markdown(fleet):
     out = ["# %s" % md_cell(fleet["title"]), "", md_cell(_byline(fleet)), ""]
     out += _md_table([c[0] for c in cells], [[c[1] for c in cells]])
     out += ["", "## Clusters", ""]
-    out += _md_table(["Cluster", "Context", "API server", "Checked", "Status", "Stuck", "Remediated", "Still stuck",
-                      "In progress", "Errors", "Message"],
-                     [[c["host"], c["cluster"], c["server"], "yes" if c["ok"] else "NO", c["status"],
+    out += _md_table(["Cluster", "Context", "API server", "Records", "Checked", "Status", "Stuck", "Remediated",
+                      "Still stuck", "In progress", "Errors", "Message"],
+                     [[c["host"], c["cluster"], c["server"], c["records"], "yes" if c["ok"] else "NO", c["status"],
                        c["summary"]["stuck"], c["summary"]["remediated"], c["remaining"], c["summary"]["in_progress"],
                        c["summary"]["errors"], c["message"]] for c in fleet["clusters"]])
     out += ["", "## Releases", ""]
@@ -533,14 +545,14 @@ def render_html(fleet):
     out.append("<h2>Clusters</h2>")
     out.append('<table class="sortable" id="clusters"><thead><tr>'
                '<th data-type="text">Cluster</th><th data-type="text">Context</th>'
-               '<th data-type="text">API server</th>'
+               '<th data-type="text">API server</th><th data-type="text">Records</th>'
                '<th data-type="text">Status</th><th data-type="number">Stuck</th>'
                '<th data-type="number">Remediated</th><th data-type="number">Still stuck</th>'
                '<th data-type="number">In progress</th><th data-type="number">Errors</th>'
                '<th data-type="text">Message</th></tr></thead><tbody>')
     for c in fleet["clusters"]:
-        out.append("<tr><td>%s</td><td>%s</td><td>%s</td><td data-sort=\"%s\">%s</td>%s<td>%s</td></tr>" % (
-            h(c["host"]), h(c["cluster"]), h(c["server"]), h(c["status"]), _badge(c["status"]),
+        out.append("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td data-sort=\"%s\">%s</td>%s<td>%s</td></tr>" % (
+            h(c["host"]), h(c["cluster"]), h(c["server"]), h(c["records"]), h(c["status"]), _badge(c["status"]),
             "".join('<td class="num" data-sort="%s">%s</td>' % (h(n), h(n)) for n in (
                 c["summary"]["stuck"], c["summary"]["remediated"], c["remaining"],
                 c["summary"]["in_progress"], c["summary"]["errors"])),

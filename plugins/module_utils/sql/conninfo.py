@@ -95,7 +95,7 @@ def parse_url(text):
     netloc = parts.netloc
     if "@" in netloc:
         userinfo, netloc = netloc.rsplit("@", 1)
-        user, _, password = userinfo.partition(":")
+        user, dummy, password = userinfo.partition(":")
         if user:
             params["user"] = unquote(user)
         if password:
@@ -103,10 +103,10 @@ def parse_url(text):
     hosts, ports = [], []
     for item in netloc.split(",") if netloc else []:
         if item.startswith("["):                  # [ipv6]:port
-            host, _, rest = item[1:].partition("]")
+            host, dummy, rest = item[1:].partition("]")
             port = rest[1:] if rest.startswith(":") else ""
         else:
-            host, _, port = item.partition(":")
+            host, dummy, port = item.partition(":")
         hosts.append(unquote(host))
         ports.append(port)
     if any(hosts):

@@ -156,9 +156,9 @@ class SqlReleaseStorage:
 
     def release_exists(self, release, namespaces=None):
         """Whether any row of ``release`` exists (in ``namespaces``); None when the database does not say."""
+        params = {"name": release, "namespaces": list(namespaces) if namespaces else None}
         try:
-            return bool(self.db.read(EXISTS, {"name": release, "namespaces": list(namespaces) if namespaces
-                                               else None})[0]["found"])
+            return bool(self.db.read(EXISTS, params)[0]["found"])
         except DatabaseError:
             return None
 

@@ -148,14 +148,14 @@ def test_markdown_tables_escape_cells(fleet):
     md = fr.render_markdown(fleet)
     assert md.startswith("# Stuck Helm releases\n\nMode: remediate; generated 2026-11-24T12:00:00Z; by ops@ctl.\n")
     assert "| prod | shop | web | pending-upgrade | 1h 30m | 3 | 2 | rollback | remediated |" in md
-    assert "| prod | prod-ctx | https://prod.example:6443 | yes | stuck |" in md
+    assert "| prod | prod-ctx | https://prod.example:6443 |  | yes | stuck |" in md      # records: not said
     assert "* **dead**" in md and "could not be checked: cluster dead: cannot scan" in md
     evil = fr.build_fleet({EVIL: record(EVIL, checked=False, msg="line1\nline2 | " + EVIL)})
     md = fr.render_markdown(evil)
     for line in md.splitlines():
         if line.startswith("| ") and "could not" not in line:
             # every row has as many unescaped pipes as its header
-            assert len(re.findall(r"(?<!\\)\|", line)) in (8, 11, 12), line
+            assert len(re.findall(r"(?<!\\)\|", line)) in (8, 11, 13), line
     assert fr.md_cell(EVIL) == "\\<img src=x onerror=\"alert(1)\"\\>&'\\|\\`\\*"
     assert EVIL not in md and md.count(fr.md_cell(EVIL)) >= 4
     assert "\\<img" in md and "line1 line2 \\|" in md
@@ -230,3 +230,17 @@ def test_prom_metrics_are_built_from_the_release_states(fleet):
 def test_pending_hosts_stay_out_even_when_the_role_passes_them_with_empty_records():
     fleet = fr.build_fleet({"a": record("a"), "b": {}}, ["a", "b"], batch={"hosts": ["a"], "pending": ["b"]})
     assert [c["host"] for c in fleet["clusters"]] == ["a"] and fleet["summary"]["clusters_failed"] == 0
+
+
+def test_each_cluster_says_where_its_helm_keeps_records():
+    """A SQL-backed cluster shows its driver and database (host:port/dbname, never credentials)."""
+    fleet = fr.build_fleet({
+        "pg": record("pg", storage_driver="sql", database="db.example:5432/helm"),
+        "k8s": record("k8s", storage_driver="secret", database=""),
+    })
+    by_host = dict((c["host"], c) for c in fleet["clusters"])
+    assert (by_host["pg"]["storage_driver"], by_host["pg"]["database"], by_host["pg"]["records"]) == (
+        "sql", "db.example:5432/helm", "sql db.example:5432/helm")
+    assert by_host["k8s"]["records"] == "secret"
+    assert "| pg | pg-ctx | https://pg.example:6443 | sql db.example:5432/helm | yes | clean |" in fr.render_markdown(fleet)
+    assert "<td>sql db.example:5432/helm</td>" in fr.render_html(fleet)
