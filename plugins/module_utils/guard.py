@@ -140,7 +140,8 @@ def after(job, namespace, name, from_revision, good, failure, rescue=True, targe
                    msg="check mode: %s: would check that the upgrade landed (now %s)" % (where, guard_plan.describe(newest)))
         return out
     if error is None and problem is None:
-        out.update(upgraded=newest.revision > from_revision, changed=newest.revision > from_revision,
+        # the upgrade task reported its own change; this phase only read
+        out.update(upgraded=newest.revision > from_revision,
                    msg="%s: %s%s" % (where, guard_plan.describe(newest),
                                      "" if newest.revision > from_revision else ", unchanged"))
         return out

@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 from collections import namedtuple
 
 from ansible_collections.helmops.unstick.plugins.module_utils.classify import (
@@ -211,7 +212,7 @@ def helm_connection_args(params):
     args = []
     for option, flag in flags:
         if isinstance(params.get(option), str) and params[option]:
-            args += [flag, params[option]]
+            args += [flag, os.path.expanduser(params[option]) if option == "kubeconfig" else params[option]]
     if params.get("validate_certs") is False:
         args.append("--kube-insecure-skip-tls-verify")
     return args

@@ -231,6 +231,11 @@ helm_environment:
       emptied, so the controller's cannot send it to another cluster). Holds no secret.
   returned: when O(phase=before)
   type: dict
+helm_timeout:
+  description: O(phase=before). O(timeout) as helm's C(--timeout) wants it (a Go duration).
+  returned: when O(phase=before)
+  type: str
+  sample: 300s
 helm_args:
   description: O(phase=before). The connection options as helm flags (never a token), for your own helm command.
   returned: when O(phase=before)
@@ -327,7 +332,7 @@ def main():
     from ansible_collections.helmops.unstick.plugins.module_utils import guard, guard_plan, options, runner
     from ansible_collections.helmops.unstick.plugins.module_utils.deadline import Deadline
     from ansible_collections.helmops.unstick.plugins.module_utils.errors import OptionError, UnstickError
-    from ansible_collections.helmops.unstick.plugins.module_utils.helm_cli import HelmCli, format_version
+    from ansible_collections.helmops.unstick.plugins.module_utils.helm_cli import HelmCli, format_version, helm_timeout
     from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import ApiError
     from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
     from ansible_collections.helmops.unstick.plugins.module_utils.module_connection import connect, helm_path
@@ -362,6 +367,7 @@ def main():
                              % (where, format_version(version)[1:], path, params["min_helm_version"]), **out)
         out.update(helm_version=format_version(version)[1:], helm_flags=guard_plan.upgrade_flags(version),
                    helm_environment=guard_plan.upgrade_environment(settings.driver),
+                   helm_timeout=helm_timeout(settings.timeout),
                    helm_args=guard_plan.helm_connection_args(params))
     job = runner.Run(dict(strategy=params["strategy"], pending_install=params["pending_install"], remediate=True,
                           wait=params["wait"]),

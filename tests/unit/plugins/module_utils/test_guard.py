@@ -145,7 +145,7 @@ def test_after_an_upgrade_that_landed(web):
     store = web(["superseded", "deployed"])
     store.upgrade("deployed")
     out = guard.after(job(store, phase="after", from_revision=2), "apps", "web", 2, 2, None)
-    assert (out["upgraded"], out["changed"], out["revision"], out["status"]) == (True, True, 3, "deployed")
+    assert (out["upgraded"], out["changed"], out["revision"], out["status"]) == (True, False, 3, "deployed")
     assert out["chart"] == "nginx-15.5.0" and out["msg"] == "apps/web: revision 3 (deployed, nginx-15.5.0)"
     assert (store.lists, store.writes) == (1, 0)
 
