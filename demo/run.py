@@ -4,6 +4,8 @@ by the collection's main job.
 1. starts two local clusters (localkube, our local Kubernetes API server; one
    plain HTTP, one with TLS and a bearer token), serving from threads of this
    process: Helm and Ansible reach them over HTTP(S) from their own processes;
+   and a third whose Helm keeps its records in PostgreSQL (Helm's sql driver,
+   a real PostgreSQL 15 on 127.0.0.1, tests/support/pgserver.py);
 2. makes the real helm 4 CLI (built by scripts/bootstrap) leave releases stuck
    by killing it mid-operation: an upgrade, a first install and a rollback, plus a release healed by hand
    earlier (an old pending revision in its history), one whose upgrade is
@@ -28,7 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "support"))
 
 import helmfix  # noqa: E402
+from helmfix import sql as helm_sql  # noqa: E402
 from localkube import LocalKube  # noqa: E402
+from pgserver import PgServer  # noqa: E402
 from realhelm import RealHelm  # noqa: E402
 from tools import HELM, missing_tools  # noqa: E402  (the real helm 4 CLI)
 WORK = ROOT / ".demo"
@@ -69,6 +73,14 @@ def stuck_fleet(eu, us, env_eu, env_us):
     print("us-prod ops/healthy     deployed")
 
 
+def stuck_on_sql(pg_kube, db, env_pg):
+    """One release whose records are rows of Helm's sql driver, left stuck the same way."""
+    env_pg.install("orders", "shop")
+    rev = helm_sql.make_stuck(env_pg, pg_kube, db, "upgrade", "orders", "shop")
+    helm_sql.age_release(db, "shop", "orders", rev, 3600)
+    print("pg-prod shop/orders     upgrade killed -> revision %d pending-upgrade (1 h ago), a row in PostgreSQL" % rev)
+
+
 def main():
     global ENV
     if missing_tools():
@@ -77,18 +89,27 @@ def main():
     ENV["PYTHONPATH"] = str(ROOT / "tests" / "support")
     WORK.mkdir(exist_ok=True)
     run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=str(WORK)))
-    say("Starting two local clusters (localkube)")
+    say("Starting three local clusters (localkube); pg-prod's Helm keeps its records in PostgreSQL")
     eu = LocalKube().start()
     us = LocalKube(tls=True, tokens={"demo-token": None}).start()
+    pg_kube = LocalKube().start()
+    pg = PgServer().start()
     try:
         eu_config = eu.write_kubeconfig(run_dir / "eu-prod.kubeconfig", context="eu-prod")
         us_config = us.write_kubeconfig(run_dir / "us-prod.kubeconfig", context="us-prod", token="demo-token")
-        print("eu-prod: %s\nus-prod: %s (TLS, bearer token)" % (eu.url, us.url))
+        pg_config = pg_kube.write_kubeconfig(run_dir / "pg-prod.kubeconfig", context="pg-prod")
+        db = pg.new_database()
+        # the connection string reaches the inventory from the environment, as a vault or AWX credential would
+        ENV["PG_PROD_HELM_DSN"] = db.dsn
+        print("eu-prod: %s\nus-prod: %s (TLS, bearer token)\npg-prod: %s, records in PostgreSQL %s"
+              % (eu.url, us.url, pg_kube.url, db.label))
         env_eu = RealHelm(eu_config)
         env_us = RealHelm(us_config)
+        env_pg = RealHelm(pg_config, driver="sql", sql_connection_string=db.dsn)
 
         say("helm %s deploys, then gets interrupted (process killed mid-operation)" % HELM.parent.name[5:])
         stuck_fleet(eu, us, env_eu, env_us)
+        stuck_on_sql(pg_kube, db, env_pg)
 
         say("What an operator sees")
         shell(HELM, "--kubeconfig", eu_config, "history", "cart", "-n", "shop")
@@ -96,8 +117,13 @@ def main():
 
         say("The inventory: every kubeconfig context is a cluster (helmops.unstick.kubeconfig)")
         inventory = run_dir / "clusters.kubeconfig.yml"
-        inventory.write_text("plugin: helmops.unstick.kubeconfig\nkubeconfigs:\n  - %s\n  - %s\n"
-                             % (eu_config, us_config))
+        inventory.write_text("plugin: helmops.unstick.kubeconfig\nkubeconfigs:\n  - %s\n  - %s\n  - %s\n"
+                             "compose:\n"
+                             "  stuck_releases_storage_driver: \"'sql' if inventory_hostname == 'pg-prod' else ''\"\n"
+                             "  stuck_releases_sql_connection_string: \"lookup('ansible.builtin.env', "
+                             "'PG_PROD_HELM_DSN') if inventory_hostname == 'pg-prod' else ''\"\n"
+                             % (eu_config, us_config, pg_config))
+        print(inventory.read_text().replace(str(run_dir) + "/", ""))
         shell(str(Path(sys.executable).parent / "ansible-inventory"), "-i", inventory, "--graph")
 
         playbook = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory),
@@ -116,6 +142,8 @@ def main():
         for config, ns, name in ((eu_config, "shop", "cart"), (eu_config, "shop", "checkout"),
                                  (us_config, "billing", "api")):
             shell(HELM, "--kubeconfig", config, "upgrade", name, helmfix.CHART, "--install", "-n", ns)
+        print("$ HELM_DRIVER=sql helm --kubeconfig %s upgrade orders %s -n shop" % (pg_config, helmfix.CHART))
+        print(env_pg.upgrade("orders", "shop").strip())
         shell(HELM, "--kubeconfig", eu_config, "history", "cart", "-n", "shop")
 
         say("Run it again: nothing left to do (idempotent)")
@@ -124,6 +152,8 @@ def main():
     finally:
         eu.stop()
         us.stop()
+        pg_kube.stop()
+        pg.stop()
 
 
 if __name__ == "__main__":

@@ -21,13 +21,17 @@ def test_demo_runs_end_to_end():
     assert proc.returncode == 0, everything
     assert "Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress" in everything
     assert "@helm_clusters:" in out and "eu-prod" in out and "us-prod" in out      # inventory from kubeconfigs
-    summaries = re.findall(r"Stuck Helm releases \((report only|remediate)\): 2 cluster\(s\), 0 could not be checked; "
+    summaries = re.findall(r"Stuck Helm releases \((report only|remediate)\): 3 cluster\(s\), 0 could not be checked; "
                            r"(\d+) stuck, (\d+) remediated, (\d+) still stuck, (\d+) in progress, (\d+) error", out)
-    assert summaries == [("report only", "3", "0", "3", "1", "0"), ("remediate", "3", "3", "0", "1", "0"),
+    assert summaries == [("report only", "4", "0", "4", "1", "0"), ("remediate", "4", "4", "0", "1", "0"),
                          ("remediate", "0", "0", "0", "1", "0")]
     assert "| eu-prod | shop | cart | pending-upgrade |" in out                    # the Markdown report
-    assert out.count('has been upgraded. Happy Helming!') == 3
-    recaps = re.findall(r"(eu-prod|us-prod)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=0", out)
-    assert recaps == [("eu-prod", "0"), ("us-prod", "0"), ("eu-prod", "1"), ("us-prod", "1"),
-                      ("eu-prod", "0"), ("us-prod", "0")]
+    # pg-prod's Helm keeps its records in PostgreSQL (the sql driver): found, rolled back, upgraded by helm
+    assert re.search(r"\| pg-prod \| pg-prod \| http://127\.0\.0\.1:\d+ \| sql 127\.0\.0\.1:\d+/\S+ \| yes \| remediated \|", out)
+    assert "- pg-prod shop/orders (pending-upgrade): remediated: rollback: now deployed (rolled back to revision 1, " \
+           "now revision 3)" in out
+    assert out.count('has been upgraded. Happy Helming!') == 4
+    recaps = re.findall(r"(eu-prod|pg-prod|us-prod)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=0", out)
+    assert recaps == [("eu-prod", "0"), ("pg-prod", "0"), ("us-prod", "0"), ("eu-prod", "1"), ("pg-prod", "1"),
+                      ("us-prod", "1"), ("eu-prod", "0"), ("pg-prod", "0"), ("us-prod", "0")]
     assert "demo-Secret-123" not in everything
