@@ -76,6 +76,12 @@ def main():
     ap.add_argument("--server", choices=("localkube", "real"), default="localkube",
                     help="localkube (default) or the real kube-apiserver + etcd (tests/support/realkube)")
     ap.add_argument("--seed-threads", type=int, default=16, help="--server real: concurrent creates")
+    ap.add_argument("--driver", choices=("secret", "sql"), default="secret",
+                    help="sql: Helm's PostgreSQL storage driver on a real PostgreSQL (bench/scan_sql.py)")
+    args, rest = ap.parse_known_args()
+    if args.driver == "sql":
+        import scan_sql
+        return scan_sql.main(sys.argv[1:])
     args = ap.parse_args()
     if args.server == "real":
         return main_real(args)
