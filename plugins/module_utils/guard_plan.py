@@ -120,8 +120,8 @@ def live_operation(where, classification, min_age):
     if cls.claim is not None or cls.age_seconds is None or cls.age_seconds < 0:
         found = "revision %s is %s: %s" % (cls.revision, cls.status, cls.reason)
     else:
-        found = "revision %s is %s and only %ss old (min_age %s)" % (cls.revision, cls.status, cls.age_seconds,
-                                                                       min_age)
+        found = "revision %s is %s and only %ss old (min_age %s)" % (
+            cls.revision, cls.status, cls.age_seconds, min_age)
     return ("guarded upgrade of %s: %s: another deploy may still be running, so nothing was touched and no "
             "upgrade was started. Retry later; if you know nothing is running, lower min_age "
             "(guarded_upgrade_min_age)." % (where, found))
