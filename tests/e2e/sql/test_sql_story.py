@@ -139,3 +139,34 @@ def test_helm_driver_from_the_environment_like_helm(kube, sqldb, sql_env, unstic
     real = RealHelm(kube.kubeconfig, helm_bin, driver="sql", sql_connection_string=sqldb.dsn)
     real.upgrade("fresh", "apps", None, "--install")
     assert real.history("fresh", "apps")[-1][1] == "deployed"
+
+
+def test_a_claim_whose_helm_failed_is_resumed_by_the_next_run(tmp_path, kube, sqldb, sql_helm, unstick, sql_args):
+    """The claim is written (one transaction: the row marked failed, the claim's custom labels), then helm
+    rollback fails (the cluster's API answers 503: helm gives up before writing). The run says so; the
+    next one finds the unfinished claim with its scan, takes it over and finishes the rollback."""
+    sql_helm.install("web", "shop")
+    sql_helm.upgrade("web", "shop", helmfix.make_chart(tmp_path, "0.2.0"))
+    rev = hsql.make_stuck(sql_helm, kube, sqldb, "upgrade", "web", "shop", chart=helmfix.make_chart(tmp_path, "0.3.0"))
+    hsql.age_release(sqldb, "shop", "web", rev, 3600)
+    down = kube.faults.error(503)
+    try:
+        first = unstick(sql_args(strategy="rollback"))
+    finally:
+        kube.faults.remove(down.id)
+    [entry] = first["releases"]
+    assert (entry["state"], entry["changed"]) == ("failed", True), first.text
+    assert "helm rollback failed" in entry["reason"] and entry["reason"].endswith("the next run resumes it")
+    assert hsql.history(sqldb, "shop", "web")[-1] == (rev, "failed")          # claimed; helm wrote nothing
+    claim = hsql.claim_labels(sqldb, "shop", "web", rev)
+    assert claim["helmops.unstick/claim"] == "rollback"
+    assert int(claim["helmops.unstick/claim-until"]) <= int(claim["helmops.unstick/claim-at"]) + 1   # released
+    report = unstick(sql_args(remediate=False))
+    assert [(e["name"], e["state"]) for e in report["releases"]] == [("web", "unfinished")], report.text
+    second = unstick(sql_args(strategy="rollback"))
+    [done] = second["releases"]
+    assert (done["action"], done["state"]) == ("resume", "remediated"), second.text
+    assert "resumed the rollback" in done["message"]
+    assert hsql.history(sqldb, "shop", "web")[-1] == (rev + 1, "deployed")
+    assert kube.store.get("configmaps", "shop", "web-config")["data"]["chartVersion"] == "0.2.0"
+    assert unstick(sql_args(strategy="rollback"))["changed"] is False

@@ -140,3 +140,10 @@ def test_guard_reads_records_from_kubernetes_only():
         validate_guard(GUARD, {"HELM_DRIVER": "memory"})
     with pytest.raises(OptionError, match="storage_driver: the guard reads the release's records from Kubernetes"):
         validate_guard(dict(GUARD, storage_driver="sql", sql_connection_string="postgres://helm@db/helm"), {})
+
+
+def test_helm_release_says_it_does_not_read_the_sql_driver():
+    from ansible_collections.helmops.unstick.plugins.module_utils.options import validate_release
+    with pytest.raises(OptionError) as err:
+        validate_release({"namespace": "shop", "release": "web"}, {"HELM_DRIVER": "sql"})
+    assert err.value.option == "HELM_DRIVER" and "read by helm_unstick only" in str(err.value)
