@@ -68,6 +68,10 @@ notes:
     contain the release values (often secrets). They are created with mode 0600 in directories with mode 0700.
   - Needs C(get) and C(list) on secrets (or configmaps with O(storage_driver=configmap)) and C(update) to
     remediate; C(rollback) and C(uninstall) additionally need what C(helm) needs to change the release's objects.
+  - With O(storage_driver=sql) the database role needs C(SELECT) on C(releases_v1) and C(custom_labels_v1) (and
+    to pass their row-level security, as their owner, Helm's role, does), C(UPDATE) on C(releases_v1) and
+    C(INSERT), C(DELETE) on C(custom_labels_v1) to remediate (claims are custom labels). A role without them gets
+    every write refused, naming the privilege, and nothing is written.
   - O(kubeconfig) (or E(K8S_AUTH_KUBECONFIG), or E(KUBECONFIG)) may name several files joined by V(:), as with
     C(kubectl). Without O(context), the current context is kubectl's, the first file that sets one (the Python
     client alone would take the last).
