@@ -17,7 +17,9 @@ import contextlib
 import email.utils
 import http.client
 import json
+import os
 import re
+import subprocess
 import ssl
 import threading
 import time
@@ -69,7 +71,7 @@ class Wire:
     """Raw HTTPS to one server: the same bytes go to both."""
 
     def __init__(self, name, url, ca_file):
-        self.name = name
+        self.name, self.url, self.ca_file = name, url, ca_file
         parts = urllib.parse.urlsplit(url)
         self.host, self.port = parts.hostname, parts.port
         self.ctx = ssl.create_default_context(cafile=ca_file)
@@ -240,6 +242,12 @@ def parity_servers():
         real = Wire("real", real_kube.url, real_kube.ca_file)
         local = Wire("localkube", local_kube.url, local_kube.ca_file)
         local.kube, real.kube = local_kube, real_kube
+        # kubeconfigs with the same contexts for both: realkube (admin), reader, team-a
+        real.kubeconfig = real_kube.kubeconfig
+        local.kubeconfig = local_kube.write_kubeconfig(
+            os.path.join(real_kube.dir, "localkube.kubeconfig"), token=ADMIN_TOKEN, context="realkube",
+            extra_contexts={"reader": {"token": READER_TOKEN},
+                            "team-a": {"token": TEAM_TOKEN, "namespace": TEAM_NAMESPACE}})
         # realkube created team-a and its RBAC; localkube gets the namespace by the same request
         assert local.send("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
                                                          "metadata": {"name": TEAM_NAMESPACE}},
@@ -297,8 +305,10 @@ READS = {
     "module release_exists": (q(ALL_SECRETS, labelSelector="owner=helm,name=web", limit=1), META_LIST),
     "module records (whole)": (q(SECRETS, labelSelector="owner=helm,name=web", limit=500), "application/json"),
     "module list namespaces": (q("/api/v1/namespaces", limit=500), META_LIST),
-    "module namespace_exists": ("/api/v1/namespaces/" + NS, "application/json"),
-    "module namespace_exists, missing": ("/api/v1/namespaces/nowhere", "application/json"),
+    "module namespace_exists": (q("/api/v1/namespaces", fieldSelector="metadata.name=" + NS), META_LIST),
+    "module namespace_exists, missing": (q("/api/v1/namespaces", fieldSelector="metadata.name=nowhere"), META_LIST),
+    "kubectl get namespace": ("/api/v1/namespaces/" + NS, "application/json"),
+    "kubectl get namespace, missing": ("/api/v1/namespaces/nowhere", "application/json"),
     "module get record": (SECRETS + "/sh.helm.release.v1.web.v3", "application/json"),
     # helm 4's storage driver (protobuf asked, JSON accepted: see KNOWN) and helm list -A
     "helm history": (q(SECRETS, labelSelector="name=web,owner=helm"), "application/json"),
@@ -813,3 +823,333 @@ def test_watch_from_a_resource_version_sees_changes_alike(servers):
     real, local = parallel(servers, run)
     assert differences(real, local) == []
     assert [e[0] for e in real["events"]] == ["ADDED", "MODIFIED", "DELETED"]
+
+
+# --- discovery --------------------------------------------------------------------------------------------------
+def test_legacy_discovery_of_the_served_resources_is_alike(servers):
+    """kubectl and helm fall back to /api/v1 (see KNOWN): the entries of the kinds localkube serves are
+    kube-apiserver's (name, singularName, namespaced, kind, verbs, shortNames, a storageVersionHash)."""
+    real, local = both(servers, "GET", "/api/v1", headers={"Accept": "application/json, */*"})
+    assert (real.status, real.header("Content-Type")) == (local.status, local.header("Content-Type")) == (
+        200, "application/json")
+
+    def entries(answer):
+        return {e["name"]: {k: (bool(v) if k == "storageVersionHash" else v) for k, v in e.items()}
+                for e in answer.json["resources"] if e["name"] in ("secrets", "configmaps", "namespaces",
+                                                                   "serviceaccounts")}
+    assert entries(real) == entries(local) and len(entries(real)) == 4
+    assert (real.json["kind"], real.json["groupVersion"]) == (local.json["kind"], local.json["groupVersion"])
+    real, local = both(servers, "GET", "/openapi/v3", headers={"Accept": "application/json, */*"})
+    assert real.header("Content-Type") == local.header("Content-Type") == "text/plain; charset=utf-8"
+    for answer in (real, local):
+        assert "?hash=" in json.loads(answer.raw)["paths"]["api/v1"]["serverRelativeURL"]
+
+
+# --- what differs on purpose (tests/support/localkube/WIRE_NOTES.md, "Known differences") ---------------------------
+def test_known_differences(servers):
+    """Each documented difference, asserted as it is, so a change on either side shows here."""
+    real_wire, local_wire = servers
+    # 1. protobuf: helm's storage driver asks for it first; kube-apiserver answers protobuf, localkube JSON
+    #    (which the Accept header allows): the same object either way
+    from localkube import protobuf
+    real, local = both(servers, "GET", SECRETS + "/sh.helm.release.v1.web.v2", headers={"Accept": PROTOBUF})
+    assert real.header("Content-Type") == "application/vnd.kubernetes.protobuf"
+    assert local.header("Content-Type") == "application/json"
+    decoded = protobuf.decode(real.raw)
+    assert (decoded["metadata"]["labels"], decoded["data"], decoded["type"]) == (
+        local.json["metadata"]["labels"], local.json["data"], local.json["type"])
+    # 2. aggregated discovery: kube-apiserver answers APIGroupDiscoveryList; localkube the legacy documents,
+    #    on which client-go falls back to /api/v1 (one request more, the same resources)
+    real, local = both(servers, "GET", "/api", headers={"Accept": DISCOVERY})
+    assert real.header("Content-Type") == "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+    assert real.json["kind"] == "APIGroupDiscoveryList"
+    assert (local.header("Content-Type"), local.json["kind"]) == ("application/json", "APIVersions")
+    real, local = both(servers, "GET", "/apis", headers={"Accept": DISCOVERY})
+    assert real.json["kind"] == "APIGroupDiscoveryList" and local.json == {"kind": "APIGroupList",
+                                                                           "apiVersion": "v1", "groups": []}
+    # 3. the version: localkube says 1.32 (kubectl's minor, no skew warning), realkube is 1.36
+    real, local = both(servers, "GET", "/version")
+    assert real.json["gitVersion"].startswith("v1.36.") and local.json["gitVersion"] == "v1.32.0-localkube"
+    # 4. LocalKube() creates a missing namespace on write (auto_create_namespaces=True, the default; this test's
+    #    localkube turns it off and answers 404 as kube-apiserver does)
+    with LocalKube() as default:
+        code, _, body = _raw(default, "POST", "/api/v1/namespaces/brand-new/secrets", secret("x"))
+        assert code == 201 and default.store.get("namespaces", None, "brand-new") is not None
+    assert both(servers, "POST", "/api/v1/namespaces/brand-new/secrets", secret("x"))[0].status == 404
+    # 5. an Exact list at an older resourceVersion: kube-apiserver serves that snapshot (until etcd compacts
+    #    it, then 410); localkube keeps no history and serves the current state
+    flow = Flow(servers)
+    flow("GET", q(SECRETS, labelSelector="snapshot"), keep="before", expect=200)
+    flow("POST", SECRETS, secret("later", {"snapshot": "later"}), expect=201)
+    answers = [s.send("GET", q(SECRETS, labelSelector="snapshot", resourceVersionMatch="Exact",
+                                resourceVersion=flow.memo[s.name]["before"]["metadata"]["resourceVersion"]))
+               for s in servers]
+    assert [len(a.json["items"]) for a in answers] == [0, 1]                           # real, localkube
+    # 6. API Priority and Fairness headers: kube-apiserver names the flow schema; localkube has none
+    real, local = both(servers, "GET", "/version")
+    assert real.header("X-Kubernetes-Pf-Flowschema-Uid") and local.header("X-Kubernetes-Pf-Flowschema-Uid") is None
+
+
+def _raw(kube, method, path, body=None):
+    from localkube.testing import raw
+    return raw(kube, method, path, body)
+
+
+# --- the real clients, each against both servers ------------------------------------------------------------------
+def _module(server, token):
+    """The module's own client code (plugins/module_utils/k8s) bound to ``server`` with ``token``."""
+    from ansible_collections.helmops.unstick.plugins.module_utils.k8s import connection
+    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import KubeApi
+    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
+    conn = connection.resolve({"host": server.url, "api_key": token, "ca_cert": server.ca_file}, environ={})
+    api = KubeApi(conn.api_client(retries=connection.client_retries()), timeout=30)
+    return api, ReleaseStorage(api, "secret")
+
+
+def _outcome(fn):
+    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import ApiError
+    try:
+        return ("ok", fn())
+    except ApiError as err:
+        return ("error", err.status, err.reason, norm_text(err.message))
+
+
+def _names(items):
+    return [((i.get("metadata") or {}).get("namespace"), (i.get("metadata") or {}).get("name"),
+             (i.get("metadata") or {}).get("labels"), sorted(i)) for i in items]
+
+
+def _scan(storage, namespaces=None):
+    result = storage.scan(namespaces)
+    date = email.utils.parsedate_to_datetime(result.server_date).timestamp() if result.server_date else None
+    return {"items": _names(result.items), "date": date is not None and abs(date - time.time()) < 60,
+            "forbidden": [(ns, norm_text(msg)) for ns, msg in result.forbidden]}
+
+
+def module_session(server):
+    """What the module does on a cluster: its scans as admin, as a reader and as a namespace-limited user,
+    histories, lookups, a guarded replace (conflict on a stale resourceVersion) -- its results, not bytes."""
+    api, storage = _module(server, ADMIN_TOKEN)
+    _, reader = _module(server, READER_TOKEN)
+    _, team = _module(server, TEAM_TOKEN)
+    out = {
+        "scan": _outcome(lambda: _scan(storage)),
+        "scan named": _outcome(lambda: _scan(storage, [NS, TEAM_NAMESPACE, "nowhere"])),
+        "reader scan": _outcome(lambda: _scan(reader)),
+        "team scan": _outcome(lambda: _scan(team)),
+        "team scan named": _outcome(lambda: _scan(team, [TEAM_NAMESPACE, NS])),
+        "revisions": _outcome(lambda: _names(storage.revisions(NS, "web"))),
+        "histories": _outcome(lambda: {k: _names(v) for k, v in storage.histories(NS, ["web", "db", "api", "gone"])
+                                       .items()}),
+        "team histories": _outcome(lambda: team.histories(NS, ["web", "db"])),
+        "records": _outcome(lambda: [(i["metadata"]["name"], sorted(i), i.get("data")) for i in
+                                     storage.records(NS, "web")]),
+        "release exists": _outcome(lambda: (storage.release_exists("web"), storage.release_exists("gone"),
+                                            storage.release_exists("web", [TEAM_NAMESPACE]))),
+        "team release exists": _outcome(lambda: team.release_exists("web")),
+        "namespace exists": _outcome(lambda: (storage.namespace_exists(NS), storage.namespace_exists("nowhere"),
+                                              team.namespace_exists(NS))),
+        # (without the namespace test_namespace_create_and_delete_answer_alike leaves Terminating on realkube)
+        "namespaces": _outcome(lambda: [n for n in storage.list_namespaces() if n != "doomed"]),
+        "get": _outcome(lambda: object_shape(storage.get(NS, "sh.helm.release.v1.web.v3"))),
+        "get missing": _outcome(lambda: storage.get(NS, "sh.helm.release.v1.web.v9")),
+    }
+    record = storage.get(NS, "sh.helm.release.v1.api.v1")
+    stale = json.loads(json.dumps(record))
+    record["metadata"]["labels"]["status"] = "failed"
+    out["replace"] = _outcome(lambda: object_shape(storage.replace(record)))
+    out["replace stale"] = _outcome(lambda: storage.replace(stale))
+    out["reader replace"] = _outcome(lambda: reader.replace(stale))
+    out["requests"] = api.requests
+    return out
+
+
+def test_the_modules_client_gets_the_same_results(servers):
+    real, local = (module_session(s) for s in servers)
+    assert differences(real, local) == []
+    assert real["replace stale"][:3] == ("error", 409, "Conflict")
+    assert real["team scan"][0] == "error" and real["team scan"][1] == 403
+    assert [ns for ns, _ in real["team scan named"][1]["forbidden"]] == [NS]
+    assert [i[1] for i in real["scan"][1]["items"]] == ["sh.helm.release.v1.team.v1", "sh.helm.release.v1.web.v3",
+                                                        "sh.helm.release.v1.db.v1"]
+
+
+def _template(method, path, accept):
+    """A request's form: names and values left out (method, path with {ns}/{name}, query keys, Accept)."""
+    parts = urllib.parse.urlsplit(path)
+    segs = parts.path.strip("/").split("/")
+    if len(segs) >= 4 and segs[2] == "namespaces":
+        segs[3] = "{ns}" if len(segs) > 4 else "{name}"
+    if len(segs) >= 6:
+        segs[5] = "{name}"
+    return (method, "/".join(segs), tuple(sorted(urllib.parse.parse_qs(parts.query))), accept or "")
+
+
+def test_the_replayed_requests_cover_what_the_module_sends(servers):
+    """Every GET the module sent to localkube above has the form of one replayed in READS or AUTH."""
+    local = servers[1]
+    local.kube.requests.clear()
+    module_session(local)
+    sent = {_template(r["method"], r["path"], r["accept"]) for r in local.kube.requests if r["method"] == "GET"}
+    replayed = {_template("GET", path, accept) for path, accept in READS.values()}
+    replayed |= {_template("GET", path, META_LIST if "metadata" in case else "application/json")
+                 for case, (_token, method, path, _body) in AUTH.items() if method == "GET"}
+    assert sent and sent <= replayed, sorted(sent - replayed)
+    assert any("PartialObjectMetadataList" in t[3] and "labelSelector" in t[2] for t in sent)
+
+
+KUBECTL = [
+    # (context, args, stdin): kubectl get / create / apply / label / delete as users type them
+    ("realkube", ["get", "secrets", "-n", NS, "-l", "owner=helm"], None),
+    ("realkube", ["get", "secrets", "-n", NS, "-l", "owner=helm,status notin (deployed,superseded)", "-o", "name"], None),
+    ("realkube", ["get", "secrets", "-n", NS, "-l", "nothing=here"], None),
+    ("realkube", ["get", "configmaps", "-A", "-l", "app"], None),
+    ("realkube", ["get", "secret", "plain", "-n", NS, "-o", "jsonpath={.metadata.labels}{.data}{.type}"], None),
+    ("realkube", ["get", "secret", "nope", "-n", NS], None),
+    ("realkube", ["get", "secrets", "-n", NS, "-l", "bad key"], None),
+    ("realkube", ["get", "namespace", NS, "-o", "jsonpath={.status.phase}"], None),
+    ("realkube", ["create", "secret", "generic", "by-kubectl", "-n", NS, "--from-literal=a=b"], None),
+    ("realkube", ["create", "secret", "generic", "by-kubectl", "-n", NS, "--from-literal=a=b"], None),
+    ("realkube", ["apply", "-f", "-"], json.dumps(configmap("kc-cm", data={"x": "1"}, metadata={"name": "kc-cm",
+                                                                                              "namespace": NS}))),
+    ("realkube", ["apply", "-f", "-"], json.dumps(configmap("kc-cm", data={"x": "2"}, metadata={"name": "kc-cm",
+                                                                                              "namespace": NS}))),
+    ("realkube", ["apply", "--server-side", "-f", "-"],
+     json.dumps(configmap("kc-cm", data={"x": "3"}, metadata={"name": "kc-cm", "namespace": NS}))),
+    ("realkube", ["label", "configmap", "kc-cm", "-n", NS, "k=v"], None),
+    ("realkube", ["get", "configmap", "kc-cm", "-n", NS, "-o",
+                  "jsonpath={.data}{.metadata.labels}{.metadata.annotations}"], None),
+    ("realkube", ["get", "configmap", "kc-cm", "-n", NS, "-o",
+                  "jsonpath={range .metadata.managedFields[*]}{.manager}/{.operation}/{.fieldsV1}; {end}"], None),
+    ("realkube", ["delete", "configmap", "kc-cm", "-n", NS], None),
+    ("realkube", ["delete", "secret", "by-kubectl", "-n", NS], None),
+    ("realkube", ["delete", "secret", "by-kubectl", "-n", NS], None),
+    ("reader", ["get", "secrets", "-A", "-l", "owner=helm", "-o", "name"], None),
+    ("reader", ["create", "secret", "generic", "nope", "-n", NS, "--from-literal=a=b"], None),
+    ("reader", ["delete", "secret", "plain", "-n", NS], None),
+    ("team-a", ["get", "secrets", "-o", "name"], None),
+    ("team-a", ["get", "secrets", "-n", NS], None),
+    ("team-a", ["get", "secrets", "-A"], None),
+]
+
+
+def _kubectl(server, context, args, stdin):
+    proc = subprocess.run(["kubectl", "--kubeconfig", server.kubeconfig, "--context", context] + args, input=stdin,
+                          capture_output=True, text=True, timeout=60)
+    norm = lambda text: re.sub(r"(?m)\b\d+[smhd]\b$|\b\d+[smhd](?=\s)", "<age>", text.replace(server.url, "<server>"))
+    return proc.returncode, norm(proc.stdout), norm(proc.stderr)
+
+
+def test_kubectl_sees_the_same(servers):
+    """kubectl's output and exit code, command by command, against both servers."""
+    def run(server):
+        return [_kubectl(server, *command) for command in KUBECTL]
+    real, local = parallel(servers, run)
+    diffs = ["kubectl %s: real %r, localkube %r" % (" ".join(c[1]), a, b)
+             for c, a, b in zip(KUBECTL, real, local) if a != b]
+    assert diffs == [], "\n".join(diffs)
+    assert real[5][0] == 1 and "NotFound" in real[5][2]
+    assert real[-3][1].startswith("secret/sh.helm.release.v1.team.v1") and "Forbidden" in real[-2][2]
+
+
+def _client(server, token=ADMIN_TOKEN):
+    from kubernetes import client
+    cfg = client.Configuration()
+    cfg.host, cfg.ssl_ca_cert, cfg.retries = server.url, server.ca_file, False
+    cfg.api_key, cfg.api_key_prefix = {"authorization": token}, {"authorization": "Bearer"}
+    return client.CoreV1Api(client.ApiClient(cfg))
+
+
+def python_client_session(server):
+    """CoreV1Api as tests and tools use it: create (stringData), list with a selector and a limit, read,
+    replace, patch, cluster-wide list, delete; the errors as ApiException status and body."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+    api = _client(server)
+    plain = api.api_client.sanitize_for_serialization
+
+    def call(fn):
+        try:
+            result = plain(fn())
+        except ApiException as err:
+            body = json.loads(err.body) if err.body else None
+            return ("error", err.status, err.reason, status_shape(body) if body else None)
+        if isinstance(result, dict) and "items" in result:
+            return ("ok", list_shape(result))
+        if isinstance(result, dict) and result.get("kind") == "Status":
+            return ("ok", status_shape(result))
+        return ("ok", object_shape(result))
+    body = client.V1Secret(metadata=client.V1ObjectMeta(name="by-client", labels={"owner": "helm", "name": "pc"}),
+                           string_data={"a": "b"})
+    out = [call(lambda: api.create_namespaced_secret(NS, body)),
+           call(lambda: api.create_namespaced_secret(NS, body)),
+           call(lambda: api.list_namespaced_secret(NS, label_selector="owner=helm", limit=2)),
+           call(lambda: api.list_namespaced_secret(NS, label_selector="owner=helm,name=pc")),
+           call(lambda: api.read_namespaced_secret("by-client", NS))]
+    current = api.read_namespaced_secret("by-client", NS)
+    current.metadata.labels["status"] = "deployed"
+    out.append(call(lambda: api.replace_namespaced_secret("by-client", NS, current)))
+    out.append(call(lambda: api.replace_namespaced_secret("by-client", NS, current)))      # stale now: 409
+    out.append(call(lambda: api.patch_namespaced_secret("by-client", NS, {"metadata": {"labels": {"x": "y"}}})))
+    out.append(call(lambda: api.list_secret_for_all_namespaces(label_selector="name=pc")))
+    out.append(call(lambda: api.read_namespace(NS)))
+    out.append(call(lambda: api.list_namespaced_config_map(NS, field_selector="metadata.name=web-config")))
+    out.append(call(lambda: api.delete_namespaced_secret("by-client", NS)))
+    out.append(call(lambda: api.delete_namespaced_secret("by-client", NS)))
+    out.append(call(lambda: _client(server, READER_TOKEN).create_namespaced_secret(NS, body)))
+    out.append(call(lambda: _client(server, "wrong").list_namespaced_secret(NS)))
+    return out
+
+
+def test_the_python_client_gets_the_same(servers):
+    real, local = (python_client_session(s) for s in servers)
+    assert differences(real, local) == []
+    assert [r[1] for r in real if r[0] == "error"] == [409, 409, 404, 403, 401]
+
+
+HELM_NS = "helm-wire"
+
+
+def _helm_norm(server, text):
+    text = text.replace(server.url, "<server>")
+    text = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)", "<time>", text)
+    text = re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? [+-]\d{4} UTC", "<time>", text)
+    return re.sub(r"(LAST DEPLOYED|DEPLOYED|UPDATED): [^\n]*", r"\1: <time>", text)
+
+
+def helm_session(server):
+    """Real helm 4 (.tools) on a release of its own: install, upgrade, history, list, rollback, status,
+    a refused install over it, uninstall -- exit codes and outputs (json where helm has it)."""
+    import tools
+    from helmfix import CHART
+    from realhelm import RealHelm
+    server.send("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": HELM_NS}})
+    helm = RealHelm(server.kubeconfig, tools.HELM4)
+    steps = [("install", "shop", str(CHART)), ("upgrade", "shop", str(CHART), "--set", "message=two"),
+             ("history", "shop", "-o", "json"), ("list", "-o", "json"), ("rollback", "shop", "1"),
+             ("status", "shop", "-o", "json"), ("install", "shop", str(CHART)),
+             ("get", "values", "shop", "--all", "-o", "json"), ("uninstall", "shop"), ("history", "shop")]
+    out = []
+    for step in steps:
+        proc = helm.run(*step, namespace=HELM_NS, check=False, timeout=60)
+        stdout = _helm_norm(server, proc.stdout)
+        if "-o" in step and proc.returncode == 0:
+            doc = json.loads(stdout)
+            if step[0] == "status":
+                doc = {"name": doc["name"], "version": doc["version"], "status": doc["info"]["status"],
+                       "description": doc["info"]["description"], "manifest": doc["manifest"]}
+            stdout = doc
+        out.append((step[0], proc.returncode, stdout, _helm_norm(server, proc.stderr)))
+    out.append(("configmap", object_shape(server.send("GET", "/api/v1/namespaces/%s/configmaps/shop-config" % HELM_NS)
+                                          .json or {})))
+    return out
+
+
+def test_helm4_sees_the_same(servers):
+    real, local = parallel(servers, helm_session)
+    diffs = ["%s: %s" % (step[0], d) for step, other in zip(real, local) for d in differences(list(step), list(other))]
+    assert diffs == [], "\n".join(diffs)
+    assert [(s[0], s[1]) for s in real[:-1]] == [("install", 0), ("upgrade", 0), ("history", 0), ("list", 0),
+                                                 ("rollback", 0), ("status", 0), ("install", 1), ("get", 0),
+                                                 ("uninstall", 0), ("history", 1)]
+    assert [(r["revision"], r["status"]) for r in real[2][2]] == [(1, "superseded"), (2, "deployed")]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import calendar
+import datetime
 import binascii
 import email.utils
 import http.server
@@ -140,6 +141,27 @@ def _fields_v1(paths) -> dict:
     return out
 
 
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def _rfc3339(stamp) -> str:
+    """A metav1.Time as kube-apiserver writes it back (clients may send 2024-01-02T03:04:05+00:00)."""
+    text = str(stamp)
+    try:
+        parsed = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(datetime.timezone.utc)
+    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _go_json(obj) -> str:
+    """json.Marshal of a map: keys sorted, compact, <, > and & escaped."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
 def _apply_conflict(conflicts) -> "ApiError":
     """409 for server-side apply conflicts, worded as kube-apiserver words them."""
     def who(e):
@@ -244,7 +266,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _handle(self):
         self._audit, self._warnings, self._verb = str(uuid.uuid4()), [], "discovery"
-        self._applied = None
+        self._applied = self._last_applied = None
         body = self._read_body()
         url = urllib.parse.urlsplit(self.path)
         q = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query, keep_blank_values=True).items()}
@@ -834,7 +856,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         changed = {p for p, v in new.items() if p not in before or before[p] != v}
         entries = []
         mine = None
-        for e in (old.obj["metadata"].get("managedFields") if old else None) or []:
+        live = (old.obj["metadata"].get("managedFields") if old else None) or []
+        supplied = obj["metadata"].get("managedFields")
+        # an update may set managedFields itself (kubectl's client-side to server-side apply upgrade does):
+        # those are the base then; an absent or empty list keeps the live ones
+        base = ([dict(e, time=_rfc3339(e["time"])) if e.get("time") else e for e in supplied]
+                if operation == "Update" and old is not None and supplied else live)
+        for e in base:
             paths = _paths(e.get("fieldsV1") or {})
             if e.get("manager") == manager and e.get("operation") == operation:
                 mine = (e, paths)
@@ -850,8 +878,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if mine is not None and owned == mine[1] and not changed:
                 entries.append(mine[0])
             else:
-                entries.append({"manager": manager, "operation": operation, "apiVersion": "v1",
-                                "time": now, "fieldsType": "FieldsV1", "fieldsV1": _fields_v1(owned)})
+                entry = {"manager": manager, "operation": operation, "apiVersion": "v1", "time": now,
+                         "fieldsType": "FieldsV1", "fieldsV1": _fields_v1(owned)}
+                if not changed:     # an apply that changes nothing stamps no time (keeps the one it had)
+                    if mine is not None and mine[0].get("time"):
+                        entry["time"] = mine[0]["time"]
+                    else:
+                        del entry["time"]
+                entries.append(entry)
         entries.sort(key=lambda e: (e.get("operation", ""), e.get("time", ""), e.get("manager", "")))
         if entries:
             obj["metadata"]["managedFields"] = entries
@@ -934,9 +968,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if operation == "Update" and "managedFields" not in meta:
             meta["managedFields"] = current.get("managedFields") or []
         self._manager(q, operation, obj, old)
+        if self._last_applied is not None:
+            meta.setdefault("annotations", {})[LAST_APPLIED] = self._last_applied
         if not self._dry(q):
-            stripped = {k: v for k, v in meta.items() if k != "managedFields"}
-            old_meta = {k: v for k, v in current.items() if k not in ("managedFields", "resourceVersion")}
+            stripped = dict(meta)       # managedFields count: a change of owners alone is a write
+            old_meta = {k: v for k, v in current.items() if k != "resourceVersion"}
             if (stripped == old_meta and
                     {k: v for k, v in obj.items() if k != "metadata"} ==
                     {k: v for k, v in old.obj.items() if k != "metadata"}):
@@ -1000,8 +1036,30 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if q.get("force") != "true":   # a field another manager owns may not change value
                     conflicts += [(e, path) for path in sorted(paths & set(self._applied))
                                   if live.get(path) != self._applied[path]]
+            last_applied = (old.obj["metadata"].get("annotations") or {}).get(LAST_APPLIED)
+            if conflicts and manager == "kubectl" and last_applied:
+                # kube-apiserver's lastAppliedManager: kubectl's first server-side apply over client-side
+                # apply may take the fields its last-applied configuration names
+                try:
+                    allowed = set(_field_set(json.loads(last_applied), markers=False))
+                except ValueError:
+                    allowed = set()
+                if all(path in allowed for _, path in conflicts):
+                    conflicts = []
             if conflicts:
                 raise _apply_conflict(conflicts)
+            if manager == "kubectl" and last_applied is not None:
+                # ... and its lastAppliedUpdater keeps the annotation in step with what kubectl applied
+                config = json.loads(json.dumps(applied))
+                config_meta = config.get("metadata") or {}
+                config_annotations = {k: v for k, v in (config_meta.get("annotations") or {}).items()
+                                      if k != LAST_APPLIED}
+                if config_annotations:
+                    config_meta["annotations"] = config_annotations
+                else:
+                    config_meta.pop("annotations", None)
+                # set after managedFields are worked out: the annotation's owner does not change
+                self._last_applied = _go_json(config) + "\n"
             for path in before - set(self._applied) - others:
                 parent = obj
                 for part in path[:-1]:
