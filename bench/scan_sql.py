@@ -7,7 +7,8 @@ rows: one release is installed by the real Helm SDK on the sql driver (so the ta
 custom_labels_v1 and its migrations are Helm's), and its body is re-encoded for every release and revision
 (name, namespace, version and status changed) and loaded with COPY; the first S releases' newest revision
 is pending-upgrade, two hours old. Every client reaches the server through a TCP relay on 127.0.0.1 that
-counts the bytes each way (sslmode=disable, so they are PostgreSQL's protocol bytes), then:
+counts the bytes each way (sslmode=disable, so they are PostgreSQL's protocol bytes); each step is then run
+again connected directly, for its seconds (the relay slows every round trip). The steps:
 
 * helm_unstick report-only through ansible-playbook (what a user runs);
 * the module's scan code in-process (the same code, no Ansible start-up), median of --repeat;
@@ -145,6 +146,13 @@ def measure(db, relay, fn):
     return seconds, relay.down, relay.up, statements, relay.connections, out
 
 
+def timed_run(fn):
+    """(wall s, -, -, -, -, fn's result): the same shape as measure, without the relay."""
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, None, None, None, None, out
+
+
 def module_scan(kubeconfig, dsn):
     from ansible_collections.helmops.unstick.plugins.module_utils import options, runner
     from ansible_collections.helmops.unstick.plugins.module_utils.sql.database import Database
@@ -220,23 +228,27 @@ def main(argv=None):
             count, avg = seed(db, template, args.releases, args.revisions, args.stuck, args.namespaces)
             seeded = time.perf_counter() - started
             relay = Relay(pg.port)
-            dsn = dsn_via(db, relay.port)
-            rows = [
-                ("helm_unstick report-only via ansible-playbook", measure(db, relay, lambda: module_playbook(
-                    kubeconfig, dsn, tmp))),
-                ("helm_unstick scan (module code, in-process), median of %d" % args.repeat,
-                 median([measure(db, relay, lambda: module_scan(kubeconfig, dsn)) for _ in range(args.repeat)],
-                        key=lambda r: r[5]["call_seconds"])),
-                ("Helm SDK list(all_states, all_namespaces), median of %d" % args.repeat,
-                 median([measure(db, relay, lambda: sdk_list(kubeconfig, dsn)) for _ in range(args.repeat)],
-                        key=lambda r: r[5]["call_seconds"])),
-                ("helm %s CLI: helm list -A -a, median of %d" % (tools.HELM3_VERSION, args.repeat),
-                 median([measure(db, relay, lambda: cli_list(tools.HELM3, kubeconfig, dsn, tmp, True))
-                         for _ in range(args.repeat)], key=lambda r: r[0])),
-                ("helm %s CLI: helm list -A, median of %d" % (tools.HELM4_VERSION, args.repeat),
-                 median([measure(db, relay, lambda: cli_list(tools.HELM4, kubeconfig, dsn, tmp, False))
-                         for _ in range(args.repeat)], key=lambda r: r[0])),
+            dsn, direct = dsn_via(db, relay.port), db.dsn
+            by_call, by_process = (lambda r: r[5]["call_seconds"]), (lambda r: r[0])
+            steps = [
+                ("helm_unstick report-only via ansible-playbook", 1, by_process,
+                 lambda url: lambda: module_playbook(kubeconfig, url, tmp)),
+                ("helm_unstick scan (module code, in-process)", args.repeat, by_call,
+                 lambda url: lambda: module_scan(kubeconfig, url)),
+                ("Helm SDK list(all_states, all_namespaces)", args.repeat, by_call,
+                 lambda url: lambda: sdk_list(kubeconfig, url)),
+                ("helm %s CLI: helm list -A -a" % tools.HELM3_VERSION, args.repeat, by_process,
+                 lambda url: lambda: cli_list(tools.HELM3, kubeconfig, url, tmp, True)),
+                ("helm %s CLI: helm list -A" % tools.HELM4_VERSION, args.repeat, by_process,
+                 lambda url: lambda: cli_list(tools.HELM4, kubeconfig, url, tmp, False)),
             ]
+            rows = []
+            for name, repeat, key, make in steps:
+                # bytes and transactions through the relay; seconds without it (the relay, a Python thread per
+                # direction, adds latency to every round trip, and Helm's list makes tens of thousands)
+                relayed = median([measure(db, relay, make(dsn)) for _ in range(repeat)], key=key)
+                timed = median([timed_run(make(direct)) for _ in range(repeat)], key=key)
+                rows.append(("%s%s" % (name, ", median of %d" % repeat if repeat > 1 else ""), relayed, timed))
             version = db.execute("SHOW server_version")[0]["server_version"]
         finally:
             kube.stop()
@@ -246,20 +258,22 @@ def main(argv=None):
     print("rows: %d (%d releases x %d revisions, %d stuck) in %d namespaces, avg body %.0f bytes; COPY in %.1f s"
           % (count, args.releases, args.revisions, args.stuck, args.namespaces, avg, seeded))
     body = []
-    for name, (sec, down, up, statements, conns, out) in rows:
-        call = out.get("call_seconds") if isinstance(out, dict) else None
+    for name, relayed, timed in rows:
+        sec, down, up, statements, conns, out = relayed
+        call = timed[5].get("call_seconds") if isinstance(timed[5], dict) else None
         shown = dict((k, v) for k, v in out.items() if k not in ("call_seconds", "states"))
-        body.append((name, "%.2f" % sec, "%.3f" % call if call is not None else "-", "{:,}".format(down),
+        body.append((name, "%.2f" % timed[0], "%.3f" % call if call is not None else "-", "{:,}".format(down),
                      "{:,}".format(up), statements, conns, json.dumps(shown)))
     print(table(("what", "process s", "call s", "bytes from server", "bytes to server", "transactions",
                  "connections", "result"), body))
-    ours = rows[1][1]
-    for i in (2, 3, 4):
-        theirs = rows[i][1]
-        print("scan vs %s: %.0fx fewer bytes from the server; call %.3f s vs %s"
-              % (rows[i][0], theirs[1] / max(ours[1], 1), ours[5]["call_seconds"],
-                 "%.3f s (call)" % theirs[5]["call_seconds"] if "call_seconds" in theirs[5]
-                 else "%.2f s (process)" % theirs[0]))
+    print("bytes and transactions: through the relay (transactions: pg_stat_database.xact_commit delta); "
+          "seconds: the same step again, connected directly (no relay)")
+    ours = rows[1]
+    for theirs in rows[2:]:
+        print("scan vs %s: %.0fx fewer bytes from the server; %.3f s (call) vs %s"
+              % (theirs[0], theirs[1][1] / max(ours[1][1], 1), ours[2][5]["call_seconds"],
+                 "%.3f s (call)" % theirs[2][5]["call_seconds"] if "call_seconds" in theirs[2][5]
+                 else "%.2f s (process)" % theirs[2][0]))
 
 
 if __name__ == "__main__":
