@@ -58,8 +58,9 @@ def test_rollback_on_sql_unblocks_real_helm(tmp_path, kube, sqldb, sql_helm, uns
     assert hsql.decode_body(row["data"]["release"])["info"]["status"] == "pending-upgrade"   # as it was
 
 
-@both_helms
-@pytest.mark.parametrize("pending_install", ["unlock", "uninstall"])
+# each helm once, each pending_install rule once (both helms and both rules are covered above and on Kubernetes)
+@pytest.mark.parametrize("helm_bin, pending_install", [("helm3", "unlock"), ("helm4", "uninstall")],
+                         indirect=["helm_bin"])
 def test_pending_install_on_sql(kube, sqldb, sql_helm, unstick, sql_args, pending_install):
     rev = hsql.make_stuck(sql_helm, kube, sqldb, "install", "fresh", "shop")
     hsql.age_release(sqldb, "shop", "fresh", rev, 3600)
