@@ -4,6 +4,7 @@ statement timeout, a concurrent Helm write between scan and write, a corrupt ``b
 report says what happened, no row is lost or half-written, and a later run converges."""
 
 import json
+import os
 import subprocess
 import time
 
@@ -223,3 +224,17 @@ def test_corrupt_body_is_reported_and_left_alone(tmp_path, kube, sqldb, sql_env,
     book.check(changed={"good"})                            # the corrupt row is byte for byte as it was
     strict = unstick(sql_args(strategy="unlock"))
     assert strict["failed"] and "corrupt record" in strict["msg"]
+
+
+def test_missing_psycopg_is_named_before_anything_is_read(tmp_path, kube, sqldb, sql_env, unstick, sql_args):
+    """A module host without psycopg: the task fails naming the package, nothing is asked of the database."""
+    stuck_upgrades(kube, sqldb, sql_env, ["web"])
+    book = Ledger(sqldb)
+    shadow = tmp_path / "no-psycopg" / "psycopg"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError('No module named psycopg (hidden by the test)')\n")
+    run = unstick(sql_args(strategy="unlock"), env={"PYTHONPATH": os.pathsep.join(
+        [str(shadow.parent)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])})
+    assert run["failed"] and "psycopg[binary] (storage_driver=sql)" in run["msg"], run.text
+    assert run["storage_driver"] == "sql" and run["database"] == sqldb.label
+    book.check()
