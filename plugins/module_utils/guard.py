@@ -147,8 +147,13 @@ def after(job, namespace, name, from_revision, good, failure, rescue=True, targe
         return out
     reason = error or "verify: %s%s" % (problem, "" if newest is None or newest.revision > from_revision
                                         else " (the upgrade made no new revision)")
-    plan = guard_plan.plan_rescue(newest, from_revision, good, error) if rescue \
-        else guard_plan.RescuePlan(None, None, "none (rescue disabled)")
+    broken, why = guard_plan.judge_before(scan.classification, scan.summary)
+    if not rescue:
+        plan = guard_plan.RescuePlan(None, None, "none (rescue disabled)")
+    elif broken == guard_plan.BROKEN:
+        plan = guard_plan.RescuePlan(None, None, "none: cannot judge the release (%s); left as it is" % why)
+    else:
+        plan = guard_plan.plan_rescue(newest, from_revision, good, error)
     out.update(error=reason, failed_revision=newest.revision if newest else None,
                failed_status=newest.status if newest else "missing", rescue=plan.note, rescue_action=plan.action)
     final = newest

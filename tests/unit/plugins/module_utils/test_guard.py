@@ -264,3 +264,16 @@ def test_after_verification_failure_without_a_task_error_is_rescued(web):
         guard.after(job(store, phase="after", from_revision=2), "apps", "web", 2, 2, None)
     assert "failed: verify: newest revision 3 is failed, not deployed | " in str(stop.value)
     assert store.status("apps", "web")[-1] == (4, "deployed")
+
+
+def test_after_touches_nothing_it_cannot_judge(web):
+    store = web(["superseded", "deployed"])
+    store.upgrade("failed")
+    obj, _ = record(store, 3)
+    obj["metadata"]["labels"]["status"] = "deployed"                       # label and payload disagree
+    run = job(store, phase="after", from_revision=2)
+    with pytest.raises(guard.GuardStop) as stop:
+        guard.after(run, "apps", "web", 2, 2, UPGRADE_FAILED)
+    assert "rescue: none: cannot judge the release (the status label of revision 3 says deployed but its record " \
+           "says failed); left as it is" in str(stop.value)
+    assert run.gate.helm.calls == [] and store.writes == 0
