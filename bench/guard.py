@@ -20,6 +20,9 @@ included). Checked: the play's rc and the release's newest revision are what the
 
 ``--inventory plugin`` (default) makes the inventory with the helmops.unstick.kubeconfig plugin;
 ``--inventory hand --kubeconfig-var NAME`` writes it by hand with the cluster's kubeconfig in NAME.
+``--collection DIR`` runs another checkout of the collection (``git archive COMMIT | tar -x -C DIR``), e.g. the
+role before helm_guard (``--inventory hand --kubeconfig-var guarded_upgrade_kubeconfig``), on the same machine
+in the same minutes as this one.
 
 Run: ``scripts/bench guard [--paths normal,stuck,young,rescue,rescue-no-atomic --repeat 3 --helm helm4]``.
 """
@@ -64,7 +67,9 @@ def prepare(path, kube, helm, tmp):
         helm.upgrade("web", "shop")
     elif path in ("stuck", "young"):
         helm.upgrade("web", "shop")
-        rev = helmfix.make_stuck_upgrade(helm, kube, "web", "shop")
+        # helm 3 patches only what changed: new values give the stuck-maker a write to interrupt
+        values = {"message": "half-done"} if helm.major == 3 else None
+        rev = helmfix.make_stuck_upgrade(helm, kube, "web", "shop", values=values)
         if path == "stuck":
             helmfix.age_record(kube, "shop", "web", rev, 3600)
     else:
@@ -88,7 +93,17 @@ def inventory(work, kube, how, kubeconfig_var):
     return source
 
 
-def one_run(path, helm_id, how, kubeconfig_var, timeout):
+def collections_path(work, checkout):
+    """ANSIBLE_COLLECTIONS_PATH running ``checkout`` as helmops.unstick (None: this checkout)."""
+    if not checkout:
+        return None
+    link = Path(work) / "collections" / "ansible_collections" / "helmops" / "unstick"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(Path(checkout).resolve())
+    return str(Path(work) / "collections")
+
+
+def one_run(path, helm_id, how, kubeconfig_var, timeout, checkout=None):
     import tools
     from localkube import LocalKube
     from realhelm import RealHelm
@@ -99,10 +114,14 @@ def one_run(path, helm_id, how, kubeconfig_var, timeout):
         extra = prepare(path, kube, helm, work)
         (work / "vars.json").write_text(json.dumps(extra))
         counts = work / "module-runs.json"
+        playbook = Path(checkout).resolve() / "playbooks" / "safe_upgrade.yml" if checkout else PLAYBOOK
         cmd = [str(BIN / "ansible-playbook"), "-i", str(inventory(work, kube, how, kubeconfig_var)),
-               "-e", "@%s" % (work / "vars.json"), str(PLAYBOOK)]
+               "-e", "@%s" % (work / "vars.json"), str(playbook)]
         env = ansible_env(ANSIBLE_CALLBACK_PLUGINS=str(CALLBACKS), ANSIBLE_CALLBACKS_ENABLED="module_runs",
                           MODULE_RUNS_FILE=str(counts), ANSIBLE_NOCOLOR="1")
+        other = collections_path(work, checkout)
+        if other:
+            env["ANSIBLE_COLLECTIONS_PATH"] = other
         kube.reset_stats()
         start = time.perf_counter()
         out = subprocess.run(cmd, cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -134,6 +153,7 @@ def main():
     ap.add_argument("--kubeconfig-var", default="stuck_releases_kubeconfig",
                     help="with --inventory hand: the host variable holding the kubeconfig path")
     ap.add_argument("--timeout", type=int, default=600, help="seconds one ansible-playbook run may take")
+    ap.add_argument("--collection", default=None, help="another checkout of the collection to run (default: this one)")
     args = ap.parse_args()
     rows = []
     for path in [p.strip() for p in args.paths.split(",") if p.strip()]:
@@ -141,7 +161,7 @@ def main():
             raise SystemExit("unknown path %r (one of %s)" % (path, ", ".join(PATHS)))
         runs = []
         for _ in range(args.repeat):
-            runs.append(one_run(path, args.helm, args.inventory, args.kubeconfig_var, args.timeout))
+            runs.append(one_run(path, args.helm, args.inventory, args.kubeconfig_var, args.timeout, args.collection))
             print("  done: %s %.1f s" % (path, runs[-1][0]), file=sys.stderr, flush=True)
         seconds = [r[0] for r in runs]
         modules = runs[0][1]
@@ -152,9 +172,10 @@ def main():
                      "%.1f" % statistics.median(seconds), "%.1f–%.1f" % (min(seconds), max(seconds)),
                      "%.1f" % module_seconds, statistics.median(r[2] for r in runs)])
     print(machine())
-    print("playbooks/safe_upgrade.yml on one release, %s (%s), inventory %s; median of %d runs"
-          % (args.helm, os.path.basename(os.path.dirname(str(__import__("tools").REAL_HELMS[args.helm]))),
-             args.inventory, args.repeat))
+    import tools
+    print("playbooks/safe_upgrade.yml on one release, %s (%s), inventory %s, collection %s; median of %d runs"
+          % (args.helm, os.path.basename(os.path.dirname(str(tools.REAL_HELMS[args.helm]))), args.inventory,
+             args.collection or ROOT, args.repeat))
     print(table(["path", "module runs", "by module", "ansible-playbook s", "range s", "in modules s",
                  "API requests"], rows))
 
