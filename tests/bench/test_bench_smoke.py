@@ -81,3 +81,12 @@ def test_start():
     out = bench("start", "--runs", "1")
     for server in ("realkube (kube-apiserver + etcd)", "localkube (TLS)"):
         assert re.search(r"^\| %s +\| 1 +\| \d+\.\d{3} +\|" % re.escape(server), out, re.M), out
+
+
+def test_guard():
+    # the young path: the shortest (the guard stops after one module run); the helm 3 stuck-maker path too
+    out = bench("guard", "--paths", "young", "--repeat", "1", "--helm", "helm3", timeout=300)
+    header, rows = header_and_rows(out, "path")
+    assert header == ["path", "module runs", "by module", "ansible-playbook s", "range s", "in modules s",
+                      "API requests"]
+    assert [(r[0], r[1], r[2], r[6]) for r in rows] == [("young", "1", "helm_guard 1", "2")]
