@@ -88,7 +88,6 @@ def before(job, namespace, name, min_age_shown):
         job.warnings.append("check mode: a real run would stop here: " + message)
         out.update(proceed=False, would="stop: " + message, msg="check mode: %s: would stop: %s" % (where, message))
         return out
-    now = found
     if decision == guard_plan.GO:
         out["msg"] = "%s: %s; the upgrade starts from %s" % (
             where, why, guard_plan.describe(found) if found else "nothing (a first install)")
