@@ -16,6 +16,7 @@ missing, a system account ``helmops-pg`` created here with ``useradd``; the proc
 account. Not root: it runs as the current user. Missing binaries raise (the suite fails, never skips).
 """
 
+import ctypes
 import os
 import pwd
 import secrets
@@ -32,6 +33,16 @@ PG_MAJOR = "15"
 PG_BIN = Path(os.environ.get("PG_BIN") or "/usr/lib/postgresql/%s/bin" % PG_MAJOR)
 SUPERUSER = "postgres"
 RUN_ACCOUNTS = ("postgres", "helmops-pg")
+
+
+_LIBC = ctypes.CDLL("libc.so.6", use_errno=True)
+
+
+def _die_with_parent():
+    """In the server's process, before exec: SIGINT (PostgreSQL's fast shutdown) when the test process that
+    started it dies, so a killed test run leaves no server behind (set after the switch to the unprivileged
+    account, which would clear it)."""
+    _LIBC.prctl(1, int(signal.SIGINT))   # PR_SET_PDEATHSIG
 
 
 def missing_binaries():
@@ -179,7 +190,7 @@ class PgServer:
         for key, value in settings.items():
             argv += ["-c", "%s=%s" % (key, value)]
         self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     cwd=str(self.base), **self._run_as())
+                                     cwd=str(self.base), preexec_fn=_die_with_parent, **self._run_as())
         log.close()
         deadline = time.time() + timeout
         while True:
