@@ -123,8 +123,8 @@ def test_role_without_update_is_refused_and_writes_nothing(kube, pg, sqldb, sql_
         assert "permission denied for table releases_v1" in entry["reason"], entry["reason"]
         assert entry["reason"].endswith("nothing written") and entry["changed"] is False
     book.check()                                        # no row changed, helm rollback never ran
-    assert [hsql.newest(sqldb, "shop", n) for n in ("api", "web")] == [(revs["api"], "pending-upgrade"),
-                                                                      (revs["web"], "pending-upgrade")]
+    assert [hsql.newest(sqldb, "shop", n) for n in ("api", "web")] == [
+        (revs["api"], "pending-upgrade"), (revs["web"], "pending-upgrade")]
     pg.create_role("stranger", "stranger-pw", "GRANT SELECT ON releases_v1, custom_labels_v1 TO stranger",
                    database=sqldb)
     hidden = unstick(sql_args(remediate=False, sql_connection_string=sqldb.dsn.replace(

@@ -53,8 +53,8 @@ def test_rollback_on_sql_unblocks_real_helm(tmp_path, kube, sqldb, sql_helm, uns
     [backup] = list((tmp_path / "b").rglob("*.json"))
     assert stat.S_IMODE(os.stat(str(backup)).st_mode) == 0o600
     row = json.load(open(str(backup)))
-    assert (row["kind"], row["table"], row["metadata"]["name"]) == ("HelmReleaseRow", "releases_v1",
-                                                                   "sh.helm.release.v1.web.v%d" % rev)
+    assert (row["kind"], row["table"], row["metadata"]["name"]) == (
+        "HelmReleaseRow", "releases_v1", "sh.helm.release.v1.web.v%d" % rev)
     assert hsql.decode_body(row["data"]["release"])["info"]["status"] == "pending-upgrade"   # as it was
 
 

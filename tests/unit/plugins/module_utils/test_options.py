@@ -87,8 +87,8 @@ def test_complete_connection_pairs_pass():
 def test_sql_connection_string_from_the_option_or_helms_variable():
     dsn = "postgres://helm:s3cret@db.example:5433/helm?sslmode=disable"
     settings = validate(dict(GOOD, storage_driver="sql", sql_connection_string=dsn), {})
-    assert (settings.driver, settings.sql.source, settings.sql.label) == ("sql", "sql_connection_string",
-                                                                         "db.example:5433/helm")
+    assert (settings.driver, settings.sql.source, settings.sql.label) == (
+        "sql", "sql_connection_string", "db.example:5433/helm")
     from_env = validate(GOOD, {"HELM_DRIVER": "sql", "HELM_DRIVER_SQL_CONNECTION_STRING": "host=db user=helm"})
     assert (from_env.driver, from_env.sql.source, from_env.sql.label) == (
         "sql", "HELM_DRIVER_SQL_CONNECTION_STRING", "db:5432/helm")
