@@ -175,7 +175,11 @@ class PgServer:
         subprocess.run(["cp", "-a", str(template / "data"), str(self.data)], check=True)
         os.chown(str(self.base), self.account[0], self.account[1])
         self.port = free_port()
-        self._spawn()
+        try:
+            self._spawn()
+        except BaseException:
+            self.stop()          # no server and no data directory left behind
+            raise
         return self
 
     def _spawn(self, timeout=30):
