@@ -48,6 +48,10 @@ from pathlib import Path
 CHART = Path(__file__).resolve().parent / "chart"
 LOCKED = "another operation (install/upgrade/rollback) is in progress"
 SUPPORT = str(Path(__file__).resolve().parents[1])
+#: argv[0] of the SDK's child processes: the Helm SDK names its server-side apply field manager after the
+#: process (Go's os.Args[0]), and the helm CLI's is "helm" -- so are these, or a release installed here and
+#: upgraded by the real helm CLI would have two managers and conflict, as it would on a real cluster
+HELM_ARGV0 = str(Path(sys.executable).parent / "helm")
 
 
 class HelmFailed(Exception):
@@ -69,7 +73,7 @@ class HelmEnv:
     def _request(self, op, name=None, namespace=None, **kw):
         req = dict(self.base, op=op, name=name, namespace=namespace)
         req.update(kw)
-        return [sys.executable, "-m", "helmfix.op", json.dumps(req)]
+        return [HELM_ARGV0, "-m", "helmfix.op", json.dumps(req)]
 
     def _env(self):
         env = dict(os.environ)
@@ -82,7 +86,7 @@ class HelmEnv:
         """Run one operation to completion; HelmFailed with Helm's message if it fails."""
         try:
             proc = subprocess.run(self._request(op, name, namespace, **kw), capture_output=True, text=True,
-                                  env=self._env(), timeout=timeout)
+                                  env=self._env(), timeout=timeout, executable=sys.executable)
         except subprocess.TimeoutExpired:
             raise HelmFailed("helm %s %s/%s did not finish in %ss (killed)" % (op, namespace, name, timeout))
         if proc.returncode != 0:
@@ -92,7 +96,7 @@ class HelmEnv:
     def start(self, op, name=None, namespace=None, **kw):
         """Start an operation in the background; returns the Popen (stdout/stderr piped)."""
         return subprocess.Popen(self._request(op, name, namespace, **kw), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=self._env())
+                                stderr=subprocess.PIPE, text=True, env=self._env(), executable=sys.executable)
 
     # -- the operations --------------------------------------------------
     def install(self, name, namespace, chart=None, values=None, **kw):
