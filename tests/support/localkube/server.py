@@ -701,7 +701,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             timeout = float(q.get("timeoutSeconds") or 1800)
         except ValueError:
-            raise ApiError(400, f'strconv.ParseInt: parsing {json.dumps(q["timeoutSeconds"])}: invalid syntax') from None
+            raise ApiError(400, f'strconv.ParseInt: parsing {json.dumps(q["timeoutSeconds"])}: '
+                                'invalid syntax') from None
         since = None if initial or rv_param in ("", "0") else int(rv_param)
 
         def wanted(res, obj):
