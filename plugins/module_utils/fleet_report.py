@@ -347,6 +347,21 @@ def _md_table(headers, rows):
     return out
 
 
+#: the HTML clusters table, in order (key, header, sort type); the keys are the JSON report's names
+CLUSTER_COLUMNS = (
+    ("host", "Cluster", "text"),
+    ("cluster", "Context", "text"),
+    ("server", "API server", "text"),
+    ("records", "Records", "text"),
+    ("status", "Status", "text"),
+    ("stuck", "Stuck", "number"),
+    ("remediated", "Remediated", "number"),
+    ("remaining", "Still stuck", "number"),
+    ("in_progress", "In progress", "number"),
+    ("errors", "Errors", "number"),
+    ("message", "Message", "text"),
+)
+
 RELEASE_COLUMNS = (
     ("cluster", "Cluster", "text"),
     ("namespace", "Namespace", "text"),
@@ -543,13 +558,8 @@ def render_html(fleet):
             for label, n in _summary_cells(fleet)]
     out.append("</div>")
     out.append("<h2>Clusters</h2>")
-    out.append('<table class="sortable" id="clusters"><thead><tr>'
-               '<th data-type="text">Cluster</th><th data-type="text">Context</th>'
-               '<th data-type="text">API server</th><th data-type="text">Records</th>'
-               '<th data-type="text">Status</th><th data-type="number">Stuck</th>'
-               '<th data-type="number">Remediated</th><th data-type="number">Still stuck</th>'
-               '<th data-type="number">In progress</th><th data-type="number">Errors</th>'
-               '<th data-type="text">Message</th></tr></thead><tbody>')
+    out.append('<table class="sortable" id="clusters"><thead><tr>%s</tr></thead><tbody>' % "".join(
+        '<th data-key="%s" data-type="%s">%s</th>' % (h(key), h(kind), h(title)) for key, title, kind in CLUSTER_COLUMNS))
     for c in fleet["clusters"]:
         out.append("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td data-sort=\"%s\">%s</td>%s<td>%s</td></tr>" % (
             h(c["host"]), h(c["cluster"]), h(c["server"]), h(c["records"]), h(c["status"]), _badge(c["status"]),

@@ -26,8 +26,12 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNNER = Path(sys.executable).parent / "ansible-runner"
-ROWS = ("Array.prototype.map.call(document.querySelectorAll('%s tbody tr'), function (r) {"
-        " return Array.prototype.map.call(r.cells, function (c) { return c.innerText.trim(); }); })")
+# each row of a table as {column key: the text shown}, the keys from the headers' data-key
+ROWS = ("(function (t) { var keys = Array.prototype.map.call(t.tHead.rows[0].cells,"
+        " function (th) { return th.getAttribute('data-key'); });"
+        " return Array.prototype.map.call(t.tBodies[0].rows, function (r) { var o = {};"
+        " keys.forEach(function (k, i) { o[k] = r.cells[i].innerText.trim(); }); return o; });"
+        " })(document.querySelector('%s'))")
 
 
 def stuck(kube, kubeconfig, name, ns="shop"):
@@ -61,6 +65,10 @@ def run_job(tmp_path, ident, hosts, extravars, check=False):
             stats["event_data"].get("artifact_data", {}), (artifacts / "stdout").read_text(), report)
 
 
+def taken_and_state(row):
+    return row["action_taken"], row["state"]
+
+
 def rendered(chromium, html):
     """What a reader sees in the browser: byline, summary cards, clusters and releases tables, errors."""
     chromium.open(html)
@@ -68,8 +76,8 @@ def rendered(chromium, html):
                               " function (c) { return c.innerText.replace(/\\s+/g, ' ').trim(); })")
     errors = chromium.evaluate("(document.querySelector('#errors') || document.body).innerText")
     return {"byline": chromium.evaluate("document.querySelector('#byline').innerText"), "cards": cards,
-            "clusters": {row[0]: row for row in chromium.evaluate(ROWS % "#clusters")},
-            "releases": {(row[0], row[2]): row for row in chromium.evaluate(ROWS % "#releases")},
+            "clusters": {row["host"]: row for row in chromium.evaluate(ROWS % "#clusters")},
+            "releases": {(row["cluster"], row["name"]): row for row in chromium.evaluate(ROWS % "#releases")},
             "errors": errors}
 
 
@@ -125,8 +133,8 @@ def test_check_mode_then_a_gate_as_awx_shows_them(tmp_path, fleet):
         page = rendered(chromium, report / "stuck-releases.html")
     assert page["byline"].startswith("Mode: check mode (nothing was changed)")
     assert "3 would remediate" in page["cards"] and not any("remediated" in c for c in page["cards"])
-    assert page["releases"][("eu", "web")][7:9] == ["none (check mode)", "would remediate"]
-    assert page["releases"][("ap", "a")][8] == "refused"              # the guard holds back check mode too
+    assert taken_and_state(page["releases"][("eu", "web")]) == ("none (check mode)", "would remediate")
+    assert page["releases"][("ap", "a")]["state"] == "refused"         # the guard holds back check mode too
 
     # -- for real, as a gate (fail_on_stuck): red, and every state told as it is -----------------------------
     rc, status, stats, stdout, report = run_job(tmp_path, "gate", hosts,
@@ -141,17 +149,18 @@ def test_check_mode_then_a_gate_as_awx_shows_them(tmp_path, fleet):
     assert page["byline"].startswith("Mode: remediate; generated ") and " by " in page["byline"]
     clusters = page["clusters"]
     # scanned and held back by the guard: refused with the guard's reason, never "could not be checked"
-    assert clusters["ap"][3] == "refused" and "max_remediations" in clusters["ap"][9]
-    assert clusters["dead"][2] == dead_url and clusters["dead"][3] == "failed"
-    assert "cannot reach %s: connection refused" % dead_url in clusters["dead"][9], clusters["dead"]
-    assert clusters["mem"][1] == "mem-context"                         # its name, not a no_log placeholder
-    assert clusters["eu"][2] == servers["eu"].url and clusters["us"][2] == servers["us"].url
+    assert clusters["ap"]["status"] == "refused" and "max_remediations" in clusters["ap"]["message"]
+    assert clusters["dead"]["server"] == dead_url and clusters["dead"]["status"] == "failed"
+    assert "cannot reach %s: connection refused" % dead_url in clusters["dead"]["message"], clusters["dead"]
+    assert clusters["mem"]["cluster"] == "mem-context"                 # its name, not a no_log placeholder
+    assert clusters["eu"]["server"] == servers["eu"].url and clusters["us"]["server"] == servers["us"].url
     rows = page["releases"]
-    assert rows[("eu", "web")][7:9] == ["rollback", "remediated"]
-    assert rows[("mem", "cart")][8] == "remediated"
-    assert rows[("us", "api")][7:9] == ["none (refused)", "refused"] and "403" in rows[("us", "api")][9]
-    assert rows[("ap", "a")][7:9] == ["none (refused)", "refused"]
-    assert "refused by the max_remediations guard" in rows[("ap", "b")][9]
+    assert taken_and_state(rows[("eu", "web")]) == ("rollback", "remediated")
+    assert rows[("mem", "cart")]["state"] == "remediated"
+    assert taken_and_state(rows[("us", "api")]) == ("none (refused)", "refused")
+    assert "403" in rows[("us", "api")]["result"]
+    assert taken_and_state(rows[("ap", "a")]) == ("none (refused)", "refused")
+    assert "refused by the max_remediations guard" in rows[("ap", "b")]["result"]
     assert "warning: cluster localkube: namespace 'shpo' (namespaces) does not exist" in page["errors"]
     assert "could not be checked: cluster localkube (%s): cannot scan Helm releases: cannot reach %s: " \
            "connection refused" % (dead_url, dead_url) in page["errors"]

@@ -191,7 +191,7 @@ def test_html_is_self_contained_and_sortable(fleet):
     assert "default-src 'none'" in page
     assert '<table class="sortable" id="releases">' in page
     headers = re.findall(r'<th data-key="([a-z_]+)" data-type="(\w+)">', page)
-    assert [h[0] for h in headers] == [c[0] for c in fr.RELEASE_COLUMNS]
+    assert [h[0] for h in headers] == [c[0] for c in fr.CLUSTER_COLUMNS + fr.RELEASE_COLUMNS]
     assert ("age_seconds", "number") in headers
     assert '<td class="num" data-sort="5400">1h 30m</td>' in page
     assert 'addEventListener(\'click\'' in page
