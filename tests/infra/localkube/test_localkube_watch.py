@@ -69,9 +69,11 @@ def test_send_initial_events_ends_with_the_bookmark(kube):
     events = stream(kube, "sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true"
                           "&timeoutSeconds=1")
     assert [(t, o["metadata"].get("name")) for t, o in events] == [("ADDED", "a"), ("ADDED", "b"),
-                                                                   ("BOOKMARK", None)]
-    mark = events[-1][1]["metadata"]
+                                                                   ("BOOKMARK", None), ("BOOKMARK", None)]
+    mark = events[2][1]["metadata"]
     assert mark["annotations"] == {"k8s.io/initial-events-end": "true"} and mark["resourceVersion"] == listed
+    # as the watch times out, a plain bookmark at the newest resourceVersion (as kube-apiserver's watch cache)
+    assert events[3][1]["metadata"] == {"resourceVersion": listed}
     with pytest.raises(urllib.error.HTTPError) as err:      # as kube-apiserver: only with NotOlderThan
         stream(kube, "sendInitialEvents=true&timeoutSeconds=1")
     assert err.value.code == 422

@@ -78,9 +78,9 @@ class Wire:
         parts = urllib.parse.urlsplit(url)
         self.host, self.port = parts.hostname, parts.port
         self.ctx = ssl.create_default_context(cafile=ca_file)
+        self._local = threading.local()      # one kept-alive connection per thread, as clients keep them
 
     def send(self, method, path, body=None, token=ADMIN_TOKEN, headers=None, timeout=30):
-        conn = http.client.HTTPSConnection(self.host, self.port, context=self.ctx, timeout=timeout)
         hdrs = {"Accept": "application/json"}
         hdrs.update(headers or {})
         if token:
@@ -88,12 +88,25 @@ class Wire:
         data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
         if data is not None and "Content-Type" not in hdrs:
             hdrs["Content-Type"] = "application/json"
-        try:
-            conn.request(method, path, body=data, headers=hdrs)
-            resp = conn.getresponse()
-            return Answer(resp.status, resp.getheaders(), resp.read())
-        finally:
-            conn.close()
+        for attempt in (1, 2):
+            conn = getattr(self._local, "conn", None)
+            if conn is None:
+                conn = self._local.conn = http.client.HTTPSConnection(self.host, self.port, context=self.ctx)
+            conn.timeout = timeout
+            try:
+                conn.request(method, path, body=data, headers=hdrs)
+                resp = conn.getresponse()
+                answer = Answer(resp.status, resp.getheaders(), resp.read())
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                conn.close()
+                self._local.conn = None
+                if attempt == 2:
+                    raise
+                continue
+            if resp.will_close:
+                conn.close()
+                self._local.conn = None
+            return answer
 
 
 # --- normalising --------------------------------------------------------------------------------------
@@ -741,14 +754,17 @@ def test_namespace_create_and_delete_answer_alike(servers):
 
 # --- watch: helm 4's --wait=watcher (kstatus) lists, then watches ------------------------------------------------
 def watch_shape(answer):
-    """A watch answer as (code, content type, [(event type, kind, name, labels, bookmark annotation, keys)])."""
+    """A watch answer as (code, content type, [(event type, kind, name, labels, bookmark annotation, keys)]).
+    The plain BOOKMARK kube-apiserver sends as the watch times out (allowWatchBookmarks=true) is left out: under
+    load it may miss a 1 s watch (localkube always sends it; test_watches_answer_alike checks that)."""
     if answer.status != 200:
         return shape(answer)
     events = []
-    for line in answer.raw.splitlines():
-        if not line.strip():
-            continue
-        event = json.loads(line)
+    lines = [json.loads(line) for line in answer.raw.splitlines() if line.strip()]
+    if lines and lines[-1].get("type") == "BOOKMARK" and not (
+            (lines[-1]["object"].get("metadata") or {}).get("annotations")):
+        lines.pop()
+    for event in lines:
         obj = event.get("object") or {}
         meta = obj.get("metadata") or {}
         events.append((event.get("type"), obj.get("kind"), obj.get("apiVersion"), meta.get("name"),
@@ -787,48 +803,52 @@ WATCHES = {
 }
 
 
+def _watch_changes(server):
+    """A watch from a list's resourceVersion, and changes made meanwhile: ADDED, MODIFIED, DELETED."""
+    start = server.send("GET", q(SECRETS, labelSelector="watched")).json["metadata"]["resourceVersion"]
+    result = {}
+    watcher = threading.Thread(target=lambda: result.__setitem__("w", server.send(
+        "GET", q(SECRETS, watch=1, labelSelector="watched", resourceVersion=start, timeoutSeconds=2))))
+    watcher.start()
+    time.sleep(0.5)
+    server.send("POST", SECRETS, secret("watched", {"watched": "yes"}))
+    server.send("PATCH", SECRETS + "/watched", {"metadata": {"labels": {"more": "1"}}},
+                headers={"Content-Type": "application/merge-patch+json"})
+    server.send("POST", SECRETS, secret("unwatched", {"other": "x"}))
+    server.send("DELETE", SECRETS + "/watched")
+    watcher.join(10)
+    return watch_shape(result["w"])
+
+
 def test_watches_answer_alike(servers):
-    """All the watch cases at once (each takes its timeoutSeconds): the same events in the same order."""
+    """All the watch cases at once (each takes its timeoutSeconds), and a watch that sees changes: the same
+    events in the same order."""
     def run(server):
         out = {}
-        threads = []
+        threads = [threading.Thread(target=lambda: out.__setitem__("changes", _watch_changes(server)))]
         for case, path in WATCHES.items():
             token = READER_TOKEN if "reader" in case else TEAM_TOKEN if "team" in case else ADMIN_TOKEN
             threads.append(threading.Thread(
-                target=lambda c=case, p=path, t=token: out.__setitem__(c, watch_shape(server.send("GET", p, token=t)))))
+                target=lambda c=case, p=path, t=token: out.__setitem__(c, server.send("GET", p, token=t))))
         for t in threads:
             t.start()
         for t in threads:
             t.join(30)
         return out
-    real, local = parallel(servers, run)
-    diffs = ["%s: %s" % (case, d) for case in WATCHES for d in differences(real[case], local[case])]
+    real_answers, local_answers = parallel(servers, run)
+    real, local = ({case: a if case == "changes" else watch_shape(a) for case, a in answers.items()}
+                   for answers in (real_answers, local_answers))
+    diffs = ["%s: %s" % (case, d) for case in list(WATCHES) + ["changes"] for d in differences(real[case], local[case])]
     assert diffs == [], "\n".join(diffs)
     assert [e[0] for e in real["sendInitialEvents with a bookmark"]["events"]][-1] == "BOOKMARK"
     assert real["bad resourceVersion"]["code"] == 500 and real["team may not watch here"]["code"] == 403
     assert real["list at a future resourceVersion"]["code"] == 504
     assert real["list at a future resourceVersion"]["headers"]["Retry-After"] == "1"
-
-
-def test_watch_from_a_resource_version_sees_changes_alike(servers):
-    """A watch from the list's resourceVersion: ADDED, MODIFIED, DELETED of what changes meanwhile."""
-    def run(server):
-        start = server.send("GET", q(SECRETS, labelSelector="watched")).json["metadata"]["resourceVersion"]
-        result = {}
-        watcher = threading.Thread(target=lambda: result.__setitem__("w", server.send(
-            "GET", q(SECRETS, watch=1, labelSelector="watched", resourceVersion=start, timeoutSeconds=2))))
-        watcher.start()
-        time.sleep(0.5)
-        server.send("POST", SECRETS, secret("watched", {"watched": "yes"}))
-        server.send("PATCH", SECRETS + "/watched", {"metadata": {"labels": {"more": "1"}}},
-                    headers={"Content-Type": "application/merge-patch+json"})
-        server.send("POST", SECRETS, secret("unwatched", {"other": "x"}))
-        server.send("DELETE", SECRETS + "/watched")
-        watcher.join(10)
-        return watch_shape(result["w"])
-    real, local = parallel(servers, run)
-    assert differences(real, local) == []
-    assert [e[0] for e in real["events"]] == ["ADDED", "MODIFIED", "DELETED"]
+    assert [e[0] for e in real["changes"]["events"]] == ["ADDED", "MODIFIED", "DELETED"]
+    # the timeout bookmark watch_shape leaves out: kube-apiserver sends one as a watch ends (when its cache gets
+    # to it in time), localkube always does
+    last = json.loads(local_answers["sendInitialEvents with a bookmark"].raw.splitlines()[-1])
+    assert last["type"] == "BOOKMARK" and last["object"]["metadata"].keys() == {"resourceVersion"}
 
 
 # --- discovery --------------------------------------------------------------------------------------------------
@@ -854,7 +874,6 @@ def test_legacy_discovery_of_the_served_resources_is_alike(servers):
 # --- what differs on purpose (tests/support/localkube/WIRE_NOTES.md, "Known differences") ---------------------------
 def test_known_differences(servers):
     """Each documented difference, asserted as it is, so a change on either side shows here."""
-    real_wire, local_wire = servers
     # 1. protobuf: helm's storage driver asks for it first; kube-apiserver answers protobuf, localkube JSON
     #    (which the Accept header allows): the same object either way
     from localkube import protobuf
@@ -879,7 +898,7 @@ def test_known_differences(servers):
     # 4. LocalKube() creates a missing namespace on write (auto_create_namespaces=True, the default; this test's
     #    localkube turns it off and answers 404 as kube-apiserver does)
     with LocalKube() as default:
-        code, _, body = _raw(default, "POST", "/api/v1/namespaces/brand-new/secrets", secret("x"))
+        code, _, _ = _raw(default, "POST", "/api/v1/namespaces/brand-new/secrets", secret("x"))
         assert code == 201 and default.store.get("namespaces", None, "brand-new") is not None
     assert both(servers, "POST", "/api/v1/namespaces/brand-new/secrets", secret("x"))[0].status == 404
     # 5. an Exact list at an older resourceVersion: kube-apiserver serves that snapshot (until etcd compacts
@@ -1009,12 +1028,10 @@ KUBECTL = [
     ("realkube", ["get", "secrets", "-n", NS, "-l", "owner=helm"], None),
     ("realkube", ["get", "secrets", "-n", NS, "-l", "owner=helm,status notin (deployed,superseded)", "-o", "name"],
      None),
-    ("realkube", ["get", "secrets", "-n", NS, "-l", "nothing=here"], None),
     ("realkube", ["get", "configmaps", "-A", "-l", "app"], None),
     ("realkube", ["get", "secret", "plain", "-n", NS, "-o", "jsonpath={.metadata.labels}{.data}{.type}"], None),
     ("realkube", ["get", "secret", "nope", "-n", NS], None),
     ("realkube", ["get", "secrets", "-n", NS, "-l", "bad key"], None),
-    ("realkube", ["get", "namespace", NS, "-o", "jsonpath={.status.phase}"], None),
     ("realkube", ["create", "secret", "generic", "by-kubectl", "-n", NS, "--from-literal=a=b"], None),
     ("realkube", ["create", "secret", "generic", "by-kubectl", "-n", NS, "--from-literal=a=b"], None),
     ("realkube", ["apply", "-f", "-"], json.dumps(configmap("kc-cm", data={"x": "1"}, metadata={"name": "kc-cm",
@@ -1030,10 +1047,8 @@ KUBECTL = [
                   "jsonpath={range .metadata.managedFields[*]}{.manager}/{.operation}/{.fieldsV1}; {end}"], None),
     ("realkube", ["delete", "configmap", "kc-cm", "-n", NS], None),
     ("realkube", ["delete", "secret", "by-kubectl", "-n", NS], None),
-    ("realkube", ["delete", "secret", "by-kubectl", "-n", NS], None),
     ("reader", ["get", "secrets", "-A", "-l", "owner=helm", "-o", "name"], None),
     ("reader", ["create", "secret", "generic", "nope", "-n", NS, "--from-literal=a=b"], None),
-    ("reader", ["delete", "secret", "plain", "-n", NS], None),
     ("team-a", ["get", "secrets", "-o", "name"], None),
     ("team-a", ["get", "secrets", "-n", NS], None),
     ("team-a", ["get", "secrets", "-A"], None),
@@ -1055,7 +1070,7 @@ def test_kubectl_sees_the_same(servers):
     diffs = ["kubectl %s: real %r, localkube %r" % (" ".join(c[1]), a, b)
              for c, a, b in zip(KUBECTL, real, local) if a != b]
     assert diffs == [], "\n".join(diffs)
-    assert real[5][0] == 1 and "NotFound" in real[5][2]
+    assert real[4][0] == 1 and "NotFound" in real[4][2]
     assert real[-3][1].startswith("secret/sh.helm.release.v1.team.v1") and "Forbidden" in real[-2][2]
 
 

@@ -758,6 +758,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         emit(kind_, rec.raw)
                 if not events and self._peer_gone():
                     return
+            if self.kube._srv is not None and q.get("allowWatchBookmarks") == "true":
+                # kube-apiserver's watch cache sends a bookmark before the watch times out, so the client
+                # may resume from the newest resourceVersion
+                emit("BOOKMARK", dumps({"kind": kind, "apiVersion": "v1",
+                                        "metadata": {"resourceVersion": str(max(last, store.resource_version))}}))
             self._end_chunks()
         except (BrokenPipeError, ConnectionResetError, OSError):
             return
