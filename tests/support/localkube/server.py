@@ -188,6 +188,22 @@ def _apply_conflict(conflicts) -> "ApiError":
     return ApiError(409, message, "Conflict", causes=causes)
 
 
+
+def read_body(rfile, headers) -> bytes:
+    """A request's body, chunked or by Content-Length (also read by realkube's front)."""
+    if headers.get("Transfer-Encoding", "").lower() == "chunked":
+        chunks = []
+        while True:
+            size = int(rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                return b"".join(chunks)
+            chunks.append(rfile.read(size))
+            rfile.readline()
+    n = int(headers.get("Content-Length") or 0)
+    return rfile.read(n) if n else b""
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # headers and body go out in separate writes; without TCP_NODELAY every
@@ -215,18 +231,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.kube._track(self.connection, False)
 
     def _read_body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n else b""
+        return read_body(self.rfile, self.headers)
 
     def _send(self, code: int, body: bytes, ctype: str = JSON, headers=None):
         self.send_response(code)

@@ -31,6 +31,7 @@ import urllib.parse
 
 from localkube import kubeconfig as _kubeconfig
 from localkube.faults import FaultSet
+from localkube.server import read_body
 from localkube.tls import make_certs
 
 from . import ADMIN_TOKEN
@@ -86,18 +87,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.front._track(self.connection, False)
 
     def _read_body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n else b""
+        return read_body(self.rfile, self.headers)
 
     def do_GET(self):
         self._proxy()
