@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Shared pieces of the benchmarks (bench/*.py): seeding real Helm records, a
 localkube server in its own process, the measured calls, machine line, tables.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Fleet benchmark: ``playbooks/remediate.yml`` over 1, 10 and 50 local clusters, forks 5 and 50.
 
 Every cluster is its own localkube process (``python -m localkube`` on

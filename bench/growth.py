@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Growth benchmark: what the module's scan costs as the stuck count and the history grow.
 
 For each number of revisions per release (default 5 and 50) and each number of

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Guarded upgrade benchmark: ``playbooks/safe_upgrade.yml`` on one release, path by path.
 
 Each run: a fresh localkube (in this process), a release made with the real helm CLI of .tools/ (helm 4 by

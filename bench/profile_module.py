@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Profile benchmark: where the module's own time goes on a big cluster (cProfile).
 
 Seeds N releases x R revisions (default 10,000 x 10) with S stuck (default 100)

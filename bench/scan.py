@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Scan benchmark: helm_unstick's report-only run vs Helm's own list.
 
 Seeds N releases x R revisions (real Helm records: one release is installed

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Scan benchmark on Helm's sql storage driver: helm_unstick's report-only run vs Helm's own list, the same
 PostgreSQL database, the same run (``scripts/bench scan --driver sql``).
 

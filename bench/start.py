@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Start-up benchmark of the tests' API servers: the real kube-apiserver + etcd of tests/support/realkube
 (goal: ready in under 10 s when built) and localkube, each started and stopped N times.
 

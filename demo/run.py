@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The demo: real stuck Helm releases on two local clusters, found and fixed
 by the collection's main job.
 

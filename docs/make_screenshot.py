@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Regenerate docs/fleet-report.png and docs/fleet-report-check-mode.png: the HTML fleet report of a
 sample fleet (remediated, and the same fleet under --check), rendered by fleet_report.render_html and
 photographed in headless Chromium.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Stand-in for the get-pip.py bootstrap script that ansible-test downloads.
 
 ansible-test fetches get-pip from a host this network cannot reach, only to

@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Counts the module runs of a play (for bench/guard.py): every task result whose action ran a module on
 the target, by action, with the seconds each took; controller-only actions (set_fact, debug, fail, assert,
 includes, argument-spec checks) are counted apart. Written as JSON to $MODULE_RUNS_FILE at the end."""

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: helmops.unstick contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The fleet report: every cluster's helm_unstick outcome, as JSON, Markdown, HTML and Prometheus metrics.
 
 Pure functions, no I/O. Input is what the ``helmops.unstick.stuck_releases``

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: helmops.unstick contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Argument spec of helm_unstick (documented in doc_fragments/helm_unstick_options.py)."""
 
 from __future__ import absolute_import, division, print_function

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Smoke test of ``scripts/bench scan --driver sql`` (bench/scan_sql.py) on a tiny size: a real PostgreSQL,
 Helm's rows, the module's scan and Helm's own lists through the byte-counting relay."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Smoke tests of the benchmarks (bench/*.py): each runs on a tiny size and
 prints its table with the expected columns. Speed goals are not asserted:
 the figures are for the README, produced by ``scripts/bench``."""

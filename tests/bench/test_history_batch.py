@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The scan reads the histories of a namespace's odd releases in one list
 (ReleaseStorage.histories) instead of one list per release: same answer,
 fewer requests, and a failed batch falls back to the per-release reads."""

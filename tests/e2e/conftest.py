@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """End-to-end fixtures: the module run through ansible-playbook against a
 local API server holding releases that real Helm left stuck."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The REST layer under API faults (localkube fault injection, real HTTP)."""
 
 import time

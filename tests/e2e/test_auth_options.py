@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Connection options the way users pass them: several kubeconfig files joined
 by ':' (as kubectl and kubernetes.core accept), and no kubeconfig at all, only
 the K8S_AUTH_* environment variables (what AWX's Kubernetes bearer-token

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """playbooks/remediate.yml and report.yml run the way AWX / AAP runs a job: ansible-runner
 over a private data dir (project/, inventory/ from an inventory script, env/extravars from
 the survey answers of awx/settings/config.yml, env/envvars with the credential), against a local

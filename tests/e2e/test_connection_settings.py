@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Setting the connection once: the stuck_releases role's per-host connection dictionary (with the single
 variables over it) and module_defaults through the collection's action group (meta/runtime.yml)."""
 

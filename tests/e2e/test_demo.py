@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The README's demo command does what it says: real stuck releases on two
 clusters are reported, remediated by playbooks/remediate.yml, and real Helm
 upgrades them afterwards; a second run has nothing to do."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The ConfigMap storage driver, and proof that release values never leave
 the cluster through the module's output."""
 

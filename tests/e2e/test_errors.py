@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Bad input gets a clear message naming the cluster/namespace/release, and
 the run goes on for the rest."""
 

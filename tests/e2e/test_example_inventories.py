@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The example inventories under playbooks/inventory/ (ini and yaml) load with ansible-inventory, describe
 the same fleet, and carry the role's variables to each host; the playbooks accept them."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """execution-environment.yml (ansible-builder schema v3) gives a build context that
 installs kubernetes.core, this collection (from its `ansible-galaxy collection build`
 tarball), the Python deps found by ansible-builder's introspection (our

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The stuck_releases role and its playbooks over a fleet: several clusters in one
 inventory (plain HTTP, TLS + token, and a dead one), releases really stuck by
 real Helm, one fleet report per run (JSON, Markdown, HTML), webhook, CI gate."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The HTML fleet report in a real browser (headless Chromium over the DevTools
 protocol): it renders, scripts run under its own Content-Security-Policy, and
 clicking a header sorts the table. HELMOPS_SCREENSHOT=PATH keeps a screenshot

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Guarded upgrades (playbooks/safe_upgrade.yml, role helmops.unstick.guarded_upgrade, module helm_guard) end to
 end: ansible-playbook against localkube, releases left stuck by the real helm CLI killed midway, upgrades run
 by the real helm CLI (helm 4; the stuck path and the rescue also on helm 3), hosts from the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """helmops.unstick.helm_release through ansible-playbook (the guarded_upgrade role no longer uses it, so it
 is exercised here on its own): one release's history from its records, and a helm rollback verified on the
 cluster, against localkube with the real helm CLI."""

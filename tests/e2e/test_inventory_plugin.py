@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The kubeconfig inventory plugin through ansible-inventory and ansible-playbook, on kubeconfigs
 of real (local) API servers: contexts become hosts whose variables reach the right cluster."""
 

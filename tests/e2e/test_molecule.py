@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The molecule scenario (extensions/molecule/default) passes: create starts two
 local clusters with releases real Helm left stuck plus an unreachable one,
 converge runs playbooks/remediate.yml, idempotence finds nothing to change,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """One connection for the scan and the helm step (issue 13), with real Helm stuck releases:
 whatever the controller's environment says and however the cluster is named, the rollback
 lands on the cluster that was scanned, and only "remediated" when that cluster shows it."""

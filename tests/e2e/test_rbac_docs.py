@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The RBAC manifests of docs/rbac/ grant what helm_unstick really needs: the rules of the
 ClusterRoles are turned into localkube token rules (core API only) and the module runs with
 that token against releases really stuck by real Helm: the records role is enough to report

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What keeps helm_unstick from doing harm: age threshold, check mode,
 backups, resourceVersion preconditions, the mass-change guard."""
 

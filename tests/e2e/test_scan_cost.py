@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Scan cost follows the number of stuck releases, not the size of the history
 (issue: "list metadata first, filter on the server, fetch full records only for
 the releases you act on, page through big lists").

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Scope options end to end: namespaces (names and globs), exclude_namespaces,
 releases and exclude_releases (names and globs) select what is scanned and
 what is remediated; everything outside the scope is neither reported nor

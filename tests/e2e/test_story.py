@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The seed's story, end to end, with real Helm: a release really stuck by an
 interrupted operation, Helm refusing, helm_unstick remediating, Helm working.
 The main stories run on the real helm 3 and helm 4 CLIs: the CLI itself is

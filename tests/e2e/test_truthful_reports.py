@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The fleet report never says something happened that did not (issue 14): check mode, refused writes,
 bad variables, host patterns that match nothing, serial batches and strategy free, on real stuck releases."""
 

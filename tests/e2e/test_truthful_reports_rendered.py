@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The fleet report tells the truth where people read it (issue 14): playbooks/remediate.yml run the way
 AWX runs a job (ansible-runner), over five clusters with releases really stuck by real Helm -- one
 remediated, one whose write is refused (403), one held back by the max_remediations guard, one that cannot

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Fault-matrix fixtures (they live in faultkit.py, importable by the tests)."""
 
 import os

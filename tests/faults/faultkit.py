@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Fault-matrix fixtures: a small fleet of release records made stuck by real
 Helm (once per worker, then copied into each test's own localkube), a ledger
 that proves no record was lost or corrupted, and a tally of every fault tried.

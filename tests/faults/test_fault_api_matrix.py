@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """API faults during the scan and during remediation: 500, 503, 429 with
 Retry-After, request timeouts, dropped connections. After each: no record lost
 or corrupted, backups equal the originals byte for byte, and a re-run

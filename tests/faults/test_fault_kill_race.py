@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The module killed mid-remediation (SIGKILL of the whole ansible-playbook
 process group, as when a CI runner dies), and a live Helm operation racing
 ours on the same release. After each: no record lost, a re-run converges."""

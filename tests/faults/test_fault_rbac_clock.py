@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """RBAC (read-only token, forbidden namespace, expired token) and clock skew
 between this controller and the API server. Refusals are clean and per
 release, nothing changes, and a re-run with proper credentials converges;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Odd and corrupt release records: bad base64, bad gzip, bad JSON, missing
 fields, unknown or missing statuses, duplicate and odd revision labels, a
 ~1 MB record, and release names with dots and dashes (shop/my.app-v2 is in

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The stuck_releases role (playbooks/remediate.yml through ansible-playbook)
 over four clusters at once, each with a different fault from the matrix:
 an overloaded API (500s on the list, a dropped connection on a GET), a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The stuck_releases role (playbooks/remediate.yml, report.yml) through
 ansible-playbook under faults: API overload and a dropped write on one
 cluster, a read-only token on another, the whole run SIGKILLed mid-way; then

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """ansible-lint (production profile, offline; config in .ansible-lint) passes on
 the collection's roles and playbooks."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The AWX config-as-code playbook (awx/) and the execution environment definition pass
 `ansible-playbook --syntax-check` and ansible-lint's production profile."""
 

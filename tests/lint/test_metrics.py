@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The prom report format and the example alert rules, checked by Prometheus' own promtool."""
 
 import shutil

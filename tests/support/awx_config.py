@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Read awx/settings/config.yml (the config as code of awx/configure.yml) the way the playbook
 sees it, without AWX: `!unsafe` values stay as they are (AWX templates them, not
 Ansible), "{{ var }}" references are resolved, other templates rendered with Jinja.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Headless Chromium driven over the DevTools protocol (no selenium needed: the
 ``websocket-client`` package comes with ``kubernetes``).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A small HTTP CONNECT proxy on 127.0.0.1 that logs every tunnel it opens (tests only).
 
 Used to show that the scan (Python client) and the helm step (helm's client-go) both

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Run the collection's playbooks over an inventory of clusters the way an operator would, and read
 what they wrote (tests only)."""
 

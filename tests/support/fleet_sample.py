@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A realistic fleet outcome (what the stuck_releases role records per host: helm_unstick's one release
 model), for the HTML report's browser test and docs/make_screenshot.py."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A real PostgreSQL server for the tests and the bench: Debian's PostgreSQL 15 binaries (``initdb``,
 ``postgres``), a data directory in a fresh temporary directory (a copy of one made by initdb once per
 machine), a free port on 127.0.0.1, started in well under a second (no fsync: nothing here must survive

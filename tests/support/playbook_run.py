@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Run helmops.unstick.helm_unstick through ansible-playbook, the way a user
 would, and hand back its result and everything it printed (tests only)."""
 

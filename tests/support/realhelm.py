@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A real helm CLI (tests/support/tools.py) run the way a user runs it, against one cluster:
 ``helm history``, ``helm upgrade`` and the refusal users meet on a stuck release. ``start`` lets
 helmfix's stuck-makers interrupt the real CLI exactly as they interrupt the SDK:

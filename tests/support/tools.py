@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The real tools under the tests: helm 3 and helm 4 CLIs, kube-apiserver and etcd that scripts/bootstrap
 builds into .tools/ (versions pinned in scripts/tool-versions), and the helm stand-in for the few tests that need a helm
 failing or hanging on purpose (tests/support/bin/helm)."""

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The molecule scenario's fleet: local clusters with really stuck Helm releases.
 
     fleet.py create  EPHEMERAL_DIR   start the clusters, make releases stuck, write the inventory

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: helmops.unstick contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Raw Kubernetes REST calls over a ``kubernetes.client.ApiClient``.
 
 We talk REST directly (not the typed or dynamic clients) because the scan

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: helmops.unstick contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Helm release records in the cluster (Secret or ConfigMap storage driver).
 
 Only this file knows the REST paths.  The scan is built so its cost follows

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 module helmops.local/kube-apiserver
 
 go 1.26.0

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // kube-apiserver for the tests' real API server (tests/support/realkube), built by scripts/bootstrap
 // from the k8s.io/kubernetes Go module: the upstream command, unchanged.
 package main

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The real API server (tests/support/realkube) under the e2e tests of this directory: one kube-apiserver +
 etcd per test worker, shared by the tests here, each test in namespaces of its own. The shared fixtures
 (``module_args``, ``real_helm``, ``unstick``) run against it because ``kube`` is overridden here."""

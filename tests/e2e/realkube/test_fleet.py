@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Fleets of real API servers (tests/support/realkube): the kubeconfig inventory plugin over them,
 playbooks/remediate.yml over two real clusters and a dead one, a hung kube-apiserver (SIGSTOP) and a
 kube-apiserver restarted while helm rolls a release back. Releases are stuck for real (real helm --wait

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The RBAC manifests of docs/rbac/ on the real kube-apiserver's RBAC authorizer: applied with the real
 kubectl, the module runs as the ServiceAccount with a token from ``kubectl create token`` (TokenRequest).
 The records role is enough to report and unlock, and each of its verbs on secrets is needed; rolling back

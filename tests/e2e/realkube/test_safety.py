@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What keeps helm_unstick from doing harm, on the real kube-apiserver: a real Helm write landing between
 the module's read and its write wins (the real server's 409 on the module's resourceVersion precondition),
 and a history bigger than one page is read whole (the real server's continue tokens). Check mode and

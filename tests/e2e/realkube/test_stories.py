@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The stories that matter, on the real kube-apiserver with the real helm 3 and helm 4 CLIs: each release is
 left stuck by killing ``helm … --wait`` while it waits for a Deployment that never becomes ready (no
 controllers run), the way releases get stuck in life, and the CLI's own refusal is shown before and its

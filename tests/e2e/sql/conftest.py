@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Fixtures of the sql-driver tests: one real PostgreSQL per test module (started in well under a second,
 tests/support/pgserver.py), a fresh database and owner role per test, real Helm on the ``sql`` driver
 against it (the chart's objects in the test's localkube) and helm_unstick's arguments for it."""

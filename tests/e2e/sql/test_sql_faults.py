@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Bad input and faults on Helm's ``sql`` storage driver, each on a real PostgreSQL with releases real Helm
 left stuck: wrong password, database unreachable, a role without UPDATE, the server restarted mid-run, a
 statement timeout, a concurrent Helm write between scan and write, a corrupt ``body``. After each: the

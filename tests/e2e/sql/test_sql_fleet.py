@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """SQL-backed clusters in a fleet: the kubeconfig inventory plugin sets the driver and the connection string
 per host (``compose``), playbooks/remediate.yml runs the role over a SQL-backed cluster and a Secret-backed
 one, and the fleet report says which driver (and which database) each cluster's Helm uses."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The seed's story on Helm's ``sql`` storage driver, end to end: records in a real PostgreSQL, the chart's
 objects in the cluster, releases left stuck by killing real Helm (helm 3 and helm 4 CLIs, and the SDK),
 Helm refusing, helm_unstick fixing them, Helm upgrading again. Plus the in-progress guard, check mode and

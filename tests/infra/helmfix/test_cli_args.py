@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The helm stand-in's command line and output formatting, in process (no server)."""
 
 import io

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The helm CLI stand-in (tests/support/bin/helm) over the real Helm SDK, on localkube."""
 
 import json

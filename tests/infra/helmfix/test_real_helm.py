@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Real Helm (SDK v4.2.3) on localkube, and releases left stuck by really
 interrupting it."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """helmfix.remote: the stuck-release makers and age_record against a localkube
 running as its own process (``python -m localkube``), through RemoteKube."""
 

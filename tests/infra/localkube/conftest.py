@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Fixtures for localkube tests: a fresh server per test (port 0, parallel-safe)."""
 from __future__ import annotations
 

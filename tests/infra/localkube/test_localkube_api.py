@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """CRUD, errors, patches, validation, discovery, clock -- via the real kubernetes client."""
 from __future__ import annotations
 

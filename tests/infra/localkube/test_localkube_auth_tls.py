@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Bearer-token authn, RBAC-like authz, TLS with a generated CA."""
 from __future__ import annotations
 

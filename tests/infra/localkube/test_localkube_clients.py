@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Real clients over the wire: kubectl and Helm's Go client (helm_python)."""
 from __future__ import annotations
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Fault injection (Python API and HTTP admin API) and request counters."""
 from __future__ import annotations
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """List semantics: selectors, pagination, metadata-only and Table responses."""
 from __future__ import annotations
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Protobuf request bodies (what client-go/Helm send for Secrets)."""
 from __future__ import annotations
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Watch, as kube-apiserver serves it: what helm 4's --wait=watcher (kstatus over list+watch), the
 Python client's Watch and curl read. Added for the real helm CLIs; each case is the real API's."""
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Wire parity: localkube against the real kube-apiserver (tests/support/realkube).
 
 The requests the module (plugins/module_utils/k8s), kubectl, the kubernetes Python client and real helm 4

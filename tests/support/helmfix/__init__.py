@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Real-Helm fixtures: drive the real Helm SDK (helm-python-sdk, Helm v4.2.3)
 against a local API server, and leave releases *really* stuck.
 

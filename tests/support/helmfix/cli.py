@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Argument handling and output of the test ``helm`` stand-in (tests/support/bin/helm).
 
 NOT the helm CLI: a test double that parses helm's command line the way helm

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """One real Helm SDK operation in its own process: ``python -m helmfix.op JSON``.
 
 Real Helm calls run in a child process so a test can kill one midway (that is

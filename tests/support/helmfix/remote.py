@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """helmfix against a localkube running in another process (``python -m localkube``).
 
 The stuck-release makers and ``age_record`` use two things of an in-process

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Real Helm on its ``sql`` storage driver (records in PostgreSQL, the chart's objects in the cluster), and
 releases left stuck there for real.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """localkube: a small, faithful local Kubernetes API server (core/v1 only).
 
 Serves Namespaces, Secrets, ConfigMaps and ServiceAccounts over real HTTP(S)

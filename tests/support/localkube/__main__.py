@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """``python -m localkube``: run a server until SIGINT/SIGTERM; print its URL."""
 from __future__ import annotations
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Bearer-token authentication and a tiny RBAC-like authorizer.
 
 ``tokens`` maps a token to ``None`` (full access) or a rule dict::

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Request bodies decoded as kube-apiserver decodes them, with its error messages.
 
 kube-apiserver reads a JSON body with Go's encoding/json (sigs.k8s.io/json): a syntax error is reported

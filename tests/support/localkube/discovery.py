@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Discovery documents (/version, /api, /api/v1, /apis) and OpenAPI v3 for core/v1.
 
 Only core/v1 is served.  ``/apis`` is an empty APIGroupList returned as plain

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Run-time fault injection.
 
 A fault matches a request by k8s ``verb`` (get, list, create, update, patch,

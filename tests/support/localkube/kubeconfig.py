@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Kubeconfig generation (works for kubectl, the kubernetes client and Helm)."""
 from __future__ import annotations
 

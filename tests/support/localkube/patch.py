@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Patch algorithms: JSON merge patch (RFC 7386), JSON patch (RFC 6902).
 
 Strategic merge patch is treated as a merge patch (good enough for the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Minimal Kubernetes protobuf decoding (and an encoder for tests).
 
 Wire format (``application/vnd.kubernetes.protobuf``): the 4-byte magic

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Label and field selectors, parsed the way the API server parses them.
 
 Label selectors follow k8s.io/apimachinery/pkg/labels (selector.go): the same lexer (identifiers end

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """HTTP(S) front end: routing, request decoding, verbs, Status errors."""
 from __future__ import annotations
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """In-memory object store: one global resourceVersion counter, objects kept as
 dicts plus their pre-serialized JSON, listed in (namespace, name) order like etcd.
 

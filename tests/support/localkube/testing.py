@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Small helpers for tests that talk to a LocalKube (kubernetes client, raw HTTP)."""
 from __future__ import annotations
 

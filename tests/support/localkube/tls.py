@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Throwaway CA + server certificate (127.0.0.1, ::1, localhost) via cryptography."""
 from __future__ import annotations
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Object validation as kube-apiserver's (pkg/apis/core/validation and apimachinery's validation), for
 the kinds localkube serves: the same checks in the same order, worded the same, so a 422 Invalid
 carries the same message and the same causes (reason, field, message).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """realkube: a real Kubernetes API server for the tests -- the upstream kube-apiserver and etcd that
 scripts/bootstrap builds from their Go modules (tests/support/tools.py), run on 127.0.0.1 free ports
 in a temporary directory. No controller-manager, no scheduler, no kubelet: objects are stored and

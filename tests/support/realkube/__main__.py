@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """``python -m realkube``: run a real kube-apiserver + etcd until SIGINT/SIGTERM; print its URL."""
 from __future__ import annotations
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """front: a TLS-terminating reverse proxy in front of a RealKube that can hold chosen requests, for the
 races a real server cannot be told to stage (a write that must land between another client's read and
 its write). Every request is forwarded to the real kube-apiserver over HTTPS (checked against its CA),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Releases left stuck for real on the real API server, the way most of them are in life: ``helm
 upgrade|install|rollback --wait`` waits for a Deployment that never becomes ready (no controller-manager
 runs here), and the client is killed while it waits (a CI runner killed at its time limit, a Ctrl-C).

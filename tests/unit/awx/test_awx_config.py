@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """awx/ config as code, checked without AWX: survey variables are variables of the role
 (validated by the role's own argument spec, as at run time), schedules have the rrules they
 claim (and follow their variables), credential types inject exactly the K8S_AUTH_* names

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Each role's meta/argument_specs.yml documents every variable of its defaults/main.yml with the
 same default, and documents no default that defaults/main.yml does not set."""
 

@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What urllib3 may retry under the module's client: only failed connects.
 
 A 429 or 503 with Retry-After must come back to KubeApi as an HTTP answer

@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """cluster_timeout: one deadline cuts every request, retry, back-off and helm call of a run on a cluster."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type

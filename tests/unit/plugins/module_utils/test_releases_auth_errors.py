@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The scan's fallback from a cluster-wide list to per-namespace lists is for
 RBAC refusals (403) only: expired or wrong credentials (401) fail the scan
 with the server's answer, instead of advice to name namespaces or one
