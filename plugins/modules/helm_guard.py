@@ -12,7 +12,7 @@ DOCUMENTATION = r"""
 ---
 module: helm_guard
 short_description: Guard one Helm release's upgrade, before (check and unstick) and after (verify or roll back)
-version_added: "0.3.0"
+version_added: "0.1.0"
 author:
   - helmops.unstick maintainers (@helmops)
 description:

@@ -12,7 +12,7 @@ DOCUMENTATION = r"""
 ---
 module: helm_release
 short_description: Read one Helm release's history, and roll it back to a revision, on the cluster you name
-version_added: "0.2.0"
+version_added: "0.1.0"
 author:
   - helmops.unstick maintainers (@helmops)
 description:
