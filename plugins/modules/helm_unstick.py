@@ -292,9 +292,6 @@ releases:
   elements: dict
 """
 
-import getpass
-import socket
-import time
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -310,101 +307,32 @@ except ImportError:
     KUBERNETES_IMP_ERR = traceback.format_exc()
 
 
-def _psycopg_missing():
-    """The import error of psycopg (needed by the sql driver only, so imported only then), or None."""
-    try:
-        import psycopg  # noqa: F401 pylint: disable=unused-import
-    except ImportError:
-        return traceback.format_exc()
-    return None
-
-
-def _helm_gate(module, conn, driver, storage):
-    """helm for the actions that need it, bound to the one connection (checked before any request
-    when the strategies need it; lazily when only an unfinished remediation might)."""
-    from ansible_collections.helmops.unstick.plugins.module_utils import actions
-    from ansible_collections.helmops.unstick.plugins.module_utils.helm_cli import HelmCli
-    from ansible_collections.helmops.unstick.plugins.module_utils.module_connection import helm_path
-    from ansible_collections.helmops.unstick.plugins.module_utils.runner import HelmGate
-    params = module.params
-    if not params["remediate"]:
-        return HelmGate()
-    path = helm_path(module)
-    if not path:
-        return HelmGate(problem="helm_binary: %r is not on PATH" % params["helm_binary"])
-    if conn.helm_unsupported:
-        return HelmGate(problem="the connection cannot be given to helm: %s" % conn.helm_unsupported)
-    sql = getattr(storage, "db", None)   # the sql driver: helm reaches the same database
-    gate = HelmGate(HelmCli(path, conn, driver, storage_environment=getattr(storage, "helm_environment", dict)(),
-                            storage_secrets=sql.conninfo.secrets if sql else ()))
-    if actions.needs_helm([params["strategy"], params["pending_install"]]):
-        gate.ready()
-    return gate
-
-
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     if not HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMP_ERR)
-    from ansible_collections.helmops.unstick.plugins.module_utils import options, runner
-    from ansible_collections.helmops.unstick.plugins.module_utils.deadline import Deadline
+    from ansible_collections.helmops.unstick.plugins.module_utils import options
+    from ansible_collections.helmops.unstick.plugins.module_utils.cluster_run import check_cluster
     from ansible_collections.helmops.unstick.plugins.module_utils.errors import OptionError
-    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import ApiError
-    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
-    from ansible_collections.helmops.unstick.plugins.module_utils.module_connection import connect
-    from ansible_collections.helmops.unstick.plugins.module_utils.sql.database import Database
-    from ansible_collections.helmops.unstick.plugins.module_utils.sql.releases import SqlReleaseStorage
 
-    params = module.params
-    started = time.time()
     # Everything is checked before the first request or write.
     try:
-        settings = options.validate(params)
+        settings = options.validate(module.params)
     except OptionError as err:
         module.fail_json(msg=str(err), option=err.option)
-    deadline = Deadline(settings.cluster_timeout)
-    where = {"storage_driver": settings.driver}
-    if settings.sql:
-        # a string from HELM_DRIVER_SQL_CONNECTION_STRING is no option Ansible masks by itself
-        module.no_log_values.update(settings.sql.secrets)
-        where["database"] = settings.sql.label
-        missing = _psycopg_missing()
-        if missing:
-            module.fail_json(msg=missing_required_lib("psycopg[binary] (storage_driver=sql)"),
-                             exception=missing, **where)
-    conn, api = connect(module, settings.request_timeout, deadline)
-    cluster = conn.label
-    if settings.sql:
-        storage = SqlReleaseStorage(Database(settings.sql, settings.request_timeout, deadline))
-    else:
-        storage = ReleaseStorage(api, settings.driver)
-    gate = _helm_gate(module, conn, settings.driver, storage)
-    actor = "%s@%s" % (getpass.getuser(), socket.gethostname())
-    try:
-        result = runner.run(params, storage, cluster, actor, helm_gate=gate,
-                            check_mode=module.check_mode, diff=module._diff, settings=settings, deadline=deadline)
-    except ApiError as err:
-        where_from = "" if settings.sql else " (%s)" % conn.server   # a database error names the database
-        module.fail_json(msg="cluster %s%s: cannot scan Helm releases: %s"
-                         % (cluster, where_from, runner.describe_api_error(err, conn.server)), cluster=cluster,
-                         server=conn.server, **where)
-    finally:
-        if settings.sql:
-            storage.db.close()
-    result.update(where)
-    result.update(server=conn.server, actor=actor, duration_seconds=round(time.time() - started, 3))
-    result["scan_warnings"] = result.pop("warnings", [])
-    for warning in result["scan_warnings"]:
+    # the whole run is the one shared with helm_unstick_batch (module_utils/cluster_run.py)
+    run = check_cluster(module.params, settings, check_mode=module.check_mode, diff=module._diff)
+    module.no_log_values.update(run.secrets)
+    for value in run.public:
+        module.no_log_values.discard(value)
+    for warning in run.warnings:
         module.warn(warning)
-    if result.get("failed"):
-        module.fail_json(**result)
-    if result["errors"]:
-        problems = "; ".join(e["reason"] for e in result["errors"])
-        if params["fail_on_error"]:
-            module.fail_json(msg="cluster %s: %d problem(s): %s" % (cluster, len(result["errors"]), problems),
-                             **result)
-        module.warn("cluster %s: %s" % (cluster, problems))
-    module.exit_json(**result)
+    if run.result.get("failed"):
+        fields = dict(run.result)
+        if run.exception:
+            fields["exception"] = run.exception
+        module.fail_json(**fields)
+    module.exit_json(**run.result)
 
 
 if __name__ == "__main__":
