@@ -22,7 +22,7 @@ UPGRADE_FAILED = {"msg": "Failure when executing Helm command. Exited 1.",
 
 def job(store, helm="works", check=False, **params):
     opts = dict(PARAMS, **params)
-    settings, _ = options.validate_guard(opts, {})
+    settings, dummy = options.validate_guard(opts, {})
     gate = runner.HelmGate(FakeHelm(store, helm)) if helm else runner.HelmGate(problem="helm_binary: not on PATH")
     return runner.Run(dict(strategy=opts["strategy"], pending_install=opts["pending_install"], wait=True), settings,
                       store, "c1", "ops@ctl", gate, check_mode=check, diff=True, clock=lambda: NOW)
@@ -269,7 +269,7 @@ def test_after_verification_failure_without_a_task_error_is_rescued(web):
 def test_after_touches_nothing_it_cannot_judge(web):
     store = web(["superseded", "deployed"])
     store.upgrade("failed")
-    obj, _ = record(store, 3)
+    obj, dummy = record(store, 3)
     obj["metadata"]["labels"]["status"] = "deployed"                       # label and payload disagree
     run = job(store, phase="after", from_revision=2)
     with pytest.raises(guard.GuardStop) as stop:

@@ -81,7 +81,7 @@ def test_connection_options_that_need_each_other(given, env, option, needed):
 
 def test_complete_connection_pairs_pass():
     validate({"client_cert": "/c", "client_key": "/k", "username": "u", "password": "p",
-                      "impersonate_user": "me", "impersonate_groups": ["ops"]}, {})
+              "impersonate_user": "me", "impersonate_groups": ["ops"]}, {})
 
 
 def test_sql_connection_string_from_the_option_or_helms_variable():

@@ -43,4 +43,4 @@ def test_forbidden_still_falls_back_per_namespace():
         ReleaseStorage(Api(403)).scan()
     assert "name the namespaces" in err.value.message
     result = ReleaseStorage(Api(403, ok=("a",))).scan(["a", "b"])
-    assert [ns for ns, _ in result.forbidden] == ["b"]
+    assert [ns for ns, dummy in result.forbidden] == ["b"]

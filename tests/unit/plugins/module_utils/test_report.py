@@ -45,7 +45,7 @@ def test_full_entry_without_secrets(make_release, make_object, secret_password):
 
 
 def test_entry_unknown_chart_and_no_plan(make_release, make_object):
-    classification, _ = _pipeline(make_release, make_object, ["pending-install"])
+    classification, dummy = _pipeline(make_release, make_object, ["pending-install"])
     entry = release_entry(classification)
     assert REQUIRED <= set(entry)
     assert entry["chart"] is None and entry["app_version"] is None and entry["action"] is None

@@ -227,7 +227,7 @@ def test_two_runs_from_one_scan_roll_back_once(make_release, make_object):
     second = runner.Run(dict(PARAMS, strategy="rollback"), runner.validate(dict(PARAMS), {}), store, "c1", "b",
                         runner.HelmGate(helm))
     found_a, now = first.scan()
-    found_b, _ = second.scan()
+    found_b, dummy = second.scan()
     first.remediate(found_a, now)
     second.remediate(found_b, now)
     assert [e["state"] for e in first.releases] == ["remediated"]

@@ -44,13 +44,13 @@ def test_rolls_back_without_a_claim_and_verifies(failed_item):
 
 
 def test_a_helm_that_fails_says_where_it_was_going(failed_item):
-    ctx, item, _, _ = failed_item("fails")
+    ctx, item, dummy, dummy = failed_item("fails")
     with pytest.raises(HelmError, match="^rollback to revision 2: Error: timed out"):
         get("restore").execute(ctx, item)
 
 
 def test_a_helm_that_did_nothing_is_no_restore(failed_item):
-    ctx, item, _, _ = failed_item("noop")
+    ctx, item, dummy, dummy = failed_item("noop")
     get("restore").execute(ctx, item)
     with pytest.raises(VerifyError, match="shows revision 3 failed as the newest"):
         get("restore").verify(ctx, item)

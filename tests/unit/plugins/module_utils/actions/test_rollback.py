@@ -24,7 +24,7 @@ def test_claims_then_rolls_back_to_the_plan_and_verifies(stuck_item):
 
 
 def test_a_helm_that_did_nothing_is_not_a_rollback(stuck_item):
-    ctx, item, store, _ = stuck_item(["deployed", "pending-upgrade"], helm_mode="noop")
+    ctx, item, store, dummy = stuck_item(["deployed", "pending-upgrade"], helm_mode="noop")
     action = get("rollback")
     action.execute(ctx, item)
     with pytest.raises(VerifyError, match="reported success .* shows revision 2 failed as the newest"):
@@ -32,14 +32,14 @@ def test_a_helm_that_did_nothing_is_not_a_rollback(stuck_item):
 
 
 def test_a_failing_helm_leaves_the_claim_for_resume(stuck_item):
-    ctx, item, store, _ = stuck_item(["deployed", "pending-upgrade"], helm_mode="fails")
+    ctx, item, store, dummy = stuck_item(["deployed", "pending-upgrade"], helm_mode="fails")
     with pytest.raises(HelmError):
         get("rollback").execute(ctx, item)
     assert item.written and claims.read_claim(store.objs[("apps", "sh.helm.release.v1.web.v2")]["metadata"])
 
 
 def test_a_deployed_revision_that_is_not_our_rollback_fails_verification(stuck_item):
-    ctx, item, store, _ = stuck_item(["superseded", "deployed", "pending-upgrade"])
+    ctx, item, store, dummy = stuck_item(["superseded", "deployed", "pending-upgrade"])
     action = get("rollback")
     action.execute(ctx, item)
     item.plan = item.plan._replace(target_revision=1)      # helm rolled back to 2, we planned 1

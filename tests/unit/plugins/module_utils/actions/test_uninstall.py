@@ -25,7 +25,7 @@ def test_claims_then_uninstalls_and_verifies_the_records_are_gone(stuck_item):
 
 
 def test_records_still_there_after_helm_said_uninstalled_is_an_error(stuck_item):
-    ctx, item, store, _ = stuck_item(["pending-install"], helm_mode="noop", pending_install="uninstall")
+    ctx, item, store, dummy = stuck_item(["pending-install"], helm_mode="noop", pending_install="uninstall")
     action = get("uninstall")
     action.execute(ctx, item)
     with pytest.raises(VerifyError, match="helm uninstall reported success .* still shows revision 1 failed"):

@@ -22,7 +22,7 @@ from ansible_collections.helmops.unstick.plugins.module_utils.sql.database impor
     (None, "consuming input failed: server closed the connection unexpectedly", 0, "connection to the database was lost"),
 ])
 def test_classify(sqlstate, text, status, words):
-    got, _, message = classify_error(sqlstate, text)
+    got, dummy, message = classify_error(sqlstate, text)
     assert got == status and words in message and "\n" not in message
 
 

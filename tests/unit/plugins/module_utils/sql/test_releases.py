@@ -94,7 +94,7 @@ def test_a_write_needs_a_read_and_the_row_unchanged():
     written = storage.replace(new)
     assert written["metadata"]["resourceVersion"] == "101" and written["data"]["release"] == "NEW"
     assert claims.read_claim(written["metadata"]).target == 2
-    statements = [sql.split()[0] for sql, _ in storage.db.written]
+    statements = [sql.split()[0] for sql, dummy in storage.db.written]
     assert statements == ["UPDATE", "DELETE"] + ["INSERT"] * 7      # the claim's label and its six fields
     again = claims.with_claim(written, claims.read_claim(written["metadata"])._replace(until=1))
     storage.db.answers = [[dict(row("web", 3, "failed", row_version="102"))]] + [[]] * 8

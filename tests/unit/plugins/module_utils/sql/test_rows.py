@@ -28,8 +28,8 @@ def test_a_claim_round_trips_through_custom_labels():
     mark = claims.new_claim("rollback", 3, 2, "ops@" + "h" * 80, "0123456789ab", 1796280100, 300)
     obj = claims.with_claim(rows.record_object(ROW, None, body="x"), mark)
     labels = rows.claim_label_rows(obj["metadata"])
-    assert [k for k, _ in labels] == list(rows.CLAIM_KEYS)
-    assert all(len(v) <= rows.LABEL_VALUE_MAX for _, v in labels)   # Helm's VARCHAR(63)
+    assert [k for k, dummy in labels] == list(rows.CLAIM_KEYS)
+    assert all(len(v) <= rows.LABEL_VALUE_MAX for dummy, v in labels)   # Helm's VARCHAR(63)
     back = meta_from_object(rows.record_object(ROW, dict(labels)))
     assert back.claim._replace(by=mark.by) == mark and back.claim.by == mark.by[:63]
     uninstall = claims.with_claim(obj, claims.new_claim("uninstall", 3, None, "ops@h", "r", 1, 300))
