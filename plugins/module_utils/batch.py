@@ -61,8 +61,8 @@ def prepare(clusters, spec, validate, environ=None):
         given = dict((k, v) for k, v in raw.items() if v is not None)
         checked = checker.validate(given)
         no_log |= set(checked._no_log_values)
-        if checked.errors:
-            message = checked.errors.messages[0]
+        if checked.error_messages:
+            message = checked.error_messages[0]
             option = _option_named(message, list(spec) + list(given)) or "(options)"
             shown = "(set)" if spec.get(option, {}).get("no_log") else given.get(option)
             raise _with_no_log(BatchInputError(host, option, shown, message), no_log)

@@ -24,8 +24,8 @@ description:
     fails another. helm runs inside its cluster's worker, so at most O(concurrency) helm processes run at once.
   - Every cluster's options are checked before the first request. One bad option fails the task naming the host,
     the option and its value (never a secret's), and no cluster is asked anything.
-  - A cluster that could not be checked, or whose releases had problems, does not fail this task: its entry in
-    RV(results) says so (C(failed), C(msg)), exactly as M(helmops.unstick.helm_unstick) would have failed.
+  - A cluster that could not be checked, or whose releases had problems, does not fail this task; its entry in
+    RV(cluster_results) says so (C(failed), C(msg)), exactly as M(helmops.unstick.helm_unstick) would have failed.
 options:
   clusters:
     description:
@@ -74,11 +74,11 @@ EXAMPLES = r"""
 
 - name: Fail the hosts whose cluster could not be checked
   ansible.builtin.assert:
-    that: not (fleet.results[inventory_hostname].failed | default(false))
+    that: not (fleet.cluster_results[inventory_hostname].failed | default(false))
 """
 
 RETURN = r"""
-results:
+cluster_results:
   description:
     - One entry per cluster of O(clusters), keyed like it, each M(helmops.unstick.helm_unstick)'s return values for
       that cluster (C(cluster), C(server), C(releases), C(summary), C(changed), ...), with C(failed) and C(msg)
@@ -87,7 +87,7 @@ results:
   type: dict
   sample: {prod-eu-1: {changed: false, cluster: prod-eu-1, releases: [], summary: {stuck: 0}}}
 failed_hosts:
-  description: The clusters whose entry in RV(results) failed.
+  description: The clusters whose entry in RV(cluster_results) failed.
   returned: success
   type: list
   elements: str
@@ -120,16 +120,20 @@ def main():
     from ansible_collections.helmops.unstick.plugins.module_utils.cluster_run import check_cluster
     from ansible_collections.helmops.unstick.plugins.module_utils.module_args import argument_spec
 
+    # shown instead of the options themselves (``clusters`` holds every cluster's credentials)
+    invocation = {"module_args": {"clusters": "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER",
+                                  "concurrency": module.params["concurrency"]}}
     if module.params["concurrency"] < 1:
         module.fail_json(msg="concurrency: must be 1 or more, got %r" % module.params["concurrency"],
-                         option="concurrency")
+                         option="concurrency", invocation=invocation)
     # ``clusters`` is no_log as a whole (it carries tokens), which would mask every string in it (namespace and
     # release names too): mask exactly what helm_unstick would mask for each cluster instead.
     try:
         prepared, no_log = batch.prepare(module.params["clusters"], argument_spec(), options.validate)
     except batch.BatchInputError as err:
         module.no_log_values = err.no_log
-        module.fail_json(msg="%s; nothing was asked of any cluster" % err, host=err.host, option=err.option)
+        module.fail_json(msg="%s; nothing was asked of any cluster" % err, host=err.host, option=err.option,
+                         invocation=invocation)
     module.no_log_values = set(no_log)
     runs = batch.run_all(prepared, module.params["concurrency"], check_cluster, check_mode=module.check_mode,
                          diff=module._diff)
@@ -148,7 +152,8 @@ def main():
     for host, params, settings in prepared:
         for value in runs[host].public:
             module.no_log_values.discard(value)
-    out = dict(changed=any(r.get("changed") for r in results.values()), results=results, failed_hosts=failed,
+    out = dict(invocation=invocation, changed=any(r.get("changed") for r in results.values()),
+               cluster_results=results, failed_hosts=failed,
                concurrency=max(1, min(module.params["concurrency"], len(prepared))))
     if diffs:
         out["diff"] = diffs
