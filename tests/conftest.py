@@ -1,14 +1,33 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Fixtures shared by every test directory."""
 
+import sys
+from pathlib import Path
+
 import pytest
 
-import pgserver
-import tools
-from localkube import LocalKube
+# `ansible-test units` runs pytest with its own config, not pytest.ini's pythonpath
+SUPPORT = str(Path(__file__).resolve().parent / "support")
+if SUPPORT not in sys.path:
+    sys.path.insert(0, SUPPORT)
+
+import pgserver  # noqa: E402 pylint: disable=wrong-import-position
+import tools  # noqa: E402 pylint: disable=wrong-import-position
+from localkube import LocalKube  # noqa: E402 pylint: disable=wrong-import-position
+
+UNIT = Path(__file__).resolve().parent / "unit"
+
+
+def only_unit_tests(config):
+    """Every path pytest was given is under tests/unit (as `ansible-test units` gives them)."""
+    paths = [(config.invocation_params.dir / arg.split("::")[0]).resolve() for arg in config.args]
+    return bool(paths) and all(path == UNIT or UNIT in path.parents for path in paths)
 
 
 def pytest_configure(config):
+    # unit tests use none of the real tools: ansible-test units runs them on a copy without .tools/
+    if only_unit_tests(config):
+        return
     # the real helm CLIs are part of what the project claims: missing ones fail the run, never skip
     missing = tools.missing_tools() + pgserver.missing_binaries()   # + PostgreSQL's server (the sql driver)
     if missing:
