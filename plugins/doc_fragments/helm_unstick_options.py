@@ -110,6 +110,64 @@ options:
         this directory, named C(CLUSTER/NAMESPACE/RELEASE.vREVISION.TIMESTAMP.json), mode 0600.
       - The file contains the release values, which often hold secrets.
     type: path
+  backup:
+    description:
+      - Where to save the records a remediation may change, before its first write. A list of V(file) (under
+        O(backup_dir), mode 0600) and V(cluster) (in the release's namespace); both may be given.
+      - V(cluster) writes one object per record of the driver's kind (a Secret of type C(helmops.unstick/backup),
+        or a ConfigMap), named C(helmops.unstick.backup.RELEASE.vREVISION.RUN), labelled
+        C(app.kubernetes.io/managed-by=helmops.unstick), C(helmops.unstick/backup-of=RELEASE),
+        C(helmops.unstick/revision) and C(helmops.unstick/run), never C(owner=helm) (so Helm ignores it), with
+        annotations saying who, when, which run, which revision, which action and why, and the record's own
+        labels. The release values never leave the cluster. Once the remediation is done, the backups note the
+        C(resourceVersion) of each record of the release, which M(helmops.unstick.helm_restore) compares with
+        before it restores.
+      - The newest record is saved; for C(rollback) (and resuming one) also the C(deployed) records below it,
+        which C(helm rollback) marks superseded.
+      - With V(file), the same backup objects are also written as one bundle per release and run
+        (C(RELEASE.run-RUN.restore-bundle), mode 0600) beside the record's own file, for a restore from files.
+      - Unset means V(file) when O(backup_dir) is set, else no backup. V(cluster) needs C(create), C(update),
+        C(list) and C(delete) on secrets (or configmaps); see C(docs/rbac/helm-unstick-backups.yaml). Not with
+        O(storage_driver=sql) (its records are database rows; use V(file)).
+    type: list
+    elements: str
+  backup_keep:
+    description:
+      - How many runs of cluster backups to keep per release; older runs' backup objects are deleted after a
+        remediation of that release.
+    type: int
+    default: 5
+  events:
+    description:
+      - Write a Kubernetes Event (core/v1) in the release's namespace for every remediation (reason C(Unlocked),
+        C(RolledBack), C(Uninstalled), C(Resumed)), refusal (C(Refused), also for RV(releases) left alone as
+        V(possibly_running)) and failure (C(RemediationFailed)), with who, what and which revisions, the
+        release's record as the involved object and C(helmops.unstick) as the reporting component
+        (C(kubectl get events -n NAMESPACE)).
+      - An Event that cannot be written is a warning, never a failure. Not written with O(storage_driver=sql).
+    type: bool
+    default: true
+  liveness_checks:
+    description:
+      - Before acting on a pending revision older than O(min_age), look for signs that the operation is still
+        going on; any sign makes it V(possibly_running), listed with the evidence, and it is never acted on.
+      - What is looked at, with at most 10 GETs per stuck release (counted in RV(liveness_requests)), is
+        the Job and Pod hooks of the pending revision (named in its record) that have not finished (up to 4);
+        the objects of its manifest, workloads first (up to 6), written by helm's field manager (a
+        C(managedFields) entry of a manager named C(helm*)) less than O(min_age) ago; and, in the record itself,
+        a hook helm started less than O(min_age) ago. The record's own C(modifiedAt) is what its age is
+        measured from already.
+      - An object that cannot be read (RBAC) is a warning, not evidence. Not made with O(storage_driver=sql).
+    type: bool
+    default: true
+  tidy_history:
+    description:
+      - After a successful rollback, mark the older pending revisions left in the release's history (below
+        the stuck one) C(failed), so C(helm history) and other scanners stop showing them as pending. Each is a
+        conditional write with a description saying who and why; backed up like the stuck record.
+      - Off by default. Helm ignores pending revisions that are not the newest, so this is cosmetic.
+    type: bool
+    default: false
   max_remediations:
     description:
       - If more releases are stuck than this, change nothing and fail with the list. A guard against

@@ -59,3 +59,31 @@ def write_backup(backup_dir, cluster, namespace, release, revision, obj, now):
     with os.fdopen(fd, "w") as handle:
         json.dump(obj, handle, indent=1, sort_keys=True)
     return path
+
+
+#: a run's bundle of one release: the backup objects of cluster_backup.py, with what the run left (a restore's
+#: input); JSON, but not named *.json, so it is never taken for one record's backup file
+BUNDLE_SUFFIX = ".restore-bundle"
+
+
+def write_bundle(backup_dir, cluster, namespace, release, run, objects):
+    """Write one run's backup objects of a release (0600, never overwriting); return the path."""
+    directory = os.path.join(os.path.expanduser(backup_dir), _part(cluster), _part(namespace))
+    _private_dirs(directory)
+    path = os.path.join(directory, "%s.run-%s%s" % (_part(release), _part(run), BUNDLE_SUFFIX))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump({"items": objects}, handle, indent=1, sort_keys=True)
+    return path
+
+
+def read_bundles(backup_dir, cluster):
+    """Every backup object of the bundles of ``cluster`` under ``backup_dir``."""
+    root = os.path.join(os.path.expanduser(backup_dir), _part(cluster))
+    out = []
+    for directory, _, names in sorted(os.walk(root)):
+        for name in sorted(names):
+            if name.endswith(BUNDLE_SUFFIX):
+                with open(os.path.join(directory, name)) as handle:
+                    out.extend(json.load(handle).get("items") or [])
+    return out

@@ -28,6 +28,8 @@ KIND_IN_PROGRESS = "in_progress"
 KIND_ERROR = "error"
 #: newest revision carries our own claim for a rollback/uninstall that did not finish
 KIND_UNFINISHED = "unfinished"
+#: pending and older than min_age, but something shows the operation is still going on: never acted on
+KIND_POSSIBLY_RUNNING = "possibly_running"
 
 # Notes attached to settled-but-unusual newest revisions (kind stays healthy).
 _ODD_NOTES = {
@@ -149,3 +151,12 @@ def _classify_claim(result, claim, now):
         return result(KIND_IN_PROGRESS, "a helmops.unstick run is finishing its work: %s, for up to %d more "
                       "seconds" % (goal, int(claim.until - now)), claim)
     return result(KIND_UNFINISHED, "unfinished remediation: %s did not complete" % goal, claim)
+
+
+def with_liveness(classification, evidence):
+    """A stuck release seen alive (``evidence``: sentences from liveness.py) is ``possibly_running``, never
+    acted on; without evidence, or for any other kind, the classification stands."""
+    if classification.kind != KIND_STUCK or not evidence:
+        return classification
+    return classification._replace(kind=KIND_POSSIBLY_RUNNING, reason="%s, but it may still be running: %s" % (
+        classification.reason, "; ".join(evidence)))

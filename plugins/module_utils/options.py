@@ -37,7 +37,15 @@ Settings = namedtuple("Settings", [
     "backup_dir",        # absolute path or None
     "cluster_timeout",   # seconds, for the whole run on the cluster (requests, retries, helm)
     "sql",               # sql driver: the sql.conninfo.SqlConnection (scan and helm), else None
-], defaults=(None,))
+    "backup",            # tuple of "file" and/or "cluster": where each record is saved before a write
+    "backup_keep",       # runs of cluster backups kept per release
+    "events",            # bool: a Kubernetes Event per remediation, refusal and resume
+    "liveness_checks",   # bool: look for signs of a live operation before acting on an old pending revision
+    "tidy_history",      # bool: after a rollback, mark older pending revisions left in history failed
+], defaults=(None, (), 5, True, True, False))
+
+#: where backups can go (``backup``): files under backup_dir, or objects in the release's namespace
+BACKUP_PLACES = ("file", "cluster")
 
 # a namespace name (DNS-1123 label) or a glob made of its characters and * ? [ ]
 _NAMESPACE_PATTERN = re.compile(r"^[a-z0-9*?\[\]!-]([a-z0-9*?\[\]!.-]{0,251}[a-z0-9*?\]-])?$|^[*?]$")
@@ -114,9 +122,35 @@ def validate(params, environ=None):
     backup_dir = params.get("backup_dir")
     if backup_dir:
         backup_dir = _writable_dir("backup_dir", backup_dir)
+    backup = _backup_places(params, driver, backup_dir)
+    keep = params.get("backup_keep")
+    if keep is None or isinstance(keep, bool) or keep < 1:
+        raise OptionError("backup_keep", keep, "must be 1 or more (runs of backups kept per release), got %r" % (keep,))
     _connection_combinations(params, environ)
     sql = _sql_connection(params, environ) if driver == "sql" else None
-    return Settings(driver, min_age, timeout, request_timeout, limit, backup_dir, cluster_timeout, sql)
+    return Settings(driver, min_age, timeout, request_timeout, limit, backup_dir, cluster_timeout, sql, backup,
+                    keep, bool(params.get("events", True)), bool(params.get("liveness_checks", True)),
+                    bool(params.get("tidy_history", False)))
+
+
+def _backup_places(params, driver, backup_dir):
+    """``backup`` as a tuple; unset means files when backup_dir is set (as before), else none."""
+    places = params.get("backup")
+    if places is None:
+        return ("file",) if backup_dir else ()
+    out = []
+    for place in places:
+        if place not in BACKUP_PLACES:
+            raise OptionError("backup", place, "must be %s, got %r" % (" or ".join(BACKUP_PLACES), place))
+        if place not in out:
+            out.append(place)
+    if "file" in out and not backup_dir:
+        raise OptionError("backup", "file", "file backups need backup_dir")
+    if "cluster" in out and driver == "sql":
+        # the sql driver's records are rows, not objects: a copy in the cluster would move them elsewhere
+        raise OptionError("backup", "cluster", "the sql driver's records are database rows; back them up "
+                          "with backup: [file] and backup_dir")
+    return tuple(out)
 
 
 def _sql_connection(params, environ):
@@ -184,3 +218,52 @@ def validate_guard(params, environ=None):
         if params.get("good_revision") is not None and params["good_revision"] < 1:
             raise OptionError("good_revision", params["good_revision"], "must be a revision number (1 or more)")
     return settings, minimum
+
+
+#: helm_restore's settings
+RestoreSettings = namedtuple("RestoreSettings", ["driver", "source", "backup_dir", "since", "request_timeout"])
+
+
+def _since(value, now):
+    """``since``: an RFC 3339 time, or a duration meaning that long ago; epoch seconds."""
+    from ansible_collections.helmops.unstick.plugins.module_utils.records import parse_time
+    try:
+        return parse_time(value)
+    except ValueError:
+        pass
+    try:
+        return now - parse_duration(value)
+    except ValueError:
+        raise OptionError("since", value, "neither a time (2026-12-03T10:00:00Z) nor a duration ago (2h, 30m)")
+
+
+def validate_restore(params, environ=None, now=None):
+    """``RestoreSettings`` for helm_restore's ``params``, or OptionError (before any request)."""
+    import time
+    environ = os.environ if environ is None else environ
+    driver = _driver(params, environ)
+    if driver == "sql":
+        raise OptionError("storage_driver", "sql", "helm_restore restores records kept in Kubernetes (secret or "
+                          "configmap driver); the sql driver's backups are files of single records")
+    source = params.get("source") or "cluster"
+    backup_dir = params.get("backup_dir")
+    if source == "file":
+        if not backup_dir:
+            raise OptionError("backup_dir", backup_dir, "source file needs backup_dir, where helm_unstick wrote them")
+        backup_dir = os.path.abspath(os.path.expanduser(backup_dir))
+        if not os.path.isdir(backup_dir):
+            raise OptionError("backup_dir", params.get("backup_dir"), "%s is not a directory" % backup_dir)
+    for option in ("namespaces", "releases"):
+        for name in params.get(option) or []:
+            if not isinstance(name, str) or not name.strip() or any(ch in name for ch in "*?["):
+                raise OptionError(option, name, "a restore names releases and namespaces exactly (no globs)")
+    if not (params.get("releases") or params.get("run") or params.get("since")):
+        raise OptionError("releases", params.get("releases"), "say what to restore: releases, run or since "
+                          "(restoring everything ever backed up is not a thing to do by default)")
+    since = None
+    if params.get("since"):
+        since = _since(str(params["since"]), time.time() if now is None else now)
+    request_timeout = _duration(dict(params, request_timeout=params.get("request_timeout") or "60s"),
+                                "request_timeout", 1)
+    _connection_combinations(params, environ)
+    return RestoreSettings(driver, source, backup_dir, since, request_timeout)

@@ -20,8 +20,9 @@ STATE_REMEDIATED = "remediated"        # done, and the cluster shows it
 STATE_REFUSED = "refused"              # the API (409, 403) or a guard refused; nothing written
 STATE_FAILED = "failed"                # tried and did not complete (see reason); may have written
 STATE_ERROR = "error"                  # could not be read, classified or acted on
+STATE_POSSIBLY_RUNNING = "possibly_running"  # old enough, but a live hook or a recent helm write says it may run
 STATES = (STATE_STUCK, STATE_IN_PROGRESS, STATE_UNFINISHED, STATE_WOULD_REMEDIATE, STATE_REMEDIATED,
-          STATE_REFUSED, STATE_FAILED, STATE_ERROR)
+          STATE_REFUSED, STATE_FAILED, STATE_ERROR, STATE_POSSIBLY_RUNNING)
 #: states of releases that were found stuck (or unfinished): the ``stuck`` view
 FOUND_STATES = (STATE_STUCK, STATE_UNFINISHED, STATE_WOULD_REMEDIATE, STATE_REMEDIATED, STATE_REFUSED,
                 STATE_FAILED)
@@ -97,7 +98,7 @@ def views(releases):
         state = entry.get("state")
         if state in FOUND_STATES:
             out["stuck"].append(entry)
-        if state == STATE_IN_PROGRESS:
+        if state in (STATE_IN_PROGRESS, STATE_POSSIBLY_RUNNING):   # both left alone as possibly live
             out["in_progress"].append(entry)
         if state in (STATE_REMEDIATED, STATE_WOULD_REMEDIATE):
             out["remediated"].append(entry)

@@ -27,16 +27,22 @@ from ansible_collections.helmops.unstick.plugins.module_utils.actions.base impor
     release_claim,
     rfc3339,
 )
-from ansible_collections.helmops.unstick.plugins.module_utils.backup import write_backup
+from ansible_collections.helmops.unstick.plugins.module_utils.backup_run import BackupError, RunBackups
 from ansible_collections.helmops.unstick.plugins.module_utils.classify import (
     KIND_ERROR,
     KIND_HEALTHY,
     KIND_IN_PROGRESS,
+    KIND_POSSIBLY_RUNNING,
+    KIND_STUCK,
     classify_release,
+    with_liveness,
 )
 from ansible_collections.helmops.unstick.plugins.module_utils.deadline import Deadline
 from ansible_collections.helmops.unstick.plugins.module_utils.errors import HelmError, VerifyError
 from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import ApiError
+from ansible_collections.helmops.unstick.plugins.module_utils.k8s.backups import KINDS, BackupStore
+from ansible_collections.helmops.unstick.plugins.module_utils.k8s.events import EventSink
+from ansible_collections.helmops.unstick.plugins.module_utils.k8s.liveness import Prober
 from ansible_collections.helmops.unstick.plugins.module_utils.options import validate
 from ansible_collections.helmops.unstick.plugins.module_utils.plan import (
     GuardError,
@@ -95,6 +101,15 @@ class Run:
         self.warnings = []
         self.releases = []
         self.before, self.after = {}, {}
+        self.metas = {}   # (namespace, release) -> its RevisionMetas as scanned (what a backup must cover)
+        # the Kubernetes drivers' records are objects: backups, events and liveness go through the same API
+        api = getattr(storage, "api", None) if getattr(storage, "driver", None) in KINDS else None
+        store = BackupStore(api, storage.driver) if api is not None else None
+        self.backups = RunBackups(settings, cluster, storage, store, self.run_id, actor)
+        self.events = EventSink(api, KINDS[storage.driver], actor, cluster) \
+            if api is not None and getattr(settings, "events", True) else None
+        self.prober = Prober(api) if api is not None and getattr(settings, "liveness_checks", True) else None
+        self.liveness_requests = []   # requests the liveness checks made, per release looked at
 
     def _where(self, namespace, name):
         return "release %s/%s on cluster %s" % (namespace, name, self.cluster)
@@ -212,6 +227,8 @@ class Run:
                     self._problem("%s: %s" % (where, cls.reason), entry)
                     continue
                 obj, release = self._load_newest(cls, metas)
+                self.metas[(namespace, name)] = metas
+                cls = self._liveness(cls, obj, release, now)
             except ApiError as err:
                 self._problem("%s: %s" % (where, describe_api_error(err)), namespace=namespace, name=name)
                 continue
@@ -227,8 +244,28 @@ class Run:
             if cls.kind == KIND_IN_PROGRESS:
                 self.releases.append(entry)
                 continue
+            if cls.kind == KIND_POSSIBLY_RUNNING:
+                self.releases.append(entry)
+                if self.p.get("remediate", True) and not self.check_mode:
+                    self._event(cls, obj, "Refused", "%s left %s alone: %s" % (self.actor, where, cls.reason), now)
+                continue
             found.append((cls, obj, release, summary))
         return found, now
+
+    def _liveness(self, cls, obj, release, now):
+        """A stuck release with signs of a live operation becomes possibly_running (classify.with_liveness)."""
+        if cls.kind != KIND_STUCK or self.prober is None:
+            return cls
+        probe = self.prober.probe(cls.namespace, release, now, self.settings.min_age)
+        self.liveness_requests.append(probe.requests)
+        for note in probe.unchecked:
+            self.warnings.append("cluster %s: release %s/%s: liveness check not made: %s"
+                                 % (self.cluster, cls.namespace, cls.name, note))
+        return with_liveness(cls, probe.evidence)
+
+    def _event(self, cls, obj, reason, message, now, action=None):
+        if self.events is not None:
+            self.events.emit(cls.namespace, obj or {}, reason, message, now, action)
 
     def scan_release(self, namespace, name, min_age=None):
         """One named release, read in one scan (the guarded upgrade's): its records' metadata (one list,
@@ -282,6 +319,7 @@ class Run:
             return None
         action = actions.get(plan.action)
         item = Remediation(cls, obj, release, summary, plan)
+        item.now = ctx.now
 
         def entry(state, message=None, changed=False, **extra):
             out = report.release_entry(cls, plan=plan, summary=summary, state=state,
@@ -295,6 +333,8 @@ class Run:
             return item
         if refused:
             self.releases.append(entry(report.STATE_REFUSED, reason=refused, refused_by="max_remediations"))
+            self._event(cls, obj, "Refused", "%s (run %s): %s" % (self.actor, self.run_id, refused), ctx.now,
+                        action.name)
             return item
         if action.needs_helm and not self.gate.ready():
             self.releases.append(entry(report.STATE_ERROR, reason="%s: %s needs the helm CLI: %s; nothing written"
@@ -310,14 +350,17 @@ class Run:
             return item
         backup = None
         try:
-            if self.settings.backup_dir:
-                backup = write_backup(self.settings.backup_dir, self.cluster, cls.namespace, cls.name,
-                                      cls.revision, obj, ctx.now)
+            if self.backups.enabled:
+                metas = self.metas.get((cls.namespace, cls.name))
+                if metas is None:
+                    metas = self._history(cls.namespace, cls.name)
+                backup, saved = self.backups.save(item, metas, ctx.now, cls.reason or cls.kind)
             action.execute(ctx, item)
             after = action.verify(ctx, item)
         except ApiError as err:
             state, reason = self._refused_or_failed(item, err, where)
-            self.releases.append(entry(state, changed=item.written, reason=reason, backup=backup))
+            self.releases.append(entry(state, changed=item.written, reason=reason, backup=backup,
+                                       **self._finish(item, action, state, reason)))
             if item.written:
                 self._note(item, "failed (revision %s); %s unfinished" % (cls.revision, action.name))
             return item
@@ -327,17 +370,39 @@ class Run:
             reason = ("%s: revision %s was marked failed (unlocked) and claimed, but %s; %s"
                       % (where, cls.revision, what, _claim_outcome(item, kept))) if item.written \
                 else "%s: %s" % (where, what)
-            self.releases.append(entry(report.STATE_FAILED, changed=item.written, reason=reason, backup=backup))
+            self.releases.append(entry(report.STATE_FAILED, changed=item.written, reason=reason, backup=backup,
+                                       **self._finish(item, action, report.STATE_FAILED, reason)))
             self._note(item, "failed (revision %s); %s unfinished" % (cls.revision, action.name))
             return item
-        except (OSError, IOError) as err:
-            self._problem("%s: cannot write backup: %s; nothing written" % (where, err),
-                          entry(report.STATE_ERROR))
+        except BackupError as err:
+            self._problem("%s: %s; nothing written" % (where, err), entry(report.STATE_ERROR))
             return item
-        self.releases.append(entry(report.STATE_REMEDIATED, "%s: now %s" % (action.name, after), True,
-                                   backup=backup))
+        message = "%s: now %s" % (action.name, after)
+        self.releases.append(entry(report.STATE_REMEDIATED, message, True, backup=backup,
+                                   **self._finish(item, action, report.STATE_REMEDIATED, message)))
         self._note(item, after)
         return item
+
+    def _finish(self, item, action, state, text):
+        """After an action: note the release's records on its backups, send the Event; the entry's extra keys."""
+        cls = item.classification
+        extra = {"run_id": self.run_id}
+        if item.written:
+            self.backups.finish(item)
+        saved = getattr(item, "backups", None) or []
+        if saved:
+            extra["cluster_backups"] = [b["metadata"]["name"] for b in saved]
+        if state == report.STATE_REMEDIATED:
+            reason = action.event_reason
+            revisions = "revision %s (%s)" % (cls.revision, cls.status)
+            message = "%s (run %s) remediated release %s, %s: %s" % (self.actor, self.run_id, cls.name, revisions,
+                                                                     text)
+        elif state == report.STATE_REFUSED:
+            reason, message = "Refused", "%s (run %s): %s" % (self.actor, self.run_id, text)
+        else:
+            reason, message = "RemediationFailed", "%s (run %s): %s" % (self.actor, self.run_id, text)
+        self._event(cls, item.obj, reason, message, item.now, action.name)
+        return extra
 
     def context(self, now):
         """What this run's actions may use; ``now``: the server's time of the scan."""
@@ -353,7 +418,9 @@ class Run:
         for entry in self.releases:
             entry["cluster"] = self.cluster
         out = {"changed": any(e.get("changed") for e in self.releases), "cluster": self.cluster,
-               "releases": self.releases}
+               "releases": self.releases, "run_id": self.run_id,
+               "liveness_requests": sum(self.liveness_requests)}
+        self.warnings.extend(self.backups.warnings + (self.events.warnings if self.events is not None else []))
         out.update(report.views(self.releases))
         out["summary"] = report.summarize(out["stuck"], out["in_progress"], out["remediated"], out["errors"])
         out["summary"]["states"] = report.count_states(self.releases)

@@ -219,14 +219,17 @@ stuck:
       chart_version: 1.4.2
       app_version: 2.3.0
 in_progress:
-  description: Releases whose newest revision is pending but younger than O(min_age); never touched.
+  description:
+    - Releases whose newest revision is pending but younger than O(min_age), or older but V(possibly_running);
+      never touched.
   returned: always
   type: list
   elements: dict
 remediated:
   description:
     - Releases changed by this run (in check mode, those that would be), same keys as RV(stuck) plus
-      C(message) and, with O(backup_dir), C(backup) (the path of the backup file).
+      C(message) and, with O(backup_dir), C(backup) (the path of the backup file); with O(backup=cluster),
+      C(cluster_backups) (the backup objects' names) and C(run_id).
   returned: always
   type: list
   elements: dict
@@ -247,7 +250,7 @@ summary:
   type: dict
   sample: {stuck: 2, in_progress: 1, remediated: 2, errors: 0,
            states: {stuck: 0, in_progress: 1, unfinished: 0, would_remediate: 0, remediated: 2, refused: 0,
-                    failed: 0, error: 0}}
+                    failed: 0, error: 0, possibly_running: 0}}
 storage_driver:
   description: Where this cluster's Helm keeps its records, V(secret), V(configmap) or V(sql).
   returned: success
@@ -277,6 +280,17 @@ scan_warnings:
   returned: success
   type: list
   elements: str
+run_id:
+  description:
+    - This run's id, in its backups (label C(helmops.unstick/run)), Events and claims; give it to
+      M(helmops.unstick.helm_restore) as O(helmops.unstick.helm_restore#module:run) to undo the run.
+  returned: always
+  type: str
+  sample: 3f9c2a7d81e4
+liveness_requests:
+  description: Requests the liveness checks made (see O(liveness_checks)), for all the releases they looked at.
+  returned: always
+  type: int
 releases:
   description:
     - Every release that is not healthy, and every problem, one item each with the keys of RV(stuck) and its
@@ -285,7 +299,8 @@ releases:
       run that may still be working on it), V(unfinished) (our own claimed rollback or uninstall that did
       not complete), V(would_remediate) (check mode), V(remediated) (done, and the cluster shows it),
       V(refused) (the API refused the write, 409 or 403, or O(max_remediations) refused the run; nothing
-      written), V(failed) (tried and did not complete; C(changed) says whether the record was claimed) or
+      written), V(possibly_running) (older than O(min_age), but O(liveness_checks) found signs of a live
+      operation, listed in C(reason); never acted on, also in RV(in_progress)), V(failed) (tried and did not complete; C(changed) says whether the record was claimed) or
       V(error) (could not be read, classified or acted on).
   returned: always
   type: list

@@ -29,15 +29,20 @@ def cluster_role(path):
 
 
 def token_rule(*roles, drop_verbs=()):
-    """localkube's rule for a token bound to these ClusterRoles (core group; one verb list for all)."""
-    verbs, resources = set(), set()
+    """localkube's rule for a token bound to these ClusterRoles: their rules of the core group (the only one
+    localkube serves), each as written, less ``drop_verbs``."""
+    rules = []
     for role in roles:
         for rule in role["rules"]:
             if "" in rule["apiGroups"]:
-                verbs.update(rule["verbs"])
-                resources.update(rule["resources"])
-    return {"user": "system:serviceaccount:helm-ops:helm-unstick",
-            "verbs": sorted(verbs - set(drop_verbs)), "resources": sorted(resources)}
+                rules.append({"verbs": sorted(set(rule["verbs"]) - set(drop_verbs)),
+                              "resources": sorted(rule["resources"])})
+    return {"user": "system:serviceaccount:helm-ops:helm-unstick", "rules": rules}
+
+
+def granted(rule, resource):
+    """The verbs a token rule grants on ``resource``."""
+    return sorted(set(v for r in rule["rules"] if resource in r["resources"] for v in r["verbs"]))
 
 
 def stuck(env, kube, name, ns):
@@ -49,8 +54,9 @@ def stuck(env, kube, name, ns):
 
 def test_records_role_reports_and_unlocks_but_cannot_roll_back(tmp_path):
     records = cluster_role("helm-unstick-records.yaml")
-    assert token_rule(records) == {"user": "system:serviceaccount:helm-ops:helm-unstick",
-                                   "verbs": ["get", "list", "update"], "resources": ["namespaces", "secrets"]}
+    rule = token_rule(records)
+    assert (granted(rule, "secrets"), granted(rule, "namespaces"), granted(rule, "events")) == (
+        ["get", "list", "update"], ["list"], ["create"])
     tokens = {ADMIN: None, "sa": token_rule(records), "no-update": token_rule(records, drop_verbs=["update"])}
     with LocalKube(tls=True, tokens=tokens) as kube:
         env = helmfix.HelmEnv(kube.write_kubeconfig(tmp_path / "admin", token=ADMIN))
@@ -99,3 +105,24 @@ def test_records_and_rollback_roles_roll_back(tmp_path):
         records = [o["metadata"]["name"] for o in kube.store.list("secrets", "shop")]
         assert [name for name in records if ".fresh." in name] == []
         assert [r["name"] for r in env.list_all()] == ["web"]                # Helm no longer knows it
+
+
+def test_records_and_backups_roles_back_up_in_the_cluster_restore_and_audit(tmp_path):
+    """backup: cluster (the AWX default) and helm_restore with the records and backups roles: the backups,
+    the Events and the liveness checks' reads are all granted (no warning), and the restore puts it back."""
+    rule = token_rule(cluster_role("helm-unstick-records.yaml"), cluster_role("helm-unstick-backups.yaml"))
+    assert granted(rule, "secrets") == ["create", "delete", "get", "list", "update"]
+    with LocalKube(tls=True, tokens={ADMIN: None, "sa": rule}) as kube:
+        env = helmfix.HelmEnv(kube.write_kubeconfig(tmp_path / "admin", token=ADMIN))
+        sa = str(kube.write_kubeconfig(tmp_path / "sa", token="sa"))
+        stuck(env, kube, "web", "shop")
+        before = {o["metadata"]["name"]: (o["data"], o["metadata"]["labels"]) for o in kube.store.list("secrets", "shop")}
+        run = run_module(tmp_path, {"kubeconfig": sa, "strategy": "unlock", "backup": ["cluster"]})
+        assert run.rc == 0 and [(e["name"], e["action"]) for e in run["remediated"]] == [("web", "unlock")], run.text
+        assert run["scan_warnings"] == [] and run["liveness_requests"] >= 1, run.text
+        assert [e["reason"] for e in kube.store.list("events", "shop")] == ["Unlocked"]
+        back = run_module(tmp_path, {"kubeconfig": sa, "run": run["run_id"]}, module="helm_restore")
+        assert back.rc == 0 and back["releases"][0]["state"] == "restored", back.text
+        after = {o["metadata"]["name"]: (o["data"], o["metadata"]["labels"]) for o in kube.store.list("secrets", "shop")
+                 if not o["metadata"]["name"].startswith("helmops.unstick.backup.")}
+        assert after == before

@@ -33,7 +33,7 @@ class ModuleRun:
         return self.stdout + self.stderr + json.dumps(self.result)
 
 
-def module_command(work, args, result=None):
+def module_command(work, args, result=None, module="helm_unstick"):
     """Write ``work``/play.yml, one task running helm_unstick with ``args`` (with ``result``: a path,
     also a task keeping the module's result there as JSON); return the ansible-playbook command."""
     work = Path(work)
@@ -53,19 +53,19 @@ def module_command(work, args, result=None):
         - hosts: localhost
           gather_facts: false
           tasks:
-            - name: helm_unstick
-              helmops.unstick.helm_unstick: %s
-        """) % json.dumps(args) + textwrap.indent(keep, "    "))
+            - name: %s
+              helmops.unstick.%s: %s
+        """) % (module, module, json.dumps(args)) + textwrap.indent(keep, "    "))
     return [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
             "-e", "ansible_python_interpreter=%s" % sys.executable, str(playbook)]
 
 
-def run_module(tmp_path, args, check=False, diff=False, env=None, verbosity=0):
-    """Run helmops.unstick.helm_unstick once, the way a user would."""
+def run_module(tmp_path, args, check=False, diff=False, env=None, verbosity=0, module="helm_unstick"):
+    """Run helmops.unstick.helm_unstick (or another ``module`` of the collection) once, the way a user would."""
     work = Path(tmp_path) / ("run-%d" % len(list(Path(tmp_path).glob("run-*"))))
     work.mkdir()
     out = work / "result.json"
-    cmd = module_command(work, args, result=out)
+    cmd = module_command(work, args, result=out, module=module)
     if check:
         cmd.append("--check")
     if diff:

@@ -159,6 +159,9 @@ class KubeApi:
             if not token:
                 return
 
+    def post(self, path, body):
+        return self._once("POST", path, body=body, content_type=JSON)
+
     def put(self, path, body):
         return self._once("PUT", path, body=body, content_type=JSON)
 

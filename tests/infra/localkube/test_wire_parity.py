@@ -863,8 +863,8 @@ def test_legacy_discovery_of_the_served_resources_is_alike(servers):
     def entries(answer):
         return {e["name"]: {k: (bool(v) if k == "storageVersionHash" else v) for k, v in e.items()}
                 for e in answer.json["resources"] if e["name"] in ("secrets", "configmaps", "namespaces",
-                                                                   "serviceaccounts")}
-    assert entries(real) == entries(local) and len(entries(real)) == 4
+                                                                   "serviceaccounts", "events")}
+    assert entries(real) == entries(local) and len(entries(real)) == 5
     assert (real.json["kind"], real.json["groupVersion"]) == (local.json["kind"], local.json["groupVersion"])
     real, local = both(servers, "GET", "/openapi/v3", headers={"Accept": "application/json, */*"})
     assert real.header("Content-Type") == local.header("Content-Type") == "text/plain; charset=utf-8"

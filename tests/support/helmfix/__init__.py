@@ -265,7 +265,32 @@ def age_record(target, namespace, name, revision, seconds, driver=None):
     now = target.now() if hasattr(target, "now") else _epoch(store.clock())
     _age(obj, now, seconds)
     store.put(obj, _resource(drv))
+    _age_objects(store, namespace, json.loads(decode_record(obj)), int(now - seconds))
     return obj
+
+
+def _age_objects(store, namespace, release, then):
+    """The operation started back then, so helm's writes of the release's objects (their managedFields times
+    of a field manager named helm*) are no newer than that either: what helm_unstick's liveness checks read."""
+    import yaml
+    from localkube.discovery import KIND_TO_RESOURCE
+    for text in (release.get("manifest") or "").split("\n---"):
+        doc = yaml.safe_load(text)
+        if not isinstance(doc, dict) or doc.get("kind") not in KIND_TO_RESOURCE:
+            continue
+        meta = doc.get("metadata") or {}
+        resource = KIND_TO_RESOURCE[doc["kind"]]
+        live = store.get(resource, meta.get("namespace") or namespace, meta.get("name"))
+        if live is None:
+            continue
+        changed = False
+        for entry in live["metadata"].get("managedFields") or []:
+            if (entry.get("manager") or "").startswith("helm") and entry.get("time") \
+                    and _epoch(entry["time"]) > then:
+                entry["time"] = _rfc3339(then)
+                changed = True
+        if changed:
+            store.put(live, resource)
 
 
 def _age_via_rest(api, namespace, name, revision, seconds, driver):

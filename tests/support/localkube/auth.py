@@ -6,6 +6,7 @@
     {"user": "system:serviceaccount:ops:helm",   # shown in 403 messages
      "verbs": ["get", "list", "watch"],         # allowed verbs (default: all)
      "resources": ["secrets"],                  # allowed resources (default: all)
+     "rules": [{"verbs": [...], "resources": [...]}],   # or: RBAC-like rules, any one grants
      "namespaces": ["team-a"],                  # allowed namespaces (default: all)
      "namespaces_deny": ["secret-ns"],          # denied namespaces
      "expired": True}                           # -> 401 for every request
@@ -90,6 +91,8 @@ class Authorizer:
             ok = False
         if rule.get("resources") is not None and resource not in rule["resources"]:
             ok = False
+        if rule.get("rules") is not None:   # RBAC's rules: any one that grants the verb on the resource
+            ok = any(verb in r["verbs"] and resource in r["resources"] for r in rule["rules"])
         limited = rule.get("namespaces") is not None or rule.get("namespaces_deny")
         if limited:
             if scope_ns is None:

@@ -35,6 +35,11 @@ KINDS = {
                              "conditions": ("list", "any")}},
     "ServiceAccount": {"": "ServiceAccount", "metadata": OBJECT_META, "secrets": ("list", "any"),
                        "imagePullSecrets": ("list", "any"), "automountServiceAccountToken": "bool"},
+    "Event": {"": "Event", "metadata": OBJECT_META, "involvedObject": ("map", "any"), "reason": "string",
+              "message": "string", "source": ("map", "any"), "firstTimestamp": _TIME, "lastTimestamp": _TIME,
+              "count": "int32", "type": "string", "eventTime": "v1.MicroTime", "series": ("map", "any"),
+              "action": "string", "related": ("map", "any"), "reportingComponent": "string",
+              "reportingInstance": "string"},
 }
 _GVK_STRUCT = ('struct { APIVersion string "json:\\"apiVersion,omitempty\\""; '
                'Kind string "json:\\"kind,omitempty\\"" }')
@@ -301,7 +306,7 @@ def _check(value, typ, struct, path, first):
         if err:
             first.append(err)
         return
-    want = {"bool": bool, "int64": int}.get(typ, str)
+    want = {"bool": bool, "int64": int, "int32": int}.get(typ, str)
     ok = isinstance(value, want) and not (want is int and isinstance(value, bool))
     if not ok:
         first.append("json: cannot unmarshal %s into %s%s" % (_json_type(value), where, typ))

@@ -24,6 +24,11 @@ RESOURCES: dict[str, dict] = {
     "serviceaccounts": {"kind": "ServiceAccount", "namespaced": True, "shortNames": ["sa"],
                         "fields": {"secrets", "imagePullSecrets",
                                    "automountServiceAccountToken"}},
+    # core/v1 Events: what helm_unstick reports its remediations with (``kubectl get events`` reads them)
+    "events": {"kind": "Event", "namespaced": True, "shortNames": ["ev"],
+               "fields": {"involvedObject", "reason", "message", "source", "firstTimestamp", "lastTimestamp",
+                          "count", "type", "eventTime", "series", "action", "related", "reportingComponent",
+                          "reportingInstance"}},
 }
 KIND_TO_RESOURCE = {v["kind"]: k for k, v in RESOURCES.items()}
 META_FIELDS = {"name", "generateName", "namespace", "selfLink", "uid", "resourceVersion",
@@ -137,6 +142,13 @@ def _schemas() -> dict:
         "status": {"type": "object", "properties": {"phase": _STR,
                                                     "conditions": {"type": "array",
                                                                    "items": {"type": "object"}}}}})
+    s |= _kind("Event", {
+        "involvedObject": _ref(f"{_C}ObjectReference"), "related": _ref(f"{_C}ObjectReference"),
+        **{k: _STR for k in ("reason", "message", "type", "action", "reportingComponent", "reportingInstance")},
+        "source": {"type": "object", "properties": {"component": _STR, "host": _STR}},
+        "firstTimestamp": _ref(f"{_P}Time"), "lastTimestamp": _ref(f"{_P}Time"),
+        "eventTime": {"type": "string", "format": "date-time"}, "count": {"type": "integer", "format": "int32"},
+        "series": {"type": "object"}})
     s |= _kind("ServiceAccount", {
         "automountServiceAccountToken": {"type": "boolean"},
         "imagePullSecrets": {"type": "array", "items": _ref(f"{_C}LocalObjectReference")},

@@ -788,6 +788,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _table(self, kind, recs, meta, full=False):
         """A meta.k8s.io/v1 Table; rows carry PartialObjectMetadata, or the whole object when asked
         (``includeObject=Object``)."""
+        if kind == "Event":
+            return self._event_table(recs, meta, full)
         cols = {"Secret": ["Type", "Data"], "ConfigMap": ["Data"], "Namespace": ["Status"],
                 "ServiceAccount": ["Secrets"]}[kind]
         defs = [{"name": "Name", "type": "string", "format": "name", "priority": 0,
@@ -804,6 +806,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
                      "Secrets": len(o.get("secrets") or [])}
             cells = [o["metadata"]["name"]] + [extra[c] for c in cols]
             cells.append(_age(o["metadata"].get("creationTimestamp", ""), now))
+            rows.append({"cells": cells, "object": json.loads(rec.raw if full else rec.meta_raw)})
+        return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta,
+                "columnDefinitions": defs, "rows": rows}
+
+    def _event_table(self, recs, meta, full):
+        """Events as kube-apiserver tabulates them (its columns of priority 0)."""
+        cols = ["Last Seen", "Type", "Reason", "Object", "Message"]
+        defs = [{"name": c, "type": "string", "format": "", "priority": 0, "description": c} for c in cols]
+        now, rows = self.kube.now(), []
+        for rec in recs:
+            o = rec.obj
+            inv = o.get("involvedObject") or {}
+            seen = o.get("lastTimestamp") or o.get("eventTime") or o["metadata"].get("creationTimestamp", "")
+            cells = [_age(seen, now), o.get("type", ""), o.get("reason", ""),
+                     "%s/%s" % ((inv.get("kind") or "").lower(), inv.get("name", "")), o.get("message", "")]
             rows.append({"cells": cells, "object": json.loads(rec.raw if full else rec.meta_raw)})
         return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta,
                 "columnDefinitions": defs, "rows": rows}
