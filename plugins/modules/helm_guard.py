@@ -17,7 +17,7 @@ author:
   - helmops.unstick maintainers (@helmops)
 description:
   - The guard of a Helm upgrade, for one release, in two phases around the upgrade task (the role
-    M(helmops.unstick.guarded_upgrade) runs C(before), then M(kubernetes.core.helm) or your own task, then C(after)).
+    C(helmops.unstick.guarded_upgrade) runs C(before), then M(kubernetes.core.helm) or your own task, then C(after)).
   - Each phase reads the release in one scan (a metadata list of its records, then its newest record) and acts
     through the same runner, actions and one connection as M(helmops.unstick.helm_unstick), so helm acts on the
     cluster that was read, every write is conditional, and every outcome is verified on the cluster.
@@ -137,7 +137,7 @@ options:
     type: raw
     default: 30m
 notes:
-  - One phase is one module run. The role M(helmops.unstick.guarded_upgrade) is the usual way to use it; alone,
+  - One phase is one module run. The role C(helmops.unstick.guarded_upgrade) is the usual way to use it; alone,
     run C(before), your upgrade task in a C(block) whose C(rescue) keeps C(ansible_failed_result), then C(after)
     with that result as O(upgrade_failure).
 """

@@ -22,7 +22,7 @@ description:
   - With O(rollback_to), runs C(helm rollback RELEASE REVISION) against exactly that connection (a private
     kubeconfig, C(--kube-context), none of the controller's E(HELM_KUBE*), E(HELM_NAMESPACE) or E(KUBECONFIG)),
     then reads the history again and reports success only when the cluster shows a new newest revision,
-    C(deployed), "Rollback to REVISION". (The role M(helmops.unstick.guarded_upgrade) uses
+    C(deployed), "Rollback to REVISION". (The role C(helmops.unstick.guarded_upgrade) uses
     M(helmops.unstick.helm_guard), which also reads the release and rolls a failed upgrade back.)
   - Use M(helmops.unstick.helm_unstick) for releases stuck in a pending state; this module does not check for
     a live operation (a pending newest revision), helm itself refuses to roll back over one only in some cases.
