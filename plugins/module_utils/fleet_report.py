@@ -228,6 +228,13 @@ def build_fleet(results, hosts=None, generated_at=None, title=None, generated_by
     order = [h for h in (hosts or []) if h not in pending]
     order += [h for h in sorted(results) if h not in order and h not in pending]
     clusters = [normalize_cluster(h, results.get(h)) for h in order]
+    return assemble(clusters, generated_at, title, generated_by, batch, generated_epoch)
+
+
+def assemble(clusters, generated_at=None, title=None, generated_by=None, batch=None, generated_epoch=None):
+    """The fleet report from its clusters (``normalize_cluster``'s, in report order): the fleet summary and
+    the releases of every cluster."""
+    pending = set((batch or {}).get("pending") or [])
     releases = []
     for cluster in clusters:
         releases.extend(cluster["releases"])
@@ -252,6 +259,38 @@ def build_fleet(results, hosts=None, generated_at=None, title=None, generated_by
         "clusters": clusters,
         "releases": releases,
     }
+
+
+class MergeError(ValueError):
+    """Reports that cannot be merged into one (a host in two of them, not a fleet report)."""
+
+
+def merge(reports, hosts=None, generated_at=None, title=None, generated_by=None, generated_epoch=None):
+    """One fleet report from several (each a dict as ``render_json`` wrote it: for example one per AWX job
+    slice), as one run over all their clusters would have written it. ``hosts``: the order of the clusters
+    (the inventory's); others follow sorted by host. A host in two reports raises MergeError naming it: two
+    slices checked the same cluster, so no single run would have given that report."""
+    seen, clusters = {}, []
+    for index, report in enumerate(reports):
+        if not isinstance(report, dict) or not isinstance(report.get("clusters"), list):
+            raise MergeError("report %d is not a fleet report (no clusters list)" % (index + 1))
+        if report.get("schema_version") != SCHEMA_VERSION:
+            raise MergeError("report %d has schema_version %r; this collection writes %d"
+                             % (index + 1, report.get("schema_version"), SCHEMA_VERSION))
+        for cluster in report["clusters"]:
+            host = cluster.get("host")
+            if host in seen:
+                seen[host].append(index + 1)
+            else:
+                seen[host] = [index + 1]
+                clusters.append(cluster)
+    twice = sorted(h for h, where in seen.items() if len(where) > 1)
+    if twice:
+        raise MergeError("host(s) in more than one report: %s"
+                         % ", ".join("%s (reports %s)" % (h, ", ".join(str(i) for i in seen[h])) for h in twice))
+    order = dict((h, i) for i, h in enumerate(hosts or []))
+    clusters.sort(key=lambda c: (0, order[c["host"]], "") if c["host"] in order else (1, 0, c["host"]))
+    return assemble(clusters, generated_at, title, generated_by, None, generated_epoch)
 
 
 def summary_lines(fleet):

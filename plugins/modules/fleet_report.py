@@ -46,12 +46,28 @@ options:
         guard's reason, if it held the cluster back), C(remediate), C(check_mode), C(warnings),
         C(duration_seconds) and C(releases), the list returned by M(helmops.unstick.helm_unstick).
       - A host whose record is empty or null is reported as a cluster that could not be checked.
+      - One of O(results) and O(reports) is required.
     type: dict
-    required: true
+  reports:
+    description:
+      - Merge mode, instead of O(results). Fleet reports to merge into one (several JSON reports in, one
+        report out), each the content of a C(stuck-releases.json) (a dictionary, or a JSON string) or the path
+        of one on the controller. For example the partial reports of the slices of an AWX/AAP sliced job
+        (the role's C(stuck_releases_report_artifact)); the result is what one run over all their clusters
+        would have written.
+      - A host found in more than one report fails the task naming it, and nothing is written.
+      - O(hosts) orders the clusters; clusters of hosts it does not list follow, sorted by host.
+    type: list
+    elements: raw
+  return_report:
+    description: Also return the whole report as RV(report) (what C(stuck-releases.json) holds).
+    type: bool
+    default: false
   hosts:
     description:
       - Every host of the play, in order (for example C(ansible_play_hosts_all)). Hosts missing from
-        O(results) are reported as clusters that could not be checked.
+        O(results) are reported as clusters that could not be checked. In merge mode (O(reports)), the order
+        of the clusters.
     type: list
     elements: str
     default: []
@@ -107,6 +123,14 @@ EXAMPLES = r"""
   run_once: true
   delegate_to: localhost
   register: fleet
+
+- name: Merge the partial reports of an AWX sliced job into one (playbooks/merge_reports.yml does this)
+  helmops.unstick.fleet_report:
+    reports:
+      - /var/tmp/slice-1/stuck-releases.json
+      - /var/tmp/slice-2/stuck-releases.json
+    dest: /var/tmp/helm-stuck-report
+  delegate_to: localhost
 
 - name: Make the summary a job artifact (AWX, AAP)
   ansible.builtin.set_stats:
@@ -238,8 +262,13 @@ mode:
   description: The run mode, C(report only), C(check mode) or C(remediate).
   returned: always
   type: str
+report:
+  description: The whole report, as C(stuck-releases.json) holds it.
+  returned: when O(return_report=true)
+  type: dict
 """
 
+import json
 import os
 import tempfile
 import time
@@ -263,10 +292,23 @@ def _write(path, text):
         raise
 
 
+def _load_report(item):
+    """A fleet report given as a dictionary, a JSON string, or the path of a JSON file."""
+    if isinstance(item, dict):
+        return item
+    text = str(item)
+    if not text.lstrip().startswith("{"):
+        with open(os.path.expanduser(text)) as handle:
+            text = handle.read()
+    return json.loads(text)
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            results=dict(type="dict", required=True),
+            results=dict(type="dict"),
+            reports=dict(type="list", elements="raw"),
+            return_report=dict(type="bool", default=False),
             hosts=dict(type="list", elements="str", default=[]),
             dest=dict(type="path", required=True),
             formats=dict(type="list", elements="str", choices=list(fleet_report.FORMATS),
@@ -277,14 +319,23 @@ def main():
             pending_hosts=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
+        mutually_exclusive=[("results", "reports")],
+        required_one_of=[("results", "reports")],
     )
     params = module.params
     now = time.time()
     generated = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
-    pending = [h for h in params["pending_hosts"] if not params["results"].get(h)]
-    batch = {"hosts": [h for h in params["hosts"] if h not in pending], "pending": pending} if pending else None
-    fleet = fleet_report.build_fleet(params["results"], params["hosts"], generated, params["title"],
-                                     params["generated_by"], batch, now)
+    if params["reports"] is not None:
+        try:
+            fleet = fleet_report.merge([_load_report(r) for r in params["reports"]], params["hosts"], generated,
+                                       params["title"], params["generated_by"], now)
+        except (fleet_report.MergeError, OSError, ValueError) as err:
+            module.fail_json(msg="reports: %s; nothing was written" % err)
+    else:
+        pending = [h for h in params["pending_hosts"] if not params["results"].get(h)]
+        batch = {"hosts": [h for h in params["hosts"] if h not in pending], "pending": pending} if pending else None
+        fleet = fleet_report.build_fleet(params["results"], params["hosts"], generated, params["title"],
+                                         params["generated_by"], batch, now)
     dest = os.path.abspath(params["dest"])
     files = {}
     for fmt in params["formats"]:
@@ -304,9 +355,11 @@ def main():
         clusters.append(dict(host=cluster["host"], cluster=cluster["cluster"], ok=cluster["ok"],
                              status=cluster["status"], message=cluster["message"],
                              remaining=cluster["remaining"], problems=fleet_report.cluster_problems(cluster)))
+    extra = {"report": fleet} if params["return_report"] else {}
     module.exit_json(changed=not module.check_mode, files=files, summary=fleet["summary"], clusters=clusters,
                      mode=fleet["mode"], notify=fleet_report.should_notify(fleet),
-                     notify_text=fleet_report.notification_text(fleet), summary_lines=fleet_report.summary_lines(fleet))
+                     notify_text=fleet_report.notification_text(fleet), summary_lines=fleet_report.summary_lines(fleet),
+                     **extra)
 
 
 if __name__ == "__main__":
