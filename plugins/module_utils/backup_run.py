@@ -20,6 +20,7 @@ from ansible_collections.helmops.unstick.plugins.module_utils.backup import writ
 from ansible_collections.helmops.unstick.plugins.module_utils.errors import UnstickError
 from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import ApiError
 from ansible_collections.helmops.unstick.plugins.module_utils.records import meta_from_object
+from ansible_collections.helmops.unstick.plugins.module_utils.tidy import pending_below
 
 #: the actions whose helm step rewrites the deployed records too (helm rollback supersedes them)
 _HELM_ROLLBACKS = ("rollback", "resume")
@@ -29,11 +30,15 @@ class BackupError(UnstickError):
     """A backup could not be written: nothing else is done to the release."""
 
 
-def records_at_stake(action, newest_revision, metas):
-    """Revisions (besides the newest) whose records ``action`` may change: pure."""
+def records_at_stake(action, newest_revision, metas, tidy_history=False):
+    """Revisions (besides the newest) whose records ``action`` may change: pure. ``tidy_history``: also the
+    pending ones below it, which tidy.py marks failed after a rollback."""
     if action not in _HELM_ROLLBACKS:
         return []
-    return sorted(m.revision for m in metas if m.status == "deployed" and m.revision < newest_revision)
+    at_stake = [m.revision for m in metas if m.status == "deployed" and m.revision < newest_revision]
+    if tidy_history:
+        at_stake += [m.revision for m in pending_below(metas, newest_revision)]
+    return sorted(set(at_stake))
 
 
 class RunBackups:
@@ -79,7 +84,7 @@ class RunBackups:
         cls = item.classification
         by_revision = dict((m.revision, m) for m in metas)
         records = [(cls.revision, item.obj)]
-        for revision in records_at_stake(item.plan.action, cls.revision, metas):
+        for revision in records_at_stake(item.plan.action, cls.revision, metas, self.settings.tidy_history):
             records.append((revision, self.storage.get(cls.namespace, by_revision[revision].object_name)))
         before = [m.object_name for m in metas]
         return [cluster_backup.backup_object(record, self.store.kind, cls.name, revision, self.run_id, now,

@@ -20,7 +20,7 @@ import time
 import uuid
 from collections import namedtuple
 
-from ansible_collections.helmops.unstick.plugins.module_utils import actions, claims, report
+from ansible_collections.helmops.unstick.plugins.module_utils import actions, claims, report, tidy
 from ansible_collections.helmops.unstick.plugins.module_utils.actions.base import (
     ActionContext,
     Remediation,
@@ -357,6 +357,7 @@ class Run:
                 backup, saved = self.backups.save(item, metas, ctx.now, cls.reason or cls.kind)
             action.execute(ctx, item)
             after = action.verify(ctx, item)
+            after += self._tidy(ctx, item)
         except ApiError as err:
             state, reason = self._refused_or_failed(item, err, where)
             self.releases.append(entry(state, changed=item.written, reason=reason, backup=backup,
@@ -382,6 +383,21 @@ class Run:
                                    **self._finish(item, action, report.STATE_REMEDIATED, message)))
         self._note(item, after)
         return item
+
+    def _tidy(self, ctx, item):
+        """tidy_history after a rollback that landed: the words added to the outcome."""
+        if not self.settings.tidy_history or item.plan.action not in tidy.TIDIED_AFTER \
+                or item.plan.target_revision is None:
+            return ""
+        metas = self.metas.get((item.namespace, item.name)) or []
+        try:
+            done = tidy.tidy(ctx, item, metas)
+        except (ApiError, RecordError) as err:   # the rollback stands; only the cosmetic part is left undone
+            words = describe_api_error(err) if isinstance(err, ApiError) else str(err)
+            self.warnings.append("%s: tidy_history: %s" % (self._where(item.namespace, item.name), words))
+            return "; tidy_history not done: %s" % words
+        return "; marked older pending revision(s) %s failed (tidy_history)" % ", ".join(map(str, done)) \
+            if done else ""
 
     def _finish(self, item, action, state, text):
         """After an action: note the release's records on its backups, send the Event; the entry's extra keys."""

@@ -44,15 +44,11 @@ def test_remediate_with_cluster_backups_then_restore_byte_for_byte(tmp_path, kub
     history = dict((n, real_helm.history(n, "shop")) for n in ("web", "api", "db"))
     backups = tmp_path / "backups"
 
-    # web rolled back (helm writes a revision and supersedes the deployed one), api and db unlocked
-    run = run_module(tmp_path, module_args(namespaces=["shop"], backup=["cluster", "file"], backup_dir=str(backups),
-                                           exclude_releases=["api", "db"]))
+    # rolled back: helm writes revision 3 and supersedes the deployed revision 1
+    run = run_module(tmp_path, module_args(namespaces=["shop"], backup=["cluster", "file"], backup_dir=str(backups)))
     assert run.rc == 0, run.text
-    unlock = run_module(tmp_path, module_args(namespaces=["shop"], backup=["cluster", "file"],
-                                              backup_dir=str(backups), strategy="unlock", releases=["api", "db"]))
-    assert unlock.rc == 0, unlock.text
-    [web] = run["remediated"]
-    assert (web["name"], web["action"], web["cluster_backups"]) == ("web", "rollback", [
+    web = [e for e in run["remediated"] if e["name"] == "web"][0]
+    assert (len(run["remediated"]), web["action"], web["cluster_backups"]) == (3, "rollback", [
         "helmops.unstick.backup.web.v2.%s" % run["run_id"], "helmops.unstick.backup.web.v1.%s" % run["run_id"]])
     saved = kube.store.get("secrets", "shop", web["cluster_backups"][0])
     assert saved["type"] == "helmops.unstick/backup" and "owner" not in saved["metadata"]["labels"]
@@ -64,10 +60,9 @@ def test_remediate_with_cluster_backups_then_restore_byte_for_byte(tmp_path, kub
                             capture_output=True, text=True, check=True)
     events = json.loads(listed.stdout)["items"]
     assert sorted((e["reason"], e["involvedObject"]["name"]) for e in events) == [
-        ("RolledBack", "sh.helm.release.v1.web.v2"), ("Unlocked", "sh.helm.release.v1.api.v2"),
-        ("Unlocked", "sh.helm.release.v1.db.v2")]
+        ("RolledBack", "sh.helm.release.v1.%s.v2" % n) for n in ("api", "db", "web")]
     assert all(e["reportingComponent"] == "helmops.unstick" and "revision 2 (pending-upgrade)" in e["message"]
-               for e in events), events
+               and "rolled back to revision 1, now revision 3" in e["message"] for e in events), events
     table = subprocess.run(["kubectl", "--kubeconfig", kube.kubeconfig, "get", "events", "-n", "shop"],
                            capture_output=True, text=True, check=True).stdout
     assert "RolledBack" in table and "secret/sh.helm.release.v1.web.v2" in table, table
@@ -89,7 +84,7 @@ def test_remediate_with_cluster_backups_then_restore_byte_for_byte(tmp_path, kub
     assert real_helm.history("web", "shop") == history["web"]              # helm sees it as before
     assert "another operation" in real_helm.refusal("web", "shop")
     assert states["api"]["state"] == "refused", out.text
-    assert "revision 3 (deployed) is new" in states["api"]["reason"], out.text
+    assert "revision 4 (deployed) is new" in states["api"]["reason"], out.text
     assert records(kube, "shop", "api") == moved                           # nothing written
 
     again = restore(tmp_path, kube, releases=["web"], namespaces=["shop"])
@@ -100,4 +95,28 @@ def test_remediate_with_cluster_backups_then_restore_byte_for_byte(tmp_path, kub
     assert from_files.rc == 0 and from_files["releases"][0]["state"] == "restored", from_files.text
     assert records(kube, "shop", "db") == before["db"]
     reasons = sorted(e["reason"] for e in kube.store.list("events", "shop"))
-    assert reasons == ["Refused", "Restored", "Restored", "RolledBack", "Unlocked", "Unlocked"], reasons
+    assert reasons == ["Refused", "Restored", "Restored", "RolledBack", "RolledBack", "RolledBack"], reasons
+
+
+def test_tidy_history_marks_older_pending_revisions_failed_and_restore_puts_them_back(tmp_path, kube, real_helm,
+                                                                                      module_args):
+    """A real ``helm rollback`` over a stuck upgrade leaves the pending revision in history (2); a later upgrade is
+    stuck again (4). With tidy_history the rollback of 4 also marks 2 failed; a restore puts both back."""
+    real_helm.install("web", "shop")
+    helmfix.make_stuck_upgrade(real_helm, kube, "web", "shop", chart=helmfix.make_chart(tmp_path, "0.2.0"))
+    real_helm.rollback("web", "shop", 1)
+    rev = helmfix.make_stuck_upgrade(real_helm, kube, "web", "shop", chart=helmfix.make_chart(tmp_path, "0.3.0"))
+    helmfix.age_record(kube, "shop", "web", rev, 3600)
+    assert real_helm.history("web", "shop") == [(1, "superseded"), (2, "pending-upgrade"), (3, "deployed"),
+                                                (4, "pending-upgrade")]
+    before = records(kube, "shop", "web")
+    run = run_module(tmp_path, module_args(namespaces=["shop"], backup=["cluster"], tidy_history=True))
+    assert run.rc == 0, run.text
+    [entry] = run["remediated"]
+    assert entry["message"].endswith("marked older pending revision(s) 2 failed (tidy_history)"), run.text
+    assert real_helm.history("web", "shop") == [(1, "superseded"), (2, "failed"), (3, "superseded"), (4, "failed"),
+                                                (5, "deployed")]
+    assert sorted(n.rsplit(".", 2)[-2] for n in entry["cluster_backups"]) == ["v2", "v3", "v%d" % rev]
+    out = restore(tmp_path, kube, run=run["run_id"])
+    assert out.rc == 0 and out["releases"][0]["state"] == "restored", out.text
+    assert records(kube, "shop", "web") == before

@@ -147,3 +147,38 @@ def test_helm_release_says_it_does_not_read_the_sql_driver():
     with pytest.raises(OptionError) as err:
         validate_release({"namespace": "shop", "release": "web"}, {"HELM_DRIVER": "sql"})
     assert err.value.option == "HELM_DRIVER" and "read by helm_unstick only" in str(err.value)
+
+
+@pytest.mark.parametrize("params, option, words", [
+    ({"backup": ["tape"]}, "backup", "must be file or cluster"),
+    ({"backup": ["file"]}, "backup", "file backups need backup_dir"),
+    ({"backup": ["cluster"], "storage_driver": "sql", "sql_connection_string": "postgres://h/db"}, "backup",
+     "database rows"),
+    ({"backup_keep": 0}, "backup_keep", "must be 1 or more"),
+])
+def test_bad_backup_options_are_named(params, option, words):
+    with pytest.raises(OptionError) as err:
+        validate(params, {})
+    assert err.value.option == option and words in str(err.value)
+
+
+def test_backup_places(tmp_path):
+    assert validate({}, {}).backup == ()
+    assert validate({"backup_dir": str(tmp_path)}, {}).backup == ("file",)          # as before
+    both = validate({"backup": ["cluster", "file", "cluster"], "backup_dir": str(tmp_path)}, {})
+    assert (both.backup, both.backup_keep, both.events, both.liveness_checks) == (("cluster", "file"), 5, True, True)
+
+
+def test_restore_options(tmp_path):
+    from ansible_collections.helmops.unstick.plugins.module_utils.options import validate_restore
+    got = validate_restore({"run": "abc"}, {})
+    assert (got.driver, got.source, got.since) == ("secret", "cluster", None)
+    assert validate_restore({"since": "2h"}, {}, now=10000).since == 10000 - 7200
+    assert validate_restore({"since": "2026-12-03T10:00:00Z"}, {}).since == 1796292000
+    for params, option in (({}, "releases"), ({"since": "yesterday"}, "since"), ({"releases": ["we*"]}, "releases"),
+                           ({"run": "a", "source": "file"}, "backup_dir"),
+                           ({"run": "a", "storage_driver": "sql"}, "storage_driver")):
+        with pytest.raises(OptionError) as err:
+            validate_restore(params, {})
+        assert err.value.option == option, params
+    assert validate_restore({"run": "a", "source": "file", "backup_dir": str(tmp_path)}, {}).backup_dir == str(tmp_path)
