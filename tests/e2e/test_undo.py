@@ -10,6 +10,7 @@ import subprocess
 import pytest
 
 import helmfix
+from fleet_run import run_playbook, write_inventory
 from playbook_run import run_module
 
 pytestmark = pytest.mark.slow
@@ -91,8 +92,12 @@ def test_remediate_with_cluster_backups_then_restore_byte_for_byte(tmp_path, kub
     assert again.rc == 0 and again["changed"] is False, again.text
     assert again["releases"][0]["message"].startswith("already restored"), again.text
 
-    from_files = restore(tmp_path, kube, releases=["db"], source="file", backup_dir=str(backups))
-    assert from_files.rc == 0 and from_files["releases"][0]["state"] == "restored", from_files.text
+    # from the file bundles, through the playbook by its FQCN, for a cluster of the inventory
+    inventory = write_inventory(tmp_path / "inventory.yml", {"eu": {"stuck_releases_kubeconfig": kube.kubeconfig,
+                                                                    "stuck_releases_backup_dir": str(backups)}})
+    play = run_playbook(tmp_path, "helmops.unstick.restore", inventory,
+                        {"restore_releases": ["db"], "restore_source": "file"})
+    assert play.rc == 0 and play.recap["eu"]["changed"] == 1 and "db: restored" in play.stdout, play.text
     assert records(kube, "shop", "db") == before["db"]
     reasons = sorted(e["reason"] for e in kube.store.list("events", "shop"))
     assert reasons == ["Refused", "Restored", "Restored", "RolledBack", "RolledBack", "RolledBack"], reasons
