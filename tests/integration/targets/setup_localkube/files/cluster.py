@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The integration targets' cluster: localkube (tests/support/localkube) in a process of its own, with a
 release real Helm left stuck.
