@@ -151,6 +151,8 @@ options:
     description:
       - Before acting on a pending revision older than O(min_age), look for signs that the operation is still
         going on; any sign makes it V(possibly_running), listed with the evidence, and it is never acted on.
+        Made when remediating (and in check mode), not by a report-only run (O(remediate=false)), which stays
+        as cheap as its scan and reports by age alone.
       - What is looked at, with at most 10 GETs per stuck release (counted in RV(liveness_requests)), is
         the Job and Pod hooks of the pending revision (named in its record) that have not finished (up to 4);
         the objects of its manifest, workloads first (up to 6), written by helm's field manager (a

@@ -254,7 +254,8 @@ class Run:
 
     def _liveness(self, cls, obj, release, now):
         """A stuck release with signs of a live operation becomes possibly_running (classify.with_liveness)."""
-        if cls.kind != KIND_STUCK or self.prober is None:
+        # before acting only: a report-only run stays as cheap as its scan (check mode plans an action: checked)
+        if cls.kind != KIND_STUCK or self.prober is None or not self.p.get("remediate", True):
             return cls
         probe = self.prober.probe(cls.namespace, release, now, self.settings.min_age)
         self.liveness_requests.append(probe.requests)

@@ -122,6 +122,7 @@ def test_a_recent_helm_write_is_left_alone_and_the_seeds_case_is_still_fixed(tmp
     # the record is older than min_age (helm last wrote it when the hook started), the Deployment is not
     assert entry["age_seconds"] >= 6 and entry["state"] == "possibly_running", run.text
     assert "Deployment %s/web-app was written by helm" % shop in entry["reason"], run.text
+    assert run["liveness_requests"] == 3, run.text      # the hook Pod, the Deployment, the ConfigMap
     assert helmfix.newest(kube, shop, "web") == (2, "pending-upgrade")
 
     # the seed's case: the client is gone and nothing has been written for min_age: remediated
