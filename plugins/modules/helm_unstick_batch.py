@@ -12,7 +12,7 @@ DOCUMENTATION = r"""
 ---
 module: helm_unstick_batch
 short_description: Run helm_unstick on many clusters at once, in one process
-version_added: "0.2.0"
+version_added: "0.1.0"
 author:
   - helmops.unstick maintainers (@helmops)
 description:

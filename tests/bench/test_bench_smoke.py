@@ -58,12 +58,19 @@ def test_growth():
 
 
 def test_fleet():
-    out = bench("fleet", "--clusters", "1,2", "--forks", "2", "--releases", "3", "--revisions", "2",
-                "--stuck", "1", "--repeat", "1")
+    out = bench("fleet", "--clusters", "1,2", "--per-host-max", "1", "--releases", "3", "--revisions", "2",
+                "--stuck", "1", "--per-process", "2", "--small", "2", "--big", "1", "--big-releases", "4",
+                "--big-revisions", "2", timeout=240)
     header, rows = header_and_rows(out, "clusters")
-    assert header == ["clusters", "forks", "remediated", "ansible-playbook s", "CPU s", "s per cluster",
-                      "vs 1 cluster(s), same forks"]
-    assert [(r[0], r[1], r[2]) for r in rows] == [("1", "2", "1"), ("2", "2", "2")]
+    assert header == ["clusters", "mode", "remediated", "wall s", "CPU s", "peak RSS MB", "vs 1 cluster (batch)",
+                      "goal"]
+    assert [(r[0], r[1], r[2]) for r in rows] == [("1", "batch", "1"), ("1", "per-host", "1"), ("2", "batch", "2")]
+    assert all(float(r[5]) > 0 for r in rows)
+    header, rows = header_and_rows(out, "fleet")
+    assert header == ["fleet", "run", "pending found", "wall s", "CPU s", "report.yml faster by", "goal"]
+    assert [r[2] for r in rows] == ["2", "2", "2", "1", "1", "1"]
+    assert [r[6].split(":")[0] for r in rows] == ["", "≥ 3×", "≥ 3×", "", "≥ 10×", "≥ 10×"]
+    assert re.search(r"growth -?\d+\.\d\d MB per cluster", out), out
 
 
 def test_profile():

@@ -244,3 +244,37 @@ def test_each_cluster_says_where_its_helm_keeps_records():
     assert by_host["k8s"]["records"] == "secret"
     assert "| pg | pg-ctx | https://pg.example:6443 | sql db.example:5432/helm | yes | clean |" in fr.render_markdown(fleet)
     assert "<td>sql db.example:5432/helm</td>" in fr.render_html(fleet)
+
+
+# -- merge mode: the slices of a sliced job, one report ------------------------------------------------------
+def test_merged_slices_are_the_report_of_one_run(fleet):
+    results = {h: record(h, [entry("web", "stuck", cluster=h)], remediate=False) for h in ("a", "b", "c", "d")}
+    results["c"] = record("c", checked=False, msg="cluster c: cannot scan Helm releases", remediate=False)
+    one_run = fr.build_fleet(results, ["a", "b", "c", "d"], "t1", generated_by="ops@ctl")
+    parts = [json.loads(fr.render_json(fr.build_fleet({h: results[h] for h in hosts}, hosts, "t0",
+                                                      generated_by="ops@ctl")))
+             for hosts in (["a", "c"], ["b", "d"])]   # AWX's two slices of a, b, c, d
+    merged = fr.merge(parts, generated_at="t1", generated_by="ops@ctl")
+    assert merged == one_run
+    assert merged["summary"]["clusters"] == 4 and merged["summary"]["failed_clusters"] == ["c"]
+    assert merged["summary"]["stuck"] == 3 and merged["mode"] == fr.MODE_REPORT
+    # the inventory's order when given, else by host
+    assert [c["host"] for c in fr.merge(parts, hosts=["d", "c"])["clusters"]] == ["d", "c", "a", "b"]
+
+
+def test_merge_refuses_a_host_in_two_reports_naming_it(fleet):
+    part = json.loads(fr.render_json(fleet))
+    other = fr.build_fleet({"x": record("x")}, ["x"])
+    with pytest.raises(fr.MergeError, match=r"host\(s\) in more than one report: dead \(reports 1, 3\), "
+                                            r"ghost \(reports 1, 3\), prod \(reports 1, 3\), stage \(reports 1, 3\)"):
+        fr.merge([part, other, part])
+
+
+@pytest.mark.parametrize("report, why", [
+    ({"summary": {}}, "report 1 is not a fleet report"),
+    ({"schema_version": 1, "clusters": []}, "report 1 has schema_version 1"),
+    ("not a dict", "report 1 is not a fleet report"),
+])
+def test_merge_refuses_what_is_not_a_fleet_report(report, why):
+    with pytest.raises(fr.MergeError, match=re.escape(why)):
+        fr.merge([report])
