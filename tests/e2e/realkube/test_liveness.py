@@ -3,7 +3,8 @@
 pre-upgrade hook Job is still running (no controller-manager runs here, so it never finishes: a real "still
 running") is left alone as possibly_running; so is one whose objects helm wrote within min_age (a pre-upgrade
 hook Pod that finished late, then helm applied the chart); and the seed's case (client gone, a Deployment
-that never becomes ready, nothing written since) is still remediated. Events of both in ``kubectl get events``."""
+that never becomes ready, nothing written since) is still remediated, with a backup in the cluster that
+helm_restore puts back byte for byte. Events of all of it in ``kubectl get events``."""
 
 import json
 import subprocess
@@ -12,6 +13,7 @@ import time
 import pytest
 
 import helmfix
+from playbook_run import run_module
 from realkube.stuck import kill, workload_chart
 
 pytestmark = pytest.mark.slow
@@ -57,6 +59,12 @@ def wait_for(what, check, timeout=60):
     while not check():
         assert time.time() < deadline, "never: %s" % what
         time.sleep(0.1)
+
+
+def records(kube, ns):
+    """{record name: (data, labels)} of the Helm records of a namespace, as the real server holds them."""
+    return {o["metadata"]["name"]: (o["data"], o["metadata"]["labels"])
+            for o in kube.store.list("secrets", ns, label_selector="owner=helm")}
 
 
 def record(kube, ns, name, rev):
@@ -125,14 +133,20 @@ def test_a_recent_helm_write_is_left_alone_and_the_seeds_case_is_still_fixed(tmp
     assert run["liveness_requests"] == 3, run.text      # the hook Pod, the Deployment, the ConfigMap
     assert helmfix.newest(kube, shop, "web") == (2, "pending-upgrade")
 
-    # the seed's case: the client is gone and nothing has been written for min_age: remediated
+    # the seed's case: the client is gone and nothing has been written for min_age: remediated, backed up
+    # in the cluster; then restored on the real server, byte for byte
     time.sleep(6)
-    fixed = unstick(module_args(strategy="unlock", min_age="6s", namespaces=[shop]))
+    before, history = records(kube, shop), real_helm.history("web", shop)
+    fixed = unstick(module_args(strategy="unlock", min_age="6s", namespaces=[shop], backup=["cluster"]))
     assert [(e["name"], e["state"]) for e in fixed["releases"]] == [("web", "remediated")], fixed.text
     assert real_helm.history("web", shop)[-1] == (2, "failed")
+    back = run_module(tmp_path, {"kubeconfig": kube.kubeconfig, "run": fixed["run_id"]}, module="helm_restore")
+    assert back["releases"][0]["state"] == "restored", back.text
+    assert records(kube, shop) == before and real_helm.history("web", shop) == history
     listed = subprocess.run(["kubectl", "--kubeconfig", kube.kubeconfig, "get", "events", "-n", shop, "-o", "json"],
                             capture_output=True, text=True, check=True)
     reasons = [(e["reason"], e["involvedObject"]["name"], e["reportingComponent"])
                for e in json.loads(listed.stdout)["items"]]
     assert sorted(reasons) == [("Refused", "sh.helm.release.v1.web.v2", "helmops.unstick"),
+                               ("Restored", "sh.helm.release.v1.web.v2", "helmops.unstick"),
                                ("Unlocked", "sh.helm.release.v1.web.v2", "helmops.unstick")], reasons
