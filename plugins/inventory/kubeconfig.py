@@ -179,6 +179,7 @@ import yaml
 from ansible.errors import AnsibleParserError
 from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible.plugins.inventory import BaseInventoryPlugin, Constructable
+from ansible.utils.unsafe_proxy import wrap_var
 
 SOURCE_SUFFIXES = ("kubeconfig.yml", "kubeconfig.yaml", ".helmops.yml", ".helmops.yaml")
 GLOB_CHARS = re.compile(r"[*?\[]")
@@ -245,7 +246,7 @@ def load_kubeconfig(path):
         raise KubeconfigProblem("kubeconfig %s is not valid YAML: %s" % (path, yaml_error(exc)))
     if not isinstance(doc, dict):
         raise KubeconfigProblem("kubeconfig %s is not a kubeconfig (expected a mapping with 'contexts', got %s)"
-                                % (path, "an empty file" if doc is None else type(doc).__name__))
+                                % (path, "an empty file" if doc is None else doc.__class__.__name__))
     problems = []
     clusters = named_entries(doc, "clusters", path, problems)
     contexts = named_entries(doc, "contexts", path, problems)
@@ -388,7 +389,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             if self.get_option("controller_python"):
                 self.inventory.set_variable(name, "ansible_python_interpreter", sys.executable)
             for key, value in hostvars.items():
-                self.inventory.set_variable(name, key, value)
+                # values come from kubeconfig files, never templates: ansible-core before 2.19 would template
+                # them when used (2.19 already leaves them untrusted)
+                self.inventory.set_variable(name, key, wrap_var(value))
             if group:
                 self.inventory.add_child(group, name)
             if self.get_option("group_by_cluster"):

@@ -81,7 +81,7 @@ def read_bundles(backup_dir, cluster):
     """Every backup object of the bundles of ``cluster`` under ``backup_dir``."""
     root = os.path.join(os.path.expanduser(backup_dir), _part(cluster))
     out = []
-    for directory, _, names in sorted(os.walk(root)):
+    for directory, dummy, names in sorted(os.walk(root)):
         for name in sorted(names):
             if name.endswith(BUNDLE_SUFFIX):
                 with open(os.path.join(directory, name)) as handle:

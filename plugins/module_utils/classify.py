@@ -137,7 +137,7 @@ def classify_release(revisions, now, min_age):
     if age is None:
         return result(KIND_ERROR, "cannot determine age")
     if age < 0:
-        return result(KIND_IN_PROGRESS, "record is dated %d seconds in the future (clock skew?)" % int(-age))
+        return result(KIND_IN_PROGRESS, "record is dated %d seconds in the future (clock skew?)" % int(abs(age)))
     if age < min_age:
         return result(KIND_IN_PROGRESS, "%s for %d seconds, less than min_age %d" % (
             status, int(age), int(min_age)))

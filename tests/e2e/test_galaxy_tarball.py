@@ -39,10 +39,15 @@ NEVER_SHIP = ("requirements.txt", "pytest.ini", "scripts/", "demo/", "bench/", "
               "helm-stuck-report/")
 
 
+# scripts/matrix may ask for the last commit (HELMOPS_TREE=HEAD) instead of the working tree
+FROM_HEAD = os.environ.get("HELMOPS_TREE") == "HEAD"
+
+
 def tree_files():
-    out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=str(ROOT), check=True,
-                         capture_output=True).stdout.decode()
-    return [f for f in out.split("\0") if f and (ROOT / f).is_file()]
+    cmd = ["git", "ls-tree", "-r", "-z", "--name-only", "HEAD"] if FROM_HEAD else \
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"]
+    out = subprocess.run(cmd, cwd=str(ROOT), check=True, capture_output=True).stdout.decode()
+    return [f for f in out.split("\0") if f and (FROM_HEAD or (ROOT / f).is_file())]
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +59,11 @@ def tarball(tmp_path_factory):
     src = work / "src"
     src.mkdir()
     files = tree_files()
-    pack = subprocess.run(["tar", "--null", "-T", "-", "-cf", "-"], input="\0".join(files).encode(), cwd=str(ROOT),
-                          capture_output=True, check=True).stdout
+    if FROM_HEAD:
+        pack = subprocess.run(["git", "archive", "HEAD"], cwd=str(ROOT), capture_output=True, check=True).stdout
+    else:
+        pack = subprocess.run(["tar", "--null", "-T", "-", "-cf", "-"], input="\0".join(files).encode(),
+                              cwd=str(ROOT), capture_output=True, check=True).stdout
     subprocess.run(["tar", "-xf", "-", "-C", str(src)], input=pack, check=True)
     out = work / "dist"
     run([CLEAN_VENV / "bin" / "ansible-galaxy", "collection", "build", "--output-path", out, src], cwd=work)
@@ -76,7 +84,7 @@ def run(cmd, cwd, env=None, check=True):
     proc = subprocess.run([str(c) for c in cmd], cwd=str(cwd), env=env, capture_output=True, text=True,
                           timeout=300)
     if check:
-        assert proc.returncode == 0, (cmd, proc.stdout, proc.stderr)
+        assert proc.returncode == 0, "%s\n%s\n%s" % (" ".join(str(c) for c in cmd), proc.stdout, proc.stderr)
     return proc
 
 

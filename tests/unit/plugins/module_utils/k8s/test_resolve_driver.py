@@ -3,6 +3,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The storage driver from the option or from HELM_DRIVER, spelled as Helm accepts it."""
 
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
 import pytest
 
 from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import resolve_driver

@@ -3,6 +3,9 @@
 """Helm's SQL connection string: both forms read as libpq and lib/pq read them, lib/pq's defaults made
 explicit for the scan, the string unchanged for helm, the password never in a message."""
 
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
 import pytest
 
 from ansible_collections.helmops.unstick.plugins.module_utils.sql import conninfo

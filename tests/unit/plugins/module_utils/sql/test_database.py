@@ -2,6 +2,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """PostgreSQL's errors in the statuses the runner knows, and which reads are retried."""
 
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
 import pytest
 
 from ansible_collections.helmops.unstick.plugins.module_utils.sql import database

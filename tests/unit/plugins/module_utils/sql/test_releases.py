@@ -3,6 +3,9 @@
 """SqlReleaseStorage's statements: the scan's shape (clock + one metadata query, no body), one history
 query per namespace, body only on get, and writes conditional on the row as read."""
 
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
 import pytest
 
 from ansible_collections.helmops.unstick.plugins.module_utils import claims

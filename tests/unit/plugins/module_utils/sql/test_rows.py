@@ -2,6 +2,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """A releases_v1 row as the record object the runner reads, and a claim as custom labels of <= 63 characters."""
 
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
 import json
 
 from ansible_collections.helmops.unstick.plugins.module_utils import claims
