@@ -32,7 +32,13 @@ description:
   - The scan reads only metadata, filtered on the server, and fetches full records only for releases that
     are stuck or in progress, so its cost follows the number of stuck releases, not the size of the history.
   - Release values (the C(config) of a release, often holding passwords) are never returned or logged.
-    Only O(backup_dir) files contain them.
+    Only backups contain them, O(backup_dir) files, or with O(backup=cluster) objects of the driver's kind in
+    the release's own namespace (so they never leave the cluster).
+  - Before acting on a pending revision older than O(min_age), O(liveness_checks) look for signs of a live
+    operation (unfinished hook Jobs or Pods, the release's objects written by helm within O(min_age)); any sign
+    makes it V(possibly_running), never acted on. Every remediation, refusal and resume is recorded as a
+    Kubernetes Event in the release's namespace (O(events)). M(helmops.unstick.helm_restore) undoes a run from
+    its backups.
   - The connection options are resolved once into a kubeconfig of exactly one context, cluster and user. The
     API client is built from it, and helm gets it as a private file (0600, removed right after) with
     C(--kube-context), without the controller's E(HELM_KUBECONTEXT), E(HELM_KUBETOKEN), E(HELM_KUBEAPISERVER),
