@@ -19,7 +19,7 @@ import os
 import socket
 import time
 
-from ansible_collections.helmops.unstick.plugins.module_utils import options, runner
+from ansible_collections.helmops.unstick.plugins.module_utils import runner
 from ansible_collections.helmops.unstick.plugins.module_utils.deadline import Deadline
 from ansible_collections.helmops.unstick.plugins.module_utils.errors import ConnectionFailure
 from ansible_collections.helmops.unstick.plugins.module_utils.k8s import connection
@@ -157,9 +157,8 @@ def check_cluster(params, settings, check_mode=False, diff=False, actor=None):
     if result["errors"]:
         problems = "; ".join(e["reason"] for e in result["errors"])
         if params["fail_on_error"]:
-            result.update(failed=True, msg="cluster %s: %d problem(s): %s" % (cluster, len(result["errors"]),
-                                                                               problems))
+            result.update(failed=True,
+                          msg="cluster %s: %d problem(s): %s" % (cluster, len(result["errors"]), problems))
             return out
         out.warnings.append("cluster %s: %s" % (cluster, problems))
     return out
-

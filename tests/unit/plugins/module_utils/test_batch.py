@@ -84,7 +84,7 @@ def test_clusters_run_concurrently_within_the_bound_and_each_keeps_its_own_resul
 
 def test_a_slow_cluster_holds_one_worker_not_the_others():
     prepared = prepare({"slow": {"kubeconfig": "/k/slow"}, "a": {"kubeconfig": "/k/a"},
-                           "b": {"kubeconfig": "/k/b"}})[0]
+                        "b": {"kubeconfig": "/k/b"}})[0]
     finished = {}
     release = threading.Event()
 
