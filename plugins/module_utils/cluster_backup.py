@@ -147,4 +147,4 @@ def runs_to_prune(items, keep):
         newest, names = runs.get(run, ("", []))
         runs[run] = (max(newest, at), names + [meta.get("name")])
     ordered = sorted(runs.items(), key=lambda kv: (kv[1][0], kv[0]), reverse=True)
-    return sorted(name for _, (_, names) in ordered[keep:] for name in names)
+    return sorted(name for entry in ordered[keep:] for name in entry[1][1])

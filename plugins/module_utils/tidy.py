@@ -36,8 +36,8 @@ def tidy(ctx, item, metas):
         obj = ctx.storage.get(item.namespace, meta.object_name)
         release = decode_payload((obj.get("data") or {}).get("release"), ctx.storage.driver)
         then = "tidy_history after the rollback of revision %s (run %s)" % (item.revision, ctx.run_id)
-        description = base.describe(meta.status, meta.revision, int(ctx.now - (meta.modified_at or meta.created_at
-                                                                              or ctx.now)), ctx.actor, ctx.now, then)
+        since = meta.modified_at or meta.created_at or ctx.now
+        description = base.describe(meta.status, meta.revision, int(ctx.now - since), ctx.actor, ctx.now, then)
         ctx.storage.replace(base.unlocked_object(obj, release, description, ctx.now, ctx.storage.driver))
         done.append(meta.revision)
     return done

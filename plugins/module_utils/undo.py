@@ -99,8 +99,8 @@ class Undo:
             self._event(namespace, group, "Refused", "%s did not restore %s: %s" % (self.actor, where, plan.refusal),
                         now)
             return _entry(plan, "refused", reason="%s: %s; nothing written" % (where, plan.refusal))
-        deleted = [undo_plan._revision(n) for n, _ in plan.deletes]
-        written = [b.revision for b, _ in plan.puts] + [b.revision for b in plan.creates]
+        deleted = [undo_plan._revision(pair[0]) for pair in plan.deletes]
+        written = [pair[0].revision for pair in plan.puts] + [b.revision for b in plan.creates]
         what = "put back revision(s) %s as backed up by run %s%s" % (
             ", ".join(str(r) for r in sorted(written)), plan.run,
             "; delete revision(s) %s that run created" % ", ".join(str(r) for r in deleted) if deleted else "")
@@ -127,7 +127,7 @@ class Undo:
             return _entry(plan, "failed", bool(done), reason=reason + "; the backups are left as they are")
         if mismatch:
             return _entry(plan, "failed", True, reason="%s: written back, but %s" % (where, mismatch))
-        after, _ = self._current(namespace, release)
+        after = self._current(namespace, release)[0]
         self.after[key] = self._shows(after)
         self._note_restored(group, after)
         message = "restored: %s" % what
@@ -143,7 +143,7 @@ class Undo:
         return None
 
     def _note_restored(self, group, after):
-        state = dict((name, rv) for name, (rv, _) in after.items())
+        state = dict((name, seen[0]) for name, seen in after.items())
         for backup in group:
             obj = dict(backup.obj, metadata=dict(backup.obj["metadata"]))
             obj["metadata"]["annotations"] = dict(obj["metadata"].get("annotations") or {},

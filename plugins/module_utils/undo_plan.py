@@ -55,7 +55,7 @@ def select(backups, releases=None, run=None, since=None):
     for key, runs in sorted(groups.items()):
         ordered = sorted(runs.items(), key=lambda kv: (max(b.at or 0 for b in kv[1]), kv[0]), reverse=True)
         chosen[key] = sorted(ordered[0][1], key=lambda b: b.revision)
-        for older, _ in ordered[1:]:
+        for older in [pair[0] for pair in ordered[1:]]:
             notes.append("release %s/%s: run %s is older than run %s; restore that one first, then this one "
                          "(run=%s)" % (key[0], key[1], older, ordered[0][0], older))
     return chosen, notes

@@ -306,7 +306,8 @@ releases:
       not complete), V(would_remediate) (check mode), V(remediated) (done, and the cluster shows it),
       V(refused) (the API refused the write, 409 or 403, or O(max_remediations) refused the run; nothing
       written), V(possibly_running) (older than O(min_age), but O(liveness_checks) found signs of a live
-      operation, listed in C(reason); never acted on, also in RV(in_progress)), V(failed) (tried and did not complete; C(changed) says whether the record was claimed) or
+      operation, listed in C(reason); never acted on, also in RV(in_progress)), V(failed) (tried and did not
+      complete; C(changed) says whether the record was claimed) or
       V(error) (could not be read, classified or acted on).
   returned: always
   type: list

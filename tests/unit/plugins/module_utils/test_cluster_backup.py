@@ -19,10 +19,10 @@ RECORD = {"apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
 T = 1796287463   # 2026-12-03T08:44:23Z
 
 
-def backup(run="run1", at=T, revision=2, record=RECORD):
-    return cb.backup_object(record, "Secret", "web", revision, run, at, "ops@ctl", "rollback",
-                            "pending-upgrade for 3600 seconds", "prod", ["sh.helm.release.v1.web.v1", record[
-                                "metadata"]["name"]])
+def backup(run="run1", at=T, revision=2):
+    before = ["sh.helm.release.v1.web.v1", RECORD["metadata"]["name"]]
+    return cb.backup_object(RECORD, "Secret", "web", revision, run, at, "ops@ctl", "rollback",
+                            "pending-upgrade for 3600 seconds", "prod", before)
 
 
 def test_a_backup_is_ours_and_holds_the_record_exactly():
@@ -42,8 +42,8 @@ def test_a_backup_is_ours_and_holds_the_record_exactly():
 def test_read_back_gives_the_record_as_it_was_and_what_the_run_left():
     obj = cb.with_after(backup(), {"sh.helm.release.v1.web.v2": "57", "sh.helm.release.v1.web.v3": "58"})
     got = cb.read_backup(json.loads(json.dumps(obj)))    # as the API returns it
-    assert (got.release, got.revision, got.run, got.at, got.record) == ("web", 2, "run1", T,
-                                                                         "sh.helm.release.v1.web.v2")
+    assert (got.release, got.revision, got.run, got.at) == ("web", 2, "run1", T)
+    assert got.record == "sh.helm.release.v1.web.v2"
     assert got.record_object == {"apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
                                  "metadata": {"name": "sh.helm.release.v1.web.v2", "namespace": "shop",
                                               "labels": RECORD["metadata"]["labels"]},
@@ -64,8 +64,8 @@ def test_retention_keeps_the_newest_runs_of_a_release():
     items = [backup(run, at)["metadata"] for run, at in (("a", T), ("b", T + 60), ("c", T + 120))]
     items.append(backup("c", T + 120, revision=1)["metadata"])
     assert cb.runs_to_prune([{"metadata": m} for m in items], 2) == ["helmops.unstick.backup.web.v2.a"]
-    assert cb.runs_to_prune([{"metadata": m} for m in items], 1) == ["helmops.unstick.backup.web.v2.a",
-                                                                      "helmops.unstick.backup.web.v2.b"]
+    pruned = cb.runs_to_prune([{"metadata": m} for m in items], 1)
+    assert pruned == ["helmops.unstick.backup.web.v2.a", "helmops.unstick.backup.web.v2.b"]
     assert cb.runs_to_prune([{"metadata": m} for m in items], 5) == []
 
 

@@ -96,7 +96,7 @@ def test_selection_by_release_run_and_time():
 
 
 def test_read_back_compares_data_and_labels():
-    [saved, _] = backups(after=AFTER)
+    saved = backups(after=AFTER)[0]
     same = record(2, "pending-upgrade")
     assert undo_plan.same_record(dict(same, metadata=dict(same["metadata"], resourceVersion="99")), saved)
     assert not undo_plan.same_record(record(2, "failed"), saved)

@@ -41,4 +41,4 @@ def test_an_event_that_cannot_be_written_is_a_warning():
                              "events is forbidden"]
     api = Api()
     EventSink(api, "Secret", "me", "prod").emit("shop", RECORD, "Unlocked", "done", 0)
-    assert [p for p, _ in api.posted] == ["/api/v1/namespaces/shop/events"]
+    assert [posted[0] for posted in api.posted] == ["/api/v1/namespaces/shop/events"]
