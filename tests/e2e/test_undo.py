@@ -115,13 +115,23 @@ def test_tidy_history_marks_older_pending_revisions_failed_and_restore_puts_them
     assert real_helm.history("web", "shop") == [(1, "superseded"), (2, "pending-upgrade"), (3, "deployed"),
                                                 (4, "pending-upgrade")]
     before = records(kube, "shop", "web")
-    run = run_module(tmp_path, module_args(namespaces=["shop"], backup=["cluster"], tidy_history=True))
+    run = run_module(tmp_path, module_args(namespaces=["shop"], backup=["cluster"], tidy_history=True, events=False,
+                                           backup_keep=1))
     assert run.rc == 0, run.text
     [entry] = run["remediated"]
     assert entry["message"].endswith("marked older pending revision(s) 2 failed (tidy_history)"), run.text
     assert real_helm.history("web", "shop") == [(1, "superseded"), (2, "failed"), (3, "superseded"), (4, "failed"),
                                                 (5, "deployed")]
     assert sorted(n.rsplit(".", 2)[-2] for n in entry["cluster_backups"]) == ["v2", "v3", "v%d" % rev]
+    assert kube.store.list("events", "shop") == []                           # events: false
     out = restore(tmp_path, kube, run=run["run_id"])
     assert out.rc == 0 and out["releases"][0]["state"] == "restored", out.text
     assert records(kube, "shop", "web") == before
+    # backup_keep 1: the next remediation of web keeps its own backups only (helm's rollback wrote the release's
+    # ConfigMap seconds ago: the liveness checks would rightly call it possibly running)
+    again = run_module(tmp_path, module_args(namespaces=["shop"], backup=["cluster"], backup_keep=1, strategy="unlock",
+                                             liveness_checks=False))
+    assert again["remediated"][0]["cluster_backups"] == ["helmops.unstick.backup.web.v4.%s" % again["run_id"]]
+    assert sorted(o["metadata"]["name"] for o in kube.store.list("secrets", "shop")
+                  if o["metadata"]["name"].startswith("helmops.unstick.backup.")) == again["remediated"][0][
+        "cluster_backups"]
