@@ -30,7 +30,7 @@ class BatchInputError(UnstickError):
         self.option = option
         self.value = value
         self.why = why
-        super(BatchInputError, self).__init__("host %s: %s: %s" % (host, option, why))
+        super(BatchInputError, self).__init__("%s: %s (host %s)" % (option, why, host))
 
 
 def _option_named(message, names):

@@ -143,7 +143,7 @@ def test_a_bad_variable_fails_the_batch_first_naming_host_variable_and_value(tmp
                        dict(COMMON, stuck_releases_report_dir=str(tmp_path / "r")))
     assert run.rc == 2, run.text
     text = " ".join(run.text.split())
-    assert "stuck_releases_min_age (helm_unstick option min_age): host secure: min_age:" in text, text
+    assert "stuck_releases_min_age (helm_unstick option min_age): min_age:" in text and "(host secure)" in text, text
     assert "'soon'" in text and "nothing was asked of any cluster" in text
     assert {h: r["failed"] for h, r in run.recap.items() if h != "localhost"} == {"plain": 1, "secure": 1, "dead": 1}
     assert secret_versions(*fleet["kubes"]) == before
