@@ -181,6 +181,9 @@ def test_scheduled_remediation_with_bearer_token_credential(tmp_path):
         assert "[WARNING]: cluster dead could not be checked" in job.one_line, job.stdout
         stats = job.stats()
         assert stats["failures"] == {} and stats["ignored"] == {"dead": 1} and stats["changed"].get("cluster", 0) >= 1
+        # the templates back records up in the cluster (stuck_releases_backup: [cluster]), values never leave it
+        backups = [o for o in kube.store.list("secrets", "shop") if o.get("type") == "helmops.unstick/backup"]
+        assert [o["metadata"]["labels"]["helmops.unstick/backup-of"] for o in backups][:1] == ["web"], backups
 
         # AWX job artifacts: the fleet summary from set_stats
         summary = job.artifact_data()["helm_stuck_releases"]
