@@ -75,6 +75,9 @@ def plan(backups, current):
         return UndoPlan(first.namespace, first.release, first.run, first.at, refusal, list(deletes), list(puts),
                         list(creates), already)
 
+    if any(b.action == "uninstall" for b in backups):
+        return result("run %s uninstalled the release: helm deleted its objects, and putting its records back "
+                      "alone would make Helm believe in objects that are gone (reinstall it instead)" % first.run)
     afters = [b.after for b in backups]
     if any(a is None for a in afters):
         return result("run %s did not note what it left (it was interrupted, or could not write its backups "

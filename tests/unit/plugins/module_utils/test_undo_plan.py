@@ -22,10 +22,10 @@ def record(revision, status):
 
 
 def backups(run="r1", at=T, after=None, before=(1, 2), saved=((2, "pending-upgrade"), (1, "deployed")),
-            restored=None):
+            restored=None, action="rollback"):
     out = []
     for revision, status in saved:
-        obj = cb.backup_object(record(revision, status), "Secret", "web", revision, run, at, "me", "rollback", "why",
+        obj = cb.backup_object(record(revision, status), "Secret", "web", revision, run, at, "me", action, "why",
                                "c", [V % r for r in before])
         if after is not None:
             obj = cb.with_after(obj, after)
@@ -100,3 +100,9 @@ def test_read_back_compares_data_and_labels():
     same = record(2, "pending-upgrade")
     assert undo_plan.same_record(dict(same, metadata=dict(same["metadata"], resourceVersion="99")), saved)
     assert not undo_plan.same_record(record(2, "failed"), saved)
+
+
+def test_an_uninstall_is_not_restored():
+    plan = undo_plan.plan(backups(after={}, before=(1,), saved=((1, "pending-install"),), action="uninstall"), {})
+    assert plan.refusal.startswith("run r1 uninstalled the release: helm deleted its objects")
+    assert plan.creates == []
