@@ -148,7 +148,9 @@ def object_shape(obj):
            "metadata_keys": sorted(meta), "name": name, "namespace": meta.get("namespace"),
            "labels": meta.get("labels"), "annotations": meta.get("annotations"),
            "managed": managed_shape(meta)}
-    for key in ("data", "binaryData", "type", "immutable", "spec", "status", "secrets"):
+    for key in ("data", "binaryData", "type", "immutable", "spec", "status", "secrets", "involvedObject", "reason",
+                "message", "source", "count", "firstTimestamp", "lastTimestamp", "eventTime", "action",
+                "reportingComponent", "reportingInstance"):
         if key in obj:
             out[key] = obj[key]
     return out
@@ -1176,3 +1178,22 @@ def test_helm4_sees_the_same(servers):
                                                  ("rollback", 0), ("status", 0), ("install", 1), ("get", 0),
                                                  ("uninstall", 0), ("history", 1)]
     assert [(r["revision"], r["status"]) for r in real[2][2]] == [(1, "superseded"), (2, "deployed")]
+
+
+# --- core/v1 Events (what helm_unstick writes for every remediation) --------------------------------------------
+EVENTS = "/api/v1/namespaces/%s/events" % NS
+
+
+def test_events_answer_alike(servers):
+    """helm_unstick's Event (k8s/events.py) created, read, and listed as kubectl get events lists it (a Table):
+    the same answers on both servers, whatever the server fills in."""
+    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.events import event_object
+    event = event_object(NS, {"metadata": {"name": "sh.helm.release.v1.web.v2"}}, "Secret", "RolledBack",
+                         "ops@ctl (run r1) remediated release web", "ops@ctl", time.time(), "rollback", "ab12cd34")
+    flow = Flow(servers)
+    flow("POST", EVENTS, event, expect=201)
+    flow("POST", EVENTS, event, expect=409)
+    flow("GET", EVENTS + "/" + event["metadata"]["name"], expect=200)
+    flow("GET", EVENTS, headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"},
+         expect=200)
+    flow.check()

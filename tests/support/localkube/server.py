@@ -96,7 +96,11 @@ def _age(created: str, now: float) -> str:
 
 #: the fields managedFields track for these kinds: maps (owned as a whole with ".") and scalars
 _FIELD_MAPS = (("metadata", "labels"), ("metadata", "annotations"), ("data",), ("binaryData",))
-_FIELD_SCALARS = (("metadata", "generateName"), ("type",), ("immutable",), ("automountServiceAccountToken",))
+_FIELD_SCALARS = (("metadata", "generateName"), ("type",), ("immutable",), ("automountServiceAccountToken",),
+                  # an Event's fields (involvedObject and related are atomic: owned whole)
+                  ("action",), ("count",), ("firstTimestamp",), ("lastTimestamp",), ("message",), ("reason",),
+                  ("reportingComponent",), ("reportingInstance",), ("involvedObject",), ("related",),
+                  ("source", "component"), ("source", "host"))
 
 
 def _field_set(obj, markers=True) -> dict:
@@ -811,16 +815,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "columnDefinitions": defs, "rows": rows}
 
     def _event_table(self, recs, meta, full):
-        """Events as kube-apiserver tabulates them (its columns of priority 0)."""
-        cols = ["Last Seen", "Type", "Reason", "Object", "Message"]
-        defs = [{"name": c, "type": "string", "format": "", "priority": 0, "description": c} for c in cols]
+        """Events as kube-apiserver tabulates them (its columns, priority 1 ones included)."""
+        cols = [("Last Seen", 0), ("Type", 0), ("Reason", 0), ("Object", 0), ("Subobject", 1), ("Source", 1),
+                ("Message", 0), ("First Seen", 1), ("Count", 1), ("Name", 1)]
+        defs = [{"name": c, "type": "string", "format": "name" if c == "Name" else "", "priority": p,
+                 "description": c} for c, p in cols]
         now, rows = self.kube.now(), []
         for rec in recs:
             o = rec.obj
             inv = o.get("involvedObject") or {}
+            src = o.get("source") or {}
             seen = o.get("lastTimestamp") or o.get("eventTime") or o["metadata"].get("creationTimestamp", "")
+            first = o.get("firstTimestamp") or o.get("eventTime") or seen
+            component = src.get("component") or o.get("reportingComponent") or ""
+            instance = src.get("host") or o.get("reportingInstance") or ""
+            source = "<unknown>" if not component else component + (", " + instance if instance else "")
             cells = [_age(seen, now), o.get("type", ""), o.get("reason", ""),
-                     "%s/%s" % ((inv.get("kind") or "").lower(), inv.get("name", "")), o.get("message", "")]
+                     "%s/%s" % ((inv.get("kind") or "").lower(), inv.get("name", "")), inv.get("fieldPath", ""),
+                     source, o.get("message", ""), _age(first, now), o.get("count", 0), o["metadata"]["name"]]
             rows.append({"cells": cells, "object": json.loads(rec.raw if full else rec.meta_raw)})
         return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta,
                 "columnDefinitions": defs, "rows": rows}
@@ -852,6 +864,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     data[k] = base64.b64encode(str(v).encode()).decode()
                 obj["data"] = data
             obj["type"] = obj.get("type") or "Opaque"
+        elif kind == "Event":
+            # the fields kube-apiserver always writes out (no omitempty), as it does
+            for key, empty in (("involvedObject", {}), ("source", {}), ("firstTimestamp", None),
+                               ("lastTimestamp", None), ("eventTime", None), ("reportingComponent", ""),
+                               ("reportingInstance", "")):
+                obj.setdefault(key, empty)
         elif kind == "Namespace":
             obj.setdefault("spec", {"finalizers": ["kubernetes"]})
             obj["status"] = (old.obj.get("status") if old is not None else None) or {"phase": "Active"}
