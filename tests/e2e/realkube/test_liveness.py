@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Liveness beyond age, on the real kube-apiserver with real helm: a pending revision older than min_age whose
 pre-upgrade hook Job is still running (no controller-manager runs here, so it never finishes: a real "still
-running") is left alone as possibly_running; so is one whose objects helm wrote within min_age (a pre-upgrade
+running") is left alone as possibly_running (and once unlocked regardless, with liveness_checks false, a later
+helm upgrade makes helm_restore refuse to put it back); so is one whose objects helm wrote within min_age (a pre-upgrade
 hook Pod that finished late, then helm applied the chart); and the seed's case (client gone, a Deployment
 that never becomes ready, nothing written since) is still remediated, with a backup in the cluster that
 helm_restore puts back byte for byte. Events of all of it in ``kubectl get events``."""
@@ -111,9 +112,17 @@ def test_a_running_pre_upgrade_hook_job_is_possibly_running(tmp_path, kube, ns, 
     assert [(e["reason"], e["type"]) for e in events] == [("Refused", "Warning")], events
     assert "has not finished" in events[0]["message"]
 
-    off = unstick(module_args(strategy="unlock", min_age="2s", namespaces=[shop], liveness_checks=False))
+    off = unstick(module_args(strategy="unlock", min_age="2s", namespaces=[shop], liveness_checks=False,
+                              backup=["cluster"]))
     assert [(e["name"], e["state"]) for e in off["releases"]] == [("web", "remediated")], off.text
     assert real_helm.history("web", shop)[-1] == (2, "failed")
+    # a later helm upgrade moves the release on: the restore of that run is refused on the real server too
+    real_helm.upgrade("web", shop, helmfix.make_chart(tmp_path, "0.3.0"))
+    moved = records(kube, shop)
+    back = run_module(tmp_path, {"kubeconfig": kube.kubeconfig, "run": off["run_id"]}, module="helm_restore")
+    assert back["failed"] is True and back["releases"][0]["state"] == "refused", back.text
+    assert "revision 3 (deployed) is new" in back["releases"][0]["reason"], back.text
+    assert records(kube, shop) == moved
 
 
 def test_a_recent_helm_write_is_left_alone_and_the_seeds_case_is_still_fixed(tmp_path, kube, ns, real_helm,
