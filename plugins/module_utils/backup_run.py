@@ -50,6 +50,7 @@ class RunBackups:
         self.run_id = run_id
         self.actor = actor
         self.warnings = []
+        self.touched = {}   # namespace -> releases whose cluster backups this run wrote (pruned once, at the end)
 
     @property
     def enabled(self):
@@ -101,11 +102,10 @@ class RunBackups:
             return
         cls = item.classification
         try:
-            items = self.storage.revisions(cls.namespace, cls.name)
-            after = {}
-            for obj in items:
-                meta = meta_from_object(obj)
-                after[meta.object_name] = meta.resource_version
+            metas = getattr(item, "seen_after", None)
+            if metas is None:   # no verification saw it (a failure), or a write came after it (tidy_history)
+                metas = [meta_from_object(obj) for obj in self.storage.revisions(cls.namespace, cls.name)]
+            after = dict((meta.object_name, meta.resource_version) for meta in metas)
             item.backups = [self.store.replace(cluster_backup.with_after(b, after)) for b in saved]
             if files:
                 write_bundle(self.settings.backup_dir, self.cluster, cls.namespace, cls.name, self.run_id,
@@ -115,14 +115,21 @@ class RunBackups:
                                  "records after the remediation (%s); a restore of this run will refuse"
                                  % (self.cluster, cls.namespace, cls.name, self.run_id, err))
         if saved:
-            self.prune(cls.namespace, cls.name)
+            self.touched.setdefault(cls.namespace, set()).add(cls.name)
 
-    def prune(self, namespace, release):
-        try:
-            items = self.store.list(namespace, release, metadata_only=True)
-            for name in cluster_backup.runs_to_prune(items, self.settings.backup_keep):
-                self.store.delete(namespace, name)
-        except ApiError as err:
-            self.warnings.append("cluster %s: release %s/%s: old backups not pruned (backup_keep %d): API error "
-                                 "%s: %s" % (self.cluster, namespace, release, self.settings.backup_keep,
-                                             err.status, err.message))
+    def prune(self):
+        """Keep ``backup_keep`` runs of backups of each release this run backed up: one list a namespace."""
+        for namespace, releases in sorted(self.touched.items()):
+            try:
+                by_release = {}
+                for item in self.store.list(namespace, metadata_only=True):
+                    labels = (item.get("metadata") or {}).get("labels") or {}
+                    by_release.setdefault(labels.get(cluster_backup.LABEL_RELEASE), []).append(item)
+                for release in sorted(releases):
+                    for name in cluster_backup.runs_to_prune(by_release.get(release, []), self.settings.backup_keep):
+                        self.store.delete(namespace, name)
+            except ApiError as err:
+                self.warnings.append("cluster %s: namespace %s: old backups not pruned (backup_keep %d): API error "
+                                     "%s: %s" % (self.cluster, namespace, self.settings.backup_keep, err.status,
+                                                 err.message))
+        self.touched = {}

@@ -360,6 +360,7 @@ class Run:
             after = action.verify(ctx, item)
             after += self._tidy(ctx, item)
         except ApiError as err:
+            item.seen_after = None   # not what the verification saw: the backups list the release again
             state, reason = self._refused_or_failed(item, err, where)
             self.releases.append(entry(state, changed=item.written, reason=reason, backup=backup,
                                        **self._finish(item, action, state, reason)))
@@ -368,6 +369,7 @@ class Run:
             return item
         except (HelmError, VerifyError) as err:
             kept = release_claim(ctx, item)
+            item.seen_after = None
             what = "helm %s failed: %s" % (action.name, err) if isinstance(err, HelmError) else str(err)
             reason = ("%s: revision %s was marked failed (unlocked) and claimed, but %s; %s"
                       % (where, cls.revision, what, _claim_outcome(item, kept))) if item.written \
@@ -391,6 +393,7 @@ class Run:
                 or item.plan.target_revision is None:
             return ""
         metas = self.metas.get((item.namespace, item.name)) or []
+        item.seen_after = None   # tidy writes after the verification: the backups must list the release again
         try:
             done = tidy.tidy(ctx, item, metas)
         except (ApiError, RecordError) as err:   # the rollback stands; only the cosmetic part is left undone
@@ -518,6 +521,7 @@ def run(params, storage, cluster, actor, helm_gate=None, check_mode=False, diff=
         except GuardError as err:
             refused = "cluster %s: %s; nothing was changed" % (cluster, err)
     job.remediate(found, now, refused)
+    job.backups.prune()
     out = job.result()
     out["warnings"] = job.warnings
     if refused:

@@ -130,6 +130,7 @@ def release_claim(ctx, item):
 def newest(ctx, item):
     """The release's newest revision as the cluster shows it now (metadata), or None."""
     metas = [meta_from_object(o) for o in ctx.storage.revisions(item.namespace, item.name)]
+    item.seen_after = metas   # the release as the verification saw it (what its backups note; no second list)
     return max(metas, key=lambda m: m.revision) if metas else None
 
 
