@@ -62,6 +62,10 @@ class Remediation:
         self.written = False   # set once the cluster was changed (the claim or the unlock)
         self.outcome = None    # the newest revision (RevisionMeta) as the verification read it; None: no record
         self.outcome_summary = None   # its records.safe_summary, when the verification read the record
+        self.seen_after = None   # the release's RevisionMetas as the verification listed them (newest())
+        self.now = None          # the server's time of the run's scan
+        self.backups = []        # the cluster backup objects written before the first write (backup_run.py)
+        self.file_backups = []   # the same, to be written as a file bundle once the run is done
 
     @property
     def namespace(self):
