@@ -285,19 +285,9 @@ releases:
 import getpass
 import socket
 import time
-import traceback
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
+from ansible_collections.helmops.unstick.plugins.module_utils.module_start import kubernetes_module
 from ansible_collections.helmops.unstick.plugins.module_utils.k8s.connection import AUTH_ARG_SPEC
-
-try:
-    import kubernetes  # noqa: F401 pylint: disable=unused-import
-    HAS_KUBERNETES = True
-    KUBERNETES_IMP_ERR = None
-except ImportError:
-    HAS_KUBERNETES = False
-    KUBERNETES_IMP_ERR = traceback.format_exc()
 
 
 def argument_spec():
@@ -327,9 +317,7 @@ def argument_spec():
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if not HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMP_ERR)
+    module = kubernetes_module(argument_spec())
     from ansible_collections.helmops.unstick.plugins.module_utils import guard, guard_plan, options, runner
     from ansible_collections.helmops.unstick.plugins.module_utils.deadline import Deadline
     from ansible_collections.helmops.unstick.plugins.module_utils.errors import OptionError, UnstickError

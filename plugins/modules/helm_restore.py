@@ -144,17 +144,8 @@ cluster:
 
 import getpass
 import socket
-import traceback
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-try:
-    import kubernetes  # noqa: F401 pylint: disable=unused-import
-    HAS_KUBERNETES = True
-    KUBERNETES_IMP_ERR = None
-except ImportError:
-    HAS_KUBERNETES = False
-    KUBERNETES_IMP_ERR = traceback.format_exc()
+from ansible_collections.helmops.unstick.plugins.module_utils.module_start import kubernetes_module
 
 
 def argument_spec():
@@ -176,9 +167,7 @@ def argument_spec():
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if not HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMP_ERR)
+    module = kubernetes_module(argument_spec())
     from ansible_collections.helmops.unstick.plugins.module_utils import backup, cluster_backup, options
     from ansible_collections.helmops.unstick.plugins.module_utils.errors import OptionError
     from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import ApiError

@@ -314,25 +314,13 @@ releases:
   elements: dict
 """
 
-import traceback
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
+from ansible_collections.helmops.unstick.plugins.module_utils.module_start import kubernetes_module
 from ansible_collections.helmops.unstick.plugins.module_utils.module_args import argument_spec
-
-try:
-    import kubernetes  # noqa: F401 pylint: disable=unused-import
-    HAS_KUBERNETES = True
-    KUBERNETES_IMP_ERR = None
-except ImportError:
-    HAS_KUBERNETES = False
-    KUBERNETES_IMP_ERR = traceback.format_exc()
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if not HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMP_ERR)
+    module = kubernetes_module(argument_spec())
     from ansible_collections.helmops.unstick.plugins.module_utils import options
     from ansible_collections.helmops.unstick.plugins.module_utils.cluster_run import check_cluster
     from ansible_collections.helmops.unstick.plugins.module_utils.errors import OptionError

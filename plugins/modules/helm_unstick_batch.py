@@ -97,25 +97,12 @@ concurrency:
   type: int
 """
 
-import traceback
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-try:
-    import kubernetes  # noqa: F401 pylint: disable=unused-import
-    HAS_KUBERNETES = True
-    KUBERNETES_IMP_ERR = None
-except ImportError:
-    HAS_KUBERNETES = False
-    KUBERNETES_IMP_ERR = traceback.format_exc()
+from ansible_collections.helmops.unstick.plugins.module_utils.module_start import kubernetes_module
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(clusters=dict(type="dict", required=True, no_log=True),
-                                              concurrency=dict(type="int", default=16)),
-                           supports_check_mode=True)
-    if not HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMP_ERR)
+    module = kubernetes_module(dict(clusters=dict(type="dict", required=True, no_log=True),
+                                    concurrency=dict(type="int", default=16)))
     from ansible_collections.helmops.unstick.plugins.module_utils import batch, options
     from ansible_collections.helmops.unstick.plugins.module_utils.cluster_run import check_cluster
     from ansible_collections.helmops.unstick.plugins.module_utils.module_args import argument_spec
