@@ -15,30 +15,17 @@ __metaclass__ = type
 
 from ansible_collections.helmops.unstick.plugins.module_utils import cluster_backup
 from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import META_LIST_ACCEPT
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import RESOURCES
-
-try:
-    from urllib.parse import quote
-except ImportError:  # pragma: no cover
-    from urllib import quote
+from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import RESOURCES, CoreObjectPaths
 
 KINDS = {"secret": "Secret", "configmap": "ConfigMap"}
 
 
-class BackupStore:
+class BackupStore(CoreObjectPaths):
     def __init__(self, api, driver="secret"):
         self.api = api
         self.driver = driver
         self.kind = KINDS[driver]
         self.resource = RESOURCES[driver]
-
-    def _collection(self, namespace=None):
-        if namespace is None:
-            return "/api/v1/%s" % self.resource
-        return "/api/v1/namespaces/%s/%s" % (quote(namespace, safe=""), self.resource)
-
-    def _object(self, namespace, name):
-        return "%s/%s" % (self._collection(namespace), quote(name, safe=""))
 
     # -- backups --------------------------------------------------------
     def create(self, obj):
@@ -65,8 +52,8 @@ class BackupStore:
         return items
 
     # -- records (a restore's writes, each conditional) --------------------
-    def create_record(self, obj):
-        return self.api.post(self._collection(obj["metadata"]["namespace"]), obj).body
+    # a create is conditional by itself: the server refuses a name that exists (409)
+    create_record = create
 
     def replace_record(self, obj):
         meta = obj["metadata"]

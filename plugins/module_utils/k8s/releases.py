@@ -78,15 +78,10 @@ class ScanResult:
         self.requests = 0
 
 
-class ReleaseStorage:
-    def __init__(self, api, driver="secret"):
-        if driver not in RESOURCES:
-            raise ValueError("unsupported storage driver %r" % driver)
-        self.api = api
-        self.driver = driver
-        self.resource = RESOURCES[driver]
+class CoreObjectPaths:
+    """The API paths of one core/v1 resource (``self.resource``): a namespace's collection, all namespaces', an
+    object. Shared by the release records and our backups, which live beside them as the same kind."""
 
-    # -- paths ---------------------------------------------------------
     def _collection(self, namespace=None):
         if namespace is None:
             return "/api/v1/%s" % self.resource
@@ -94,6 +89,15 @@ class ReleaseStorage:
 
     def _object(self, namespace, name):
         return "%s/%s" % (self._collection(namespace), quote(name, safe=""))
+
+
+class ReleaseStorage(CoreObjectPaths):
+    def __init__(self, api, driver="secret"):
+        if driver not in RESOURCES:
+            raise ValueError("unsupported storage driver %r" % driver)
+        self.api = api
+        self.driver = driver
+        self.resource = RESOURCES[driver]
 
     # -- reads ---------------------------------------------------------
     def _list_meta(self, path, result):
