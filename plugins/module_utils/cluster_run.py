@@ -14,9 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import getpass
 import os
-import socket
 import time
 
 from ansible_collections.helmops.unstick.plugins.module_utils import runner
@@ -24,6 +22,7 @@ from ansible_collections.helmops.unstick.plugins.module_utils.deadline import De
 from ansible_collections.helmops.unstick.plugins.module_utils.errors import ConnectionFailure
 from ansible_collections.helmops.unstick.plugins.module_utils.k8s import connection
 from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import ApiError, KubeApi
+from ansible_collections.helmops.unstick.plugins.module_utils.module_start import run_actor
 
 
 class ClusterRun:
@@ -131,7 +130,7 @@ def check_cluster(params, settings, check_mode=False, diff=False, actor=None):
     else:
         from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
         storage = ReleaseStorage(api, settings.driver)
-    actor = actor or "%s@%s" % (getpass.getuser(), socket.gethostname())
+    actor = actor or run_actor()
     try:
         gate = helm_gate(params, conn, settings.driver, storage)
         result = runner.run(params, storage, cluster, actor, helm_gate=gate, check_mode=check_mode, diff=diff,

@@ -3,13 +3,15 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The start every cluster-facing module of the collection shares: its AnsibleModule, failing with Ansible's
-missing-library message when the kubernetes client is not installed. Nothing here imports the client itself,
-so a module's other imports stay after this check (they need it)."""
+missing-library message when the kubernetes client is not installed, and who the run is by. Nothing here
+imports the client itself, so a module's other imports stay after this check (they need it)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import getpass
+import socket
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -27,3 +29,8 @@ def kubernetes_module(argument_spec, **kwargs):
     if KUBERNETES_IMPORT_ERROR is not None:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
     return module
+
+
+def run_actor():
+    """Who a run is by, as revision descriptions, claims, backups and Events name it: user@host of the process."""
+    return "%s@%s" % (getpass.getuser(), socket.gethostname())

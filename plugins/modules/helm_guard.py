@@ -282,11 +282,9 @@ releases:
   elements: dict
 """
 
-import getpass
-import socket
 import time
 
-from ansible_collections.helmops.unstick.plugins.module_utils.module_start import kubernetes_module
+from ansible_collections.helmops.unstick.plugins.module_utils.module_start import kubernetes_module, run_actor
 from ansible_collections.helmops.unstick.plugins.module_utils.k8s.connection import AUTH_ARG_SPEC
 
 
@@ -361,7 +359,7 @@ def main():
     job = runner.Run(dict(strategy=params["strategy"], pending_install=params["pending_install"], remediate=True,
                           wait=params["wait"]),
                      settings, ReleaseStorage(api, settings.driver), conn.label,
-                     "%s@%s" % (getpass.getuser(), socket.gethostname()), gate, check_mode=module.check_mode,
+                     run_actor(), gate, check_mode=module.check_mode,
                      diff=module._diff, deadline=deadline)
     try:
         if params["phase"] == "before":

@@ -142,10 +142,7 @@ cluster:
   type: str
 """
 
-import getpass
-import socket
-
-from ansible_collections.helmops.unstick.plugins.module_utils.module_start import kubernetes_module
+from ansible_collections.helmops.unstick.plugins.module_utils.module_start import kubernetes_module, run_actor
 
 
 def argument_spec():
@@ -183,7 +180,7 @@ def main():
     except OptionError as err:
         module.fail_json(msg=str(err), option=err.option)
     conn, api = connect(module, settings.request_timeout)
-    actor = "%s@%s" % (getpass.getuser(), socket.gethostname())
+    actor = run_actor()
     events = EventSink(api, KINDS[settings.driver], actor, conn.label) if params["events"] else None
     undo = Undo(BackupStore(api, settings.driver), ReleaseStorage(api, settings.driver), conn.label, actor,
                 events, module.check_mode, module._diff)
