@@ -16,6 +16,8 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.helmops.unstick.plugins.module_utils.errors import OptionError
+
 try:
     import kubernetes  # noqa: F401 pylint: disable=unused-import
     KUBERNETES_IMPORT_ERROR = None
@@ -29,6 +31,15 @@ def kubernetes_module(argument_spec, **kwargs):
     if KUBERNETES_IMPORT_ERROR is not None:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
     return module
+
+
+def validated_options(module, validate):
+    """``validate(module.params)``: the module's settings, checked once before any request; on bad input the
+    module fails with the message and the ``option`` it names."""
+    try:
+        return validate(module.params)
+    except OptionError as err:
+        module.fail_json(msg=str(err), option=err.option)
 
 
 def run_actor():

@@ -284,7 +284,7 @@ releases:
 
 import time
 
-from ansible_collections.helmops.unstick.plugins.module_utils.module_start import kubernetes_module, run_actor
+from ansible_collections.helmops.unstick.plugins.module_utils.module_start import kubernetes_module, run_actor, validated_options
 from ansible_collections.helmops.unstick.plugins.module_utils.k8s.connection import AUTH_ARG_SPEC
 
 
@@ -318,7 +318,7 @@ def main():
     module = kubernetes_module(argument_spec())
     from ansible_collections.helmops.unstick.plugins.module_utils import guard, guard_plan, options, runner
     from ansible_collections.helmops.unstick.plugins.module_utils.deadline import Deadline
-    from ansible_collections.helmops.unstick.plugins.module_utils.errors import OptionError, UnstickError
+    from ansible_collections.helmops.unstick.plugins.module_utils.errors import UnstickError
     from ansible_collections.helmops.unstick.plugins.module_utils.helm_cli import HelmCli, format_version, helm_timeout
     from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import ApiError
     from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
@@ -327,10 +327,7 @@ def main():
     params = module.params
     started = time.time()
     where = "%s/%s" % (params["namespace"], params["release"])
-    try:
-        settings, minimum = options.validate_guard(params)
-    except OptionError as err:
-        module.fail_json(msg=str(err), option=err.option)
+    settings, minimum = validated_options(module, options.validate_guard)
     deadline = Deadline(settings.cluster_timeout)
     conn, api = connect(module, settings.request_timeout, deadline)
     out = dict(phase=params["phase"], cluster=conn.label, server=conn.server)

@@ -126,7 +126,7 @@ revision:
 """
 
 
-from ansible_collections.helmops.unstick.plugins.module_utils.module_start import kubernetes_module
+from ansible_collections.helmops.unstick.plugins.module_utils.module_start import kubernetes_module, validated_options
 from ansible_collections.helmops.unstick.plugins.module_utils.k8s.connection import AUTH_ARG_SPEC
 
 
@@ -149,16 +149,13 @@ def main():
     module = kubernetes_module(argument_spec())
     from ansible_collections.helmops.unstick.plugins.module_utils import history, options
     from ansible_collections.helmops.unstick.plugins.module_utils.actions.base import said
-    from ansible_collections.helmops.unstick.plugins.module_utils.errors import OptionError, UnstickError
+    from ansible_collections.helmops.unstick.plugins.module_utils.errors import UnstickError
     from ansible_collections.helmops.unstick.plugins.module_utils.helm_cli import HelmCli
     from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
     from ansible_collections.helmops.unstick.plugins.module_utils.module_connection import connect, helm_path
 
     params = module.params
-    try:
-        settings = options.validate_release(params)
-    except OptionError as err:
-        module.fail_json(msg=str(err), option=err.option)
+    settings = validated_options(module, options.validate_release)
     conn, api = connect(module, settings.request_timeout)
     storage = ReleaseStorage(api, settings.driver)
     where = "cluster %s: %s/%s" % (conn.label, params["namespace"], params["release"])

@@ -142,7 +142,7 @@ cluster:
   type: str
 """
 
-from ansible_collections.helmops.unstick.plugins.module_utils.module_start import kubernetes_module, run_actor
+from ansible_collections.helmops.unstick.plugins.module_utils.module_start import kubernetes_module, run_actor, validated_options
 
 
 def argument_spec():
@@ -166,7 +166,6 @@ def argument_spec():
 def main():
     module = kubernetes_module(argument_spec())
     from ansible_collections.helmops.unstick.plugins.module_utils import backup, cluster_backup, options
-    from ansible_collections.helmops.unstick.plugins.module_utils.errors import OptionError
     from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import ApiError
     from ansible_collections.helmops.unstick.plugins.module_utils.k8s.backups import KINDS, BackupStore
     from ansible_collections.helmops.unstick.plugins.module_utils.k8s.events import EventSink
@@ -175,10 +174,7 @@ def main():
     from ansible_collections.helmops.unstick.plugins.module_utils.undo import Undo
 
     params = module.params
-    try:
-        settings = options.validate_restore(params)
-    except OptionError as err:
-        module.fail_json(msg=str(err), option=err.option)
+    settings = validated_options(module, options.validate_restore)
     conn, api = connect(module, settings.request_timeout)
     actor = run_actor()
     events = EventSink(api, KINDS[settings.driver], actor, conn.label) if params["events"] else None

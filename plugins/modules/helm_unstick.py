@@ -315,7 +315,7 @@ releases:
 """
 
 
-from ansible_collections.helmops.unstick.plugins.module_utils.module_start import kubernetes_module
+from ansible_collections.helmops.unstick.plugins.module_utils.module_start import kubernetes_module, validated_options
 from ansible_collections.helmops.unstick.plugins.module_utils.module_args import argument_spec
 
 
@@ -323,13 +323,9 @@ def main():
     module = kubernetes_module(argument_spec())
     from ansible_collections.helmops.unstick.plugins.module_utils import options
     from ansible_collections.helmops.unstick.plugins.module_utils.cluster_run import check_cluster
-    from ansible_collections.helmops.unstick.plugins.module_utils.errors import OptionError
 
     # Everything is checked before the first request or write.
-    try:
-        settings = options.validate(module.params)
-    except OptionError as err:
-        module.fail_json(msg=str(err), option=err.option)
+    settings = validated_options(module, options.validate)
     # the whole run is the one shared with helm_unstick_batch (module_utils/cluster_run.py)
     run = check_cluster(module.params, settings, check_mode=module.check_mode, diff=module._diff)
     module.no_log_values.update(run.secrets)
