@@ -46,7 +46,8 @@ def say(text):
 
 def shell(*cmd):
     print("$ " + " ".join(str(c) for c in cmd), flush=True)
-    return subprocess.run([str(c) for c in cmd], env=ENV).returncode
+    # stderr joins stdout, so a refusal shows right under its command, captured or not
+    return subprocess.run([str(c) for c in cmd], env=ENV, stderr=subprocess.STDOUT).returncode
 
 
 def stuck_fleet(eu, us, env_eu, env_us):
