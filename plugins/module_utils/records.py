@@ -330,7 +330,8 @@ def failed_labels(labels, now_epoch):
     """Return a copy of storage-object ``labels`` for a record marked failed.
 
     Sets ``status=failed`` and ``modifiedAt=<int now_epoch>`` (what Helm's
-    driver ``Update`` does); every other label is kept.
+    driver ``Update`` does for a record that has none; no age is read from
+    it); every other label is kept.
     """
     new = dict(labels or {})
     new["status"] = "failed"
