@@ -166,17 +166,18 @@ def scenario(tmp_path, kube, helm_bin, ns, make_old=None):
         _wait_older_than_min_age(kube, started)   # the record and helm's last writes date from the start
     inventory = write_inventory(work / "inventory.yml", {"c": {"stuck_releases_kubeconfig": kube.kubeconfig,
                                                                 "stuck_releases_helm_binary": helm_bin}})
+    # unlock (mark the dead revision failed): a rollback would wait on the Deployment, never ready here
     fixed = run_playbook(work, REMEDIATE, inventory, {
-        "stuck_releases_min_age": "%ds" % MIN_AGE, "stuck_releases_timeout": "60s",
+        "stuck_releases_min_age": "%ds" % MIN_AGE, "stuck_releases_timeout": "60s", "stuck_releases_strategy": "unlock",
         "stuck_releases_namespaces": sorted(spaces.values()), "stuck_releases_report_dir": str(work / "fixed")})
     assert fixed.rc == 0, fixed.text
     data = json.loads(report_files(work / "fixed")["json"].read_text())
     assert sorted((r["namespace"], r["revision"], r["state"], r["action_taken"]) for r in data["releases"]) == sorted(
-        (space, 2, "remediated", "rollback") for space in spaces.values()), data["releases"]
+        (space, 2, "remediated", "unlock") for space in spaces.values()), data["releases"]
     for space in spaces.values():
-        rows = _history(real, "web", space)
-        assert [(r["revision"], r["status"]) for r in rows] == [(1, "superseded"), (2, "failed"), (3, "deployed")], rows
-        assert rows[-1]["description"] == "Rollback to 1"
+        assert [(r["revision"], r["status"]) for r in _history(real, "web", space)] == [(1, "deployed"), (2, "failed")]
+        real.upgrade("web", space, helmfix.make_chart(work, "0.4.0"))       # helm is unblocked
+        assert helmfix.newest(kube, space, "web") == (3, "deployed")
 
 
 def _while_live(work, kube, real, helm_bin, spaces, started):
