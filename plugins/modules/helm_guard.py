@@ -25,8 +25,8 @@ description:
     revision stuck in a pending state for at least O(min_age) is remediated as M(helmops.unstick.helm_unstick)
     would (O(strategy), O(pending_install)); a younger one may be a deploy still running, and so may an older
     one the liveness checks of M(helmops.unstick.helm_unstick) find signs of life in (an unfinished hook, objects
-    helm wrote within O(min_age)): the task fails ("retry later"), naming the revision, its age and the signs,
-    and touches nothing. The age is the time since helm created the revision's record (server clock). Returns
+    helm wrote within O(min_age)). Then the task fails ("retry later"), naming the revision, its age and the
+    signs, and touches nothing. The age is the time since helm created the revision's record (server clock). Returns
     RV(from_revision) and RV(good_revision), the revision a failed upgrade goes back to, and the upgrade flags
     this helm version wants (RV(helm_flags)).
   - O(phase=after) checks that the upgrade landed (the newest revision is deployed, not below O(from_revision)).
