@@ -417,6 +417,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                             "hanging": kube.faults.hanging})
             if path.startswith("/_localkube/faults/") and m == "DELETE":
                 return self._send_obj(200, {"removed": kube.faults.remove(int(path[19:]))})
+            if path == "/_localkube/creation" and m == "POST":
+                # test hook: backdate an object's creationTimestamp (no API request can: the server keeps it),
+                # so a record looks as old as the operation it stands for (helmfix.age_record)
+                obj = kube.store.get(data["resource"], data.get("namespace"), data["name"])
+                if obj is None:
+                    raise ApiError(404, "%s %s/%s not found" % (data["resource"], data.get("namespace"), data["name"]))
+                obj["metadata"]["creationTimestamp"] = data["creationTimestamp"]
+                return self._send_obj(200, kube.store.put(obj, data["resource"]))
             if path == "/_localkube/release" and m == "POST":
                 kube.faults.release(data.get("id"))
                 return self._send_obj(200, {"hanging": kube.faults.hanging})
