@@ -1,0 +1,436 @@
+# -*- coding: utf-8 -*-
+# Copyright: helmops.unstick contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Event-Driven Ansible event source: an event as soon as a Helm release is stuck.
+
+One thread per cluster lists, then watches, the release records' metadata (blocking I/O on the
+collection's one resolved connection); the asyncio side keeps each cluster's ReleaseTracker and one
+timer per cluster, and puts the events on ansible-rulebook's queue.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+short_description: Emit an event when a Helm release has been stuck pending for min_age
+description:
+  - Watches Helm's release records (Secrets or ConfigMaps labelled C(owner=helm)) on one or many clusters, metadata
+    only (C(as=PartialObjectMetadata)): record bodies, which hold the release values, never cross the wire.
+  - Keeps each release's newest revision and emits one event when it has stayed C(pending-install),
+    C(pending-upgrade) or C(pending-rollback) for O(min_age), counted from the record's creation on the API
+    server's clock. A newer revision, a settled status or a deleted record cancels the timer; a record rewritten
+    while still pending is the same stuck revision (one event).
+  - Watches as Kubernetes clients do - list, then watch from its resourceVersion with bookmarks, relist on
+    410 Gone, reconnect with back-off - and a cluster that is down does not stop the others.
+  - The event is C({"stuck_release": {cluster, server, namespace, release, revision, status, age, min_age,
+    record, storage_driver, created}}); C(age) and C(min_age) are seconds. Remediate it with
+    C(helmops.unstick.remediate) (extensions/eda/rulebooks/remediate.yml), which checks the release again.
+  - Connection options are helmops.unstick.helm_unstick's (kubernetes.core's names, K8S_AUTH_* variables),
+    resolved into one connection per cluster. Needs the kubernetes Python client and kubernetes.core.
+options:
+  clusters:
+    description:
+      - The clusters to watch, each a mapping of connection options (kubeconfig, context, host, api_key,
+        validate_certs, ca_cert, client_cert, client_key, proxy, ...) and an optional C(name).
+      - Top-level connection options apply to every cluster unless it sets its own.
+      - C(name) (default the context, else the host) names the cluster in events; the remediation rulebooks
+        use it as the inventory host, so make it the cluster's inventory hostname.
+    type: list
+    elements: dict
+  contexts:
+    description:
+      - Instead of O(clusters), one cluster per context of O(kubeconfig), named by the context.
+    type: list
+    elements: str
+  name:
+    description: The name of the single cluster when neither O(clusters) nor O(contexts) is given.
+    type: str
+  kubeconfig:
+    description: Connection option, as helm_unstick's (files joined by C(:)); also per cluster.
+    type: str
+  context:
+    description: Connection option, as helm_unstick's; also per cluster.
+    type: str
+  host:
+    description: Connection option, as helm_unstick's; also per cluster.
+    type: str
+  api_key:
+    description: Connection option, as helm_unstick's; also per cluster.
+    type: str
+  validate_certs:
+    description: Connection option, as helm_unstick's; also per cluster.
+    type: bool
+  ca_cert:
+    description: Connection option, as helm_unstick's; also per cluster.
+    type: str
+  storage_driver:
+    description: Where Helm keeps release records (C(secret) or C(configmap)); default C(HELM_DRIVER), else secret.
+    type: str
+    choices: [secret, configmap]
+  min_age:
+    description:
+      - How long the newest revision must have been pending (since its record was created) before the event;
+        seconds or a duration such as C(90s), C(15m). Longer than your longest C(helm --timeout).
+    type: str
+    default: 15m
+  watch_timeout:
+    description: Seconds a watch request lasts before it is renewed from its resourceVersion (server side).
+    type: int
+    default: 300
+  max_backoff:
+    description: Longest wait, in seconds, between attempts to reach a cluster that is down.
+    type: int
+    default: 30
+"""
+
+EXAMPLES = r"""
+- name: Remediate stuck Helm releases as soon as they go stale
+  hosts: all
+  sources:
+    - helmops.unstick.stuck_releases:
+        kubeconfig: /runner/.kube/config
+        contexts: [prod-eu-1, prod-us-1]
+        min_age: 15m
+  rules:
+    - name: Remediate the release the event names
+      condition: event.stuck_release is defined
+      action:
+        print_event:
+"""
+
+import asyncio
+import json
+import logging
+import os
+import random
+import sys
+import threading
+import time
+
+try:
+    from urllib.parse import urlencode
+except ImportError:  # pragma: no cover - Python 2 is not supported
+    urlencode = None
+
+
+def _importable_collection():
+    """ansible-rulebook runs this file by path: make the collection it came from importable."""
+    root = os.path.abspath(__file__)
+    for _level in range(7):   # event_source, plugins, eda, extensions, unstick, helmops, ansible_collections
+        root = os.path.dirname(root)
+    if os.path.basename(root) == "ansible_collections" and os.path.dirname(root) not in sys.path:
+        sys.path.append(os.path.dirname(root))
+
+
+_importable_collection()
+
+# pylint: disable=wrong-import-position
+from ansible_collections.helmops.unstick.plugins.module_utils.duration import parse_duration  # noqa: E402
+from ansible_collections.helmops.unstick.plugins.module_utils.k8s.connection import (  # noqa: E402
+    AUTH_ARG_SPEC, HAS_K8S_CORE, resolve,
+)
+from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import (  # noqa: E402
+    RESOURCES, resolve_driver,
+)
+from ansible_collections.helmops.unstick.plugins.module_utils.records import (  # noqa: E402
+    format_rfc3339, parse_http_date,
+)
+from ansible_collections.helmops.unstick.plugins.module_utils.stuck_watch import ReleaseTracker  # noqa: E402
+
+LOG = logging.getLogger("helmops.unstick.stuck_releases")
+SELECTOR = "owner=helm"
+LIST_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+WATCH_ACCEPT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+SOURCE_OPTIONS = ("clusters", "contexts", "name", "storage_driver", "min_age", "watch_timeout", "max_backoff")
+CLUSTER_OPTIONS = ("name",)
+
+
+class Expired(Exception):
+    """410 Gone: the watch's resourceVersion is no longer remembered; relist."""
+
+
+class ClusterSpec:
+    def __init__(self, name, connection):
+        self.name = name
+        self.connection = connection
+
+
+class Settings:
+    def __init__(self, clusters, min_age, driver, watch_timeout, max_backoff):
+        self.clusters = clusters
+        self.min_age = min_age
+        self.driver = driver
+        self.watch_timeout = watch_timeout
+        self.max_backoff = max_backoff
+
+
+def _bad(option, value, why):
+    return ValueError("helmops.unstick.stuck_releases: %s=%r: %s" % (option, value, why))
+
+
+def _connection_options(mapping):
+    return dict((key, value) for key, value in mapping.items() if key in AUTH_ARG_SPEC and value is not None)
+
+
+def settings_from(args, environ=None):
+    """Every argument checked, and every cluster's connection resolved, before any request."""
+    environ = os.environ if environ is None else environ
+    if not HAS_K8S_CORE:
+        raise ValueError("helmops.unstick.stuck_releases needs the kubernetes.core collection (its connection options)")
+    args = dict((k, v) for k, v in (args or {}).items() if k != "eda_feedback_queue")
+    unknown = sorted(set(args) - set(SOURCE_OPTIONS) - set(AUTH_ARG_SPEC))
+    if unknown:
+        raise _bad(unknown[0], "(set)", "unknown option (options: %s)"
+                   % ", ".join(sorted(SOURCE_OPTIONS + tuple(AUTH_ARG_SPEC))))
+    try:
+        min_age = parse_duration(args.get("min_age", "15m"))
+    except ValueError as err:
+        raise _bad("min_age", args.get("min_age"), err)
+    try:
+        driver = resolve_driver(args.get("storage_driver"), environ.get("HELM_DRIVER"))
+    except ValueError as err:
+        raise _bad("storage_driver", args.get("storage_driver"), err)
+    if driver not in RESOURCES:
+        raise _bad("storage_driver", driver, "the event source watches secret or configmap records")
+    numbers = {}
+    for option, default, low in (("watch_timeout", 300, 1), ("max_backoff", 30, 1)):
+        value = args.get(option, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise _bad(option, value, "expected a whole number of seconds >= %d" % low)
+        numbers[option] = value
+    common = _connection_options(args)
+    entries = _cluster_entries(args)
+    clusters, names = [], set()
+    for where, entry in entries:
+        options = dict(common, **_connection_options(entry))
+        try:
+            connection = resolve(options, environ)
+        except Exception as err:  # ConnectionFailure: bad kubeconfig, unknown context
+            raise ValueError("helmops.unstick.stuck_releases: %s: %s" % (where, err))
+        name = str(entry.get("name") or options.get("context") or connection.label)
+        if name in names:
+            raise _bad(where + ".name", name, "two clusters have this name (events name clusters by it)")
+        names.add(name)
+        clusters.append(ClusterSpec(name, connection))
+    return Settings(clusters, min_age, driver, numbers["watch_timeout"], numbers["max_backoff"])
+
+
+def _cluster_entries(args):
+    clusters, contexts = args.get("clusters"), args.get("contexts")
+    if clusters is not None and contexts is not None:
+        raise _bad("contexts", contexts, "give clusters or contexts, not both")
+    if clusters is not None:
+        if not isinstance(clusters, list) or not clusters or not all(isinstance(c, dict) for c in clusters):
+            raise _bad("clusters", clusters, "expected a non-empty list of mappings of connection options")
+        out = []
+        for index, entry in enumerate(clusters):
+            unknown = sorted(set(entry) - set(CLUSTER_OPTIONS) - set(AUTH_ARG_SPEC))
+            if unknown:
+                raise _bad("clusters[%d].%s" % (index, unknown[0]), "(set)", "unknown option")
+            out.append(("clusters[%d]" % index, entry))
+        return out
+    if contexts is not None:
+        if not isinstance(contexts, list) or not contexts or not all(isinstance(c, str) and c for c in contexts):
+            raise _bad("contexts", contexts, "expected a non-empty list of context names")
+        return [("contexts[%d]" % i, {"context": c}) for i, c in enumerate(contexts)]
+    return [("cluster", {"name": args.get("name")})]
+
+
+class ClusterWatch(threading.Thread):
+    """List, then watch, one cluster's release records; hands what it reads to ``hub`` (thread-safe)."""
+
+    def __init__(self, spec, settings, hub):
+        super(ClusterWatch, self).__init__(name="stuck_releases:%s" % spec.name, daemon=True)
+        self.spec, self.settings, self.hub = spec, settings, hub
+        self.path = "/api/v1/%s" % RESOURCES[settings.driver]
+        self.stopping = threading.Event()
+        self.bytes_received = 0
+        self.client = None
+
+    def run(self):
+        backoff, resource_version, down = 1.0, None, None
+        while not self.stopping.is_set():
+            try:
+                if self.client is None:
+                    self.client = self.spec.connection.api_client()
+                if resource_version is None:
+                    resource_version = self._list()
+                resource_version = self._watch(resource_version)
+                backoff = 1.0
+                if down:
+                    LOG.warning("cluster %s: reachable again", self.spec.name)
+                    down = None
+            except Expired:
+                LOG.info("cluster %s: resourceVersion %s expired (410 Gone): relisting", self.spec.name,
+                         resource_version)
+                resource_version = None
+            except Exception as err:  # down, refused, forbidden, a cut stream: the others go on
+                message = self.spec.connection.mask(str(err))
+                if message != down:
+                    LOG.warning("cluster %s: %s; retrying in up to %d s", self.spec.name, message,
+                                self.settings.max_backoff)
+                    down = message
+                self.stopping.wait(backoff * (0.5 + random.random() / 2))
+                backoff = min(backoff * 2, float(self.settings.max_backoff))
+
+    def _request(self, query, accept, timeout):
+        request = self.client.param_serialize("GET", self.path, query_params=query,
+                                              header_params={"Accept": accept}, auth_settings=["BearerToken"])
+        resp = self.client.call_api(*request, _request_timeout=timeout)
+        if not 200 <= resp.status <= 299:
+            body = resp.read() or b""
+            self.bytes_received += len(body)
+            if resp.status == 410:
+                raise Expired()
+            raise IOError("%s %s: HTTP %s: %s" % ("GET", self.path, resp.status, body[:300].decode("utf-8", "replace")))
+        self.hub.post(self.spec.name, "clock", resp.headers.get("Date"))
+        return resp
+
+    def _list(self):
+        items, token, resource_version = [], None, None
+        while True:
+            query = [("labelSelector", SELECTOR), ("limit", "500")] + ([("continue", token)] if token else [])
+            resp = self._request(query, LIST_ACCEPT, (10, 60))
+            raw = resp.read()
+            self.bytes_received += len(raw)
+            page = json.loads(raw)
+            items.extend(page.get("items") or [])
+            meta = page.get("metadata") or {}
+            resource_version = resource_version or meta.get("resourceVersion")
+            token = meta.get("continue")
+            if not token:
+                break
+        self.hub.post(self.spec.name, "replace", (items, resource_version))
+        return resource_version
+
+    def _watch(self, resource_version):
+        query = [("labelSelector", SELECTOR), ("watch", "true"), ("allowWatchBookmarks", "true"),
+                 ("resourceVersion", resource_version), ("timeoutSeconds", str(self.settings.watch_timeout))]
+        resp = self._request(query, WATCH_ACCEPT, (10, self.settings.watch_timeout + 30))
+        try:
+            for line in _lines(resp.response, self):
+                if self.stopping.is_set():
+                    break
+                event = json.loads(line)
+                kind, obj = event.get("type"), event.get("object") or {}
+                if kind == "ERROR":
+                    if obj.get("code") == 410:
+                        raise Expired()
+                    raise IOError("watch error: %s" % obj.get("message"))
+                resource_version = (obj.get("metadata") or {}).get("resourceVersion") or resource_version
+                self.hub.post(self.spec.name, "event", (kind, obj))
+        finally:
+            resp.response.release_conn()
+        return resource_version
+
+
+def _lines(response, counter):
+    """The JSON lines of a watch stream, as they arrive."""
+    buffered = b""
+    for chunk in response.stream(amt=65536, decode_content=True):
+        counter.bytes_received += len(chunk)
+        buffered += chunk
+        while b"\n" in buffered:
+            line, buffered = buffered.split(b"\n", 1)
+            if line.strip():
+                yield line
+    if buffered.strip():
+        yield buffered
+
+
+class Hub:
+    """The asyncio side: one tracker, server clock offset and timer per cluster; emits onto the queue."""
+
+    def __init__(self, settings, queue, loop, clock=time.time):
+        self.settings, self.queue, self.loop, self.clock = settings, queue, loop, clock
+        self.specs = dict((spec.name, spec) for spec in settings.clusters)
+        self.trackers = dict((name, ReleaseTracker(settings.min_age)) for name in self.specs)
+        self.offsets = dict((name, 0.0) for name in self.specs)
+        self.timers = {}
+        self.emitted = 0
+
+    def post(self, cluster, what, data):
+        """From a watch thread: run ``what`` on the loop."""
+        self.loop.call_soon_threadsafe(self.receive, cluster, what, data)
+
+    def receive(self, cluster, what, data):
+        tracker = self.trackers[cluster]
+        if what == "clock":
+            self._clock(cluster, data)
+            return
+        if what == "replace":
+            tracker.replace(*data)
+        else:
+            tracker.apply(*data)
+        self._arm(cluster)
+
+    def _clock(self, cluster, date):
+        """Ages are on the API server's clock: the offset from its Date header (this host's clock without one)."""
+        try:
+            self.offsets[cluster] = parse_http_date(date) - self.clock() if date else 0.0
+        except ValueError:
+            self.offsets[cluster] = 0.0
+
+    def server_now(self, cluster):
+        return self.clock() + self.offsets[cluster]
+
+    def _arm(self, cluster):
+        timer = self.timers.pop(cluster, None)
+        if timer is not None:
+            timer.cancel()
+        deadline = self.trackers[cluster].next_deadline()
+        if deadline is None:
+            return
+        delay = max(0.0, deadline - self.server_now(cluster)) + 0.05
+        self.timers[cluster] = self.loop.call_later(delay, self.fire, cluster)
+
+    def fire(self, cluster):
+        self.timers.pop(cluster, None)
+        spec = self.specs[cluster]
+        for stuck in self.trackers[cluster].due(self.server_now(cluster)):
+            self.emitted += 1
+            LOG.info("cluster %s: %s/%s revision %d %s for %d s", cluster, stuck.namespace, stuck.release,
+                     stuck.revision, stuck.status, stuck.age)
+            self.queue.put_nowait({"stuck_release": {
+                "cluster": cluster, "server": spec.connection.server, "namespace": stuck.namespace,
+                "release": stuck.release, "revision": stuck.revision, "status": stuck.status,
+                "age": stuck.age, "min_age": self.settings.min_age, "record": stuck.record,
+                "storage_driver": self.settings.driver, "created": format_rfc3339(stuck.created_at)}})
+        self._arm(cluster)
+
+
+async def watch(queue, settings, started=None):
+    """Watch every cluster of ``settings`` until cancelled; ``started(hub, watches)`` is told what runs."""
+    hub = Hub(settings, queue, asyncio.get_running_loop())
+    watches = [ClusterWatch(spec, settings, hub) for spec in settings.clusters]
+    for cluster_watch in watches:
+        cluster_watch.start()
+    if started is not None:
+        started(hub, watches)
+    try:
+        while True:
+            await asyncio.sleep(3600)
+    finally:
+        for cluster_watch in watches:
+            cluster_watch.stopping.set()
+        for timer in hub.timers.values():
+            timer.cancel()
+
+
+async def main(queue, args):
+    """ansible-rulebook's entry point: bad arguments fail here, before any request; then watch until cancelled."""
+    await watch(queue, settings_from(args))
+
+
+if __name__ == "__main__":
+    # python stuck_releases.py ARGS_JSON: the events on stdout, one JSON a line (a quick look without a rulebook)
+    class _PrintQueue:
+        @staticmethod
+        def put_nowait(event):
+            print(json.dumps(event), flush=True)
+
+    logging.basicConfig(level=logging.INFO)
+    asyncio.run(main(_PrintQueue(), json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}))
