@@ -68,11 +68,11 @@ class ReleaseTracker:
         if event_type == "BOOKMARK":
             return
         if event_type == "DELETED":
-            key, revision = self._identify(obj)
+            key, meta = self._identify(obj)
             if key is None:
                 return
             revisions = self._releases.get(key) or {}
-            revisions.pop(revision, None)
+            revisions.pop(meta.revision, None)
             if not revisions:
                 self._releases.pop(key, None)
             self._settle(key)

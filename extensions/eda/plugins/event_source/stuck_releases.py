@@ -136,7 +136,7 @@ from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases impor
     RESOURCES, resolve_driver,
 )
 from ansible_collections.helmops.unstick.plugins.module_utils.records import (  # noqa: E402
-    format_rfc3339, parse_http_date,
+    format_time, parse_http_date,
 )
 from ansible_collections.helmops.unstick.plugins.module_utils.stuck_watch import ReleaseTracker  # noqa: E402
 
@@ -398,7 +398,7 @@ class Hub:
                 "cluster": cluster, "server": spec.connection.server, "namespace": stuck.namespace,
                 "release": stuck.release, "revision": stuck.revision, "status": stuck.status,
                 "age": stuck.age, "min_age": self.settings.min_age, "record": stuck.record,
-                "storage_driver": self.settings.driver, "created": format_rfc3339(stuck.created_at)}})
+                "storage_driver": self.settings.driver, "created": format_time(stuck.created_at)}})
         self._arm(cluster)
 
 

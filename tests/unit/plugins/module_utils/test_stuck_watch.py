@@ -6,7 +6,7 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.helmops.unstick.plugins.module_utils.records import format_rfc3339
+from ansible_collections.helmops.unstick.plugins.module_utils.records import format_time
 from ansible_collections.helmops.unstick.plugins.module_utils.stuck_watch import ReleaseTracker
 
 T0 = 1796000000.0   # whole seconds: creationTimestamp has no fraction
@@ -21,7 +21,7 @@ def record(release, revision, status, created=T0, namespace="shop", modified=Non
     name = "sh.helm.release.v1.%s.v%d" % (release, revision)
     return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": {
         "name": name, "namespace": namespace, "uid": uid or "uid-%s-%s-%d" % (namespace, release, revision),
-        "resourceVersion": str(_rv[0]), "creationTimestamp": format_rfc3339(created),
+        "resourceVersion": str(_rv[0]), "creationTimestamp": format_time(created),
         "labels": {"name": release, "owner": "helm", "status": status, "version": str(revision),
                    "createdAt": str(int(created)), "modifiedAt": str(int(modified or created - 86400))}}}
 
