@@ -12,36 +12,18 @@ collection's helmops.unstick.stuck_releases, in the background, as an operator s
 """
 
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import yaml
 
+from tools import ANSIBLE_RULEBOOK
+
 ROOT = Path(__file__).resolve().parents[2]
 REMEDIATE_RULEBOOK = ROOT / "extensions" / "eda" / "rulebooks" / "remediate.yml"
 EVENTS_RULEBOOK = Path(__file__).resolve().parent / "eda" / "events.yml"
-
-
-def rulebook_binary():
-    return os.path.join(os.path.dirname(sys.executable), "ansible-rulebook")
-
-
-def missing_eda():
-    """Messages for what the EDA tests need and is not there (the suite fails on them, as for helm)."""
-    missing = []
-    if not os.access(rulebook_binary(), os.X_OK):
-        missing.append("ansible-rulebook is missing from %s: run scripts/bootstrap (requirements.txt pins it)"
-                       % os.path.dirname(sys.executable))
-    java = shutil.which("java", path=os.path.join(os.environ.get("JAVA_HOME", ""), "bin") + os.pathsep
-                        + os.environ.get("PATH", ""))
-    if not java:
-        missing.append("java is missing: ansible-rulebook's rule engine (drools-jpy) needs a Java 17 JDK "
-                       "(Debian: openjdk-17-jdk-headless)")
-    return missing
 
 
 class Rulebook:
@@ -66,7 +48,7 @@ class Rulebook:
             doc[0]["sources"][0]["helmops.unstick.stuck_releases"].update(self.source_args)
             rulebook = self.tmp / rulebook.name
             rulebook.write_text(yaml.safe_dump(doc, sort_keys=False))
-        argv = [rulebook_binary(), "--rulebook", str(rulebook), "--vars", str(self.vars_file), "-v"]
+        argv = [str(ANSIBLE_RULEBOOK), "--rulebook", str(rulebook), "--vars", str(self.vars_file), "-v"]
         if self.inventory:
             argv += ["--inventory", str(self.inventory)]
         env = dict(os.environ, ANSIBLE_LOCAL_TEMP=str(self.tmp / "ansible-tmp"), PYTHONUNBUFFERED="1")

@@ -66,6 +66,12 @@ options:
   ca_cert:
     description: Connection option, as helm_unstick's; also per cluster.
     type: str
+  namespaces:
+    description:
+      - Watch only these namespaces (names), one watch each, for credentials that may read only some
+        namespaces; default every namespace, one cluster-wide watch.
+    type: list
+    elements: str
   storage_driver:
     description: Where Helm keeps release records (C(secret) or C(configmap)); default C(HELM_DRIVER), else secret.
     type: str
@@ -144,7 +150,7 @@ LOG = logging.getLogger("helmops.unstick.stuck_releases")
 SELECTOR = "owner=helm"
 LIST_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 WATCH_ACCEPT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
-SOURCE_OPTIONS = ("clusters", "contexts", "name", "storage_driver", "min_age", "watch_timeout", "max_backoff")
+SOURCE_OPTIONS = ("clusters", "contexts", "name", "namespaces", "storage_driver", "min_age", "watch_timeout", "max_backoff")
 CLUSTER_OPTIONS = ("name",)
 
 
@@ -159,8 +165,9 @@ class ClusterSpec:
 
 
 class Settings:
-    def __init__(self, clusters, min_age, driver, watch_timeout, max_backoff):
+    def __init__(self, clusters, min_age, driver, watch_timeout, max_backoff, namespaces=None):
         self.clusters = clusters
+        self.namespaces = namespaces
         self.min_age = min_age
         self.driver = driver
         self.watch_timeout = watch_timeout
@@ -201,6 +208,10 @@ def settings_from(args, environ=None):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise _bad(option, value, "expected a whole number of seconds >= %d" % low)
         numbers[option] = value
+    namespaces = args.get("namespaces")
+    if namespaces is not None and (not isinstance(namespaces, list) or not namespaces
+                                   or not all(isinstance(n, str) and n and "*" not in n for n in namespaces)):
+        raise _bad("namespaces", namespaces, "expected a non-empty list of namespace names")
     common = _connection_options(args)
     entries = _cluster_entries(args)
     clusters, names = [], set()
@@ -215,7 +226,8 @@ def settings_from(args, environ=None):
             raise _bad(where + ".name", name, "two clusters have this name (events name clusters by it)")
         names.add(name)
         clusters.append(ClusterSpec(name, connection))
-    return Settings(clusters, min_age, driver, numbers["watch_timeout"], numbers["max_backoff"])
+    return Settings(clusters, min_age, driver, numbers["watch_timeout"], numbers["max_backoff"],
+                    sorted(set(namespaces)) if namespaces else None)
 
 
 def _cluster_entries(args):
@@ -240,12 +252,16 @@ def _cluster_entries(args):
 
 
 class ClusterWatch(threading.Thread):
-    """List, then watch, one cluster's release records; hands what it reads to ``hub`` (thread-safe)."""
+    """List, then watch, one cluster's release records (of one namespace, or all); hands what it reads to ``hub``
+    (thread-safe) under ``key``."""
 
-    def __init__(self, spec, settings, hub):
-        super(ClusterWatch, self).__init__(name="stuck_releases:%s" % spec.name, daemon=True)
+    def __init__(self, spec, settings, hub, namespace=None):
+        self.key = (spec.name, namespace)
+        super(ClusterWatch, self).__init__(name="stuck_releases:%s:%s" % (spec.name, namespace or "*"), daemon=True)
         self.spec, self.settings, self.hub = spec, settings, hub
-        self.path = "/api/v1/%s" % RESOURCES[settings.driver]
+        self.where = "cluster %s%s" % (spec.name, " namespace %s" % namespace if namespace else "")
+        self.path = ("/api/v1/namespaces/%s/%s" % (namespace, RESOURCES[settings.driver]) if namespace
+                     else "/api/v1/%s" % RESOURCES[settings.driver])
         self.stopping = threading.Event()
         self.bytes_received = 0
         self.client = None
@@ -261,17 +277,15 @@ class ClusterWatch(threading.Thread):
                 resource_version = self._watch(resource_version)
                 backoff = 1.0
                 if down:
-                    LOG.warning("cluster %s: reachable again", self.spec.name)
+                    LOG.warning("%s: reachable again", self.where)
                     down = None
             except Expired:
-                LOG.info("cluster %s: resourceVersion %s expired (410 Gone): relisting", self.spec.name,
-                         resource_version)
+                LOG.info("%s: resourceVersion %s expired (410 Gone): relisting", self.where, resource_version)
                 resource_version = None
             except Exception as err:  # down, refused, forbidden, a cut stream: the others go on
                 message = self.spec.connection.mask(str(err))
                 if message != down:
-                    LOG.warning("cluster %s: %s; retrying in up to %d s", self.spec.name, message,
-                                self.settings.max_backoff)
+                    LOG.warning("%s: %s; retrying in up to %d s", self.where, message, self.settings.max_backoff)
                     down = message
                 self.stopping.wait(backoff * (0.5 + random.random() / 2))
                 backoff = min(backoff * 2, float(self.settings.max_backoff))
@@ -286,7 +300,7 @@ class ClusterWatch(threading.Thread):
             if resp.status == 410:
                 raise Expired()
             raise IOError("%s %s: HTTP %s: %s" % ("GET", self.path, resp.status, body[:300].decode("utf-8", "replace")))
-        self.hub.post(self.spec.name, "clock", resp.headers.get("Date"))
+        self.hub.post(self.key, "clock", resp.headers.get("Date"))
         return resp
 
     def _list(self):
@@ -303,7 +317,7 @@ class ClusterWatch(threading.Thread):
             token = meta.get("continue")
             if not token:
                 break
-        self.hub.post(self.spec.name, "replace", (items, resource_version))
+        self.hub.post(self.key, "replace", (items, resource_version))
         return resource_version
 
     def _watch(self, resource_version):
@@ -321,7 +335,7 @@ class ClusterWatch(threading.Thread):
                         raise Expired()
                     raise IOError("watch error: %s" % obj.get("message"))
                 resource_version = (obj.get("metadata") or {}).get("resourceVersion") or resource_version
-                self.hub.post(self.spec.name, "event", (kind, obj))
+                self.hub.post(self.key, "event", (kind, obj))
         finally:
             resp.response.release_conn()
         return resource_version
@@ -342,55 +356,57 @@ def _lines(response, counter):
 
 
 class Hub:
-    """The asyncio side: one tracker, server clock offset and timer per cluster; emits onto the queue."""
+    """The asyncio side: one tracker, server clock offset and timer per watch; emits onto the queue."""
 
     def __init__(self, settings, queue, loop, clock=time.time):
         self.settings, self.queue, self.loop, self.clock = settings, queue, loop, clock
         self.specs = dict((spec.name, spec) for spec in settings.clusters)
-        self.trackers = dict((name, ReleaseTracker(settings.min_age)) for name in self.specs)
-        self.offsets = dict((name, 0.0) for name in self.specs)
+        #: per watch (cluster name, namespace or None): its tracker and the server clock's offset from ours
+        self.keys = [(spec.name, ns) for spec in settings.clusters for ns in (settings.namespaces or [None])]
+        self.trackers = dict((key, ReleaseTracker(settings.min_age)) for key in self.keys)
+        self.offsets = dict((key, 0.0) for key in self.keys)
         self.timers = {}
         self.emitted = 0
 
-    def post(self, cluster, what, data):
+    def post(self, key, what, data):
         """From a watch thread: run ``what`` on the loop."""
-        self.loop.call_soon_threadsafe(self.receive, cluster, what, data)
+        self.loop.call_soon_threadsafe(self.receive, key, what, data)
 
-    def receive(self, cluster, what, data):
-        tracker = self.trackers[cluster]
+    def receive(self, key, what, data):
         if what == "clock":
-            self._clock(cluster, data)
+            self._clock(key, data)
             return
         if what == "replace":
-            tracker.replace(*data)
+            self.trackers[key].replace(*data)
         else:
-            tracker.apply(*data)
-        self._arm(cluster)
+            self.trackers[key].apply(*data)
+        self._arm(key)
 
-    def _clock(self, cluster, date):
+    def _clock(self, key, date):
         """Ages are on the API server's clock: the offset from its Date header (this host's clock without one)."""
         try:
-            self.offsets[cluster] = parse_http_date(date) - self.clock() if date else 0.0
+            self.offsets[key] = parse_http_date(date) - self.clock() if date else 0.0
         except ValueError:
-            self.offsets[cluster] = 0.0
+            self.offsets[key] = 0.0
 
-    def server_now(self, cluster):
-        return self.clock() + self.offsets[cluster]
+    def server_now(self, key):
+        return self.clock() + self.offsets[key]
 
-    def _arm(self, cluster):
-        timer = self.timers.pop(cluster, None)
+    def _arm(self, key):
+        timer = self.timers.pop(key, None)
         if timer is not None:
             timer.cancel()
-        deadline = self.trackers[cluster].next_deadline()
+        deadline = self.trackers[key].next_deadline()
         if deadline is None:
             return
-        delay = max(0.0, deadline - self.server_now(cluster)) + 0.05
-        self.timers[cluster] = self.loop.call_later(delay, self.fire, cluster)
+        delay = max(0.0, deadline - self.server_now(key)) + 0.05
+        self.timers[key] = self.loop.call_later(delay, self.fire, key)
 
-    def fire(self, cluster):
-        self.timers.pop(cluster, None)
+    def fire(self, key):
+        self.timers.pop(key, None)
+        cluster = key[0]
         spec = self.specs[cluster]
-        for stuck in self.trackers[cluster].due(self.server_now(cluster)):
+        for stuck in self.trackers[key].due(self.server_now(key)):
             self.emitted += 1
             LOG.info("cluster %s: %s/%s revision %d %s for %d s", cluster, stuck.namespace, stuck.release,
                      stuck.revision, stuck.status, stuck.age)
@@ -399,13 +415,13 @@ class Hub:
                 "release": stuck.release, "revision": stuck.revision, "status": stuck.status,
                 "age": stuck.age, "min_age": self.settings.min_age, "record": stuck.record,
                 "storage_driver": self.settings.driver, "created": format_time(stuck.created_at)}})
-        self._arm(cluster)
+        self._arm(key)
 
 
 async def watch(queue, settings, started=None):
     """Watch every cluster of ``settings`` until cancelled; ``started(hub, watches)`` is told what runs."""
     hub = Hub(settings, queue, asyncio.get_running_loop())
-    watches = [ClusterWatch(spec, settings, hub) for spec in settings.clusters]
+    watches = [ClusterWatch(hub.specs[name], settings, hub, namespace) for name, namespace in hub.keys]
     for cluster_watch in watches:
         cluster_watch.start()
     if started is not None:
