@@ -22,7 +22,9 @@ __metaclass__ = type
 
 from collections import namedtuple
 
-from ansible_collections.helmops.unstick.plugins.module_utils.records import RecordError, meta_from_object
+import sys
+
+from ansible_collections.helmops.unstick.plugins.module_utils.records import RecordError, meta_from_object, object_name
 
 PENDING = ("pending-install", "pending-upgrade", "pending-rollback")
 
@@ -30,8 +32,9 @@ PENDING = ("pending-install", "pending-upgrade", "pending-rollback")
 StuckRevision = namedtuple("StuckRevision", [
     "namespace", "release", "revision", "status", "record", "created_at", "age"])
 
-#: one record as the tracker keeps it
-_Record = namedtuple("_Record", ["status", "created_at", "uid", "name"])
+#: one record as the tracker keeps it (tens of thousands per cluster: small; the uid only of pending ones, the
+#: only ones whose identity matters)
+_Record = namedtuple("_Record", ["status", "created_at", "uid"])
 
 
 class ReleaseTracker:
@@ -93,7 +96,8 @@ class ReleaseTracker:
             if deadline > now:
                 continue
             record = self._releases[key][revision]
-            out.append(StuckRevision(key[0], key[1], revision, record.status, record.name, record.created_at,
+            out.append(StuckRevision(key[0], key[1], revision, record.status, object_name(key[1], revision),
+                                     record.created_at,
                                      max(0, int(now - record.created_at))))
             self._handed[key] = (revision, record.uid)
             del self._due[key]
@@ -120,9 +124,10 @@ class ReleaseTracker:
         key, meta = self._identify(obj)
         if key is None:
             return None
-        uid = ((obj.get("metadata") or {}).get("uid")) or meta.object_name
-        self._releases.setdefault(key, {})[meta.revision] = _Record(meta.status, meta.created_at, uid,
-                                                                     meta.object_name)
+        status = sys.intern(meta.status) if meta.status else None
+        uid = (((obj.get("metadata") or {}).get("uid")) or meta.object_name) if status in PENDING else None
+        record = _Record(status, meta.created_at, uid)
+        self._releases.setdefault(key, {})[meta.revision] = record
         return key
 
     def _settle(self, key):

@@ -13,6 +13,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import asyncio
+import json
+import logging
+import os
+import random
+import sys
+import threading
+import time
+
 DOCUMENTATION = r"""
 ---
 short_description: Emit an event when a Helm release has been stuck pending for min_age
@@ -101,25 +110,11 @@ EXAMPLES = r"""
         contexts: [prod-eu-1, prod-us-1]
         min_age: 15m
   rules:
-    - name: Remediate the release the event names
+    - name: Print each stuck release (extensions/eda/rulebooks/remediate.yml remediates it)
       condition: event.stuck_release is defined
       action:
         print_event:
 """
-
-import asyncio
-import json
-import logging
-import os
-import random
-import sys
-import threading
-import time
-
-try:
-    from urllib.parse import urlencode
-except ImportError:  # pragma: no cover - Python 2 is not supported
-    urlencode = None
 
 
 def _importable_collection():
@@ -154,6 +149,9 @@ LIST_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 WATCH_ACCEPT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
 SOURCE_OPTIONS = ("clusters", "contexts", "name", "namespaces", "storage_driver", "min_age", "watch_timeout", "max_backoff")
 CLUSTER_OPTIONS = ("name",)
+#: one full list at a time: a list holds a whole cluster's records until the tracker has them; ten at once
+#: would raise the source's memory for good (freed memory stays with the process)
+LISTING = threading.Semaphore(1)
 
 
 class Expired(Exception):
@@ -276,7 +274,8 @@ class ClusterWatch(threading.Thread):
                     self.client = self.spec.connection.api_client()
                     self.client.user_agent = USER_AGENT
                 if resource_version is None:
-                    resource_version = self._list()
+                    with LISTING:
+                        resource_version = self._list()
                 resource_version = self._watch(resource_version)
                 backoff = 1.0
                 if down:
@@ -316,13 +315,17 @@ class ClusterWatch(threading.Thread):
             raw = resp.read()
             self.bytes_received += len(raw)
             page = json.loads(raw)
-            items.extend(page.get("items") or [])
+            items.extend(_slim(item) for item in page.get("items") or [])
+            del raw
             meta = page.get("metadata") or {}
             resource_version = resource_version or meta.get("resourceVersion")
             token = meta.get("continue")
             if not token:
                 break
-        self.hub.post(self.key, "replace", (items, resource_version))
+        done = threading.Event()
+        self.hub.post(self.key, "replace", (items, resource_version), done)
+        del items
+        done.wait(120)   # the tracker has it (and the list can go) before the next cluster lists
         return resource_version
 
     def _watch(self, resource_version):
@@ -344,6 +347,20 @@ class ClusterWatch(threading.Thread):
         finally:
             resp.response.release_conn()
         return resource_version
+
+
+#: what the tracker reads of a record's metadata; a list keeps only this (managedFields and annotations are
+#: most of a record's metadata, and a list holds every record of the cluster at once)
+_KEPT_LABELS = ("name", "owner", "status", "version", "createdAt", "modifiedAt")
+
+
+def _slim(item):
+    meta = item.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    return {"metadata": {
+        "name": meta.get("name"), "namespace": meta.get("namespace"), "uid": meta.get("uid"),
+        "resourceVersion": meta.get("resourceVersion"), "creationTimestamp": meta.get("creationTimestamp"),
+        "labels": dict((key, labels[key]) for key in _KEPT_LABELS if key in labels)}}
 
 
 def _lines(response, counter):
@@ -373,11 +390,18 @@ class Hub:
         self.timers = {}
         self.emitted = 0
 
-    def post(self, key, what, data):
-        """From a watch thread: run ``what`` on the loop."""
-        self.loop.call_soon_threadsafe(self.receive, key, what, data)
+    def post(self, key, what, data, done=None):
+        """From a watch thread: run ``what`` on the loop (then set ``done``, when given)."""
+        self.loop.call_soon_threadsafe(self.receive, key, what, data, done)
 
-    def receive(self, key, what, data):
+    def receive(self, key, what, data, done=None):
+        try:
+            self._receive(key, what, data)
+        finally:
+            if done is not None:
+                done.set()
+
+    def _receive(self, key, what, data):
         if what == "clock":
             self._clock(key, data)
             return
