@@ -759,8 +759,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
         def bookmark(rv, annotations=""):
             # as kube-apiserver encodes an empty object of the watched type carrying only a resourceVersion
-            return ('{%s,"metadata":{"resourceVersion":"%d","creationTimestamp":null%s}}'
-                    % (bookmark_kind, rv, annotations)).encode()
+            return ('{%s,"metadata":{"resourceVersion":"%d"%s}}' % (bookmark_kind, rv, annotations)).encode()
 
         def item(rec):
             return rec.meta_raw if partial else rec.raw
