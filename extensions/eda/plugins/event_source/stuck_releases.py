@@ -345,6 +345,8 @@ class ClusterWatch(threading.Thread):
                 resource_version = (obj.get("metadata") or {}).get("resourceVersion") or resource_version
                 self.hub.post(self.key, "event", (kind, obj))
         finally:
+            # a stream left early (410, stopping) still has bytes on its connection: never reuse it
+            resp.response.close()
             resp.response.release_conn()
         return resource_version
 

@@ -34,8 +34,8 @@ def kubeconfig(tmp_path):
 
 def test_contexts_are_clusters_named_by_context(kubeconfig):
     s = settings_from({"kubeconfig": kubeconfig, "contexts": ["eu", "us"], "min_age": "90s"}, environ={})
-    assert [(c.name, c.connection.server) for c in s.clusters] == [("eu", "https://eu.example:6443"),
-                                                                  ("us", "https://us.example:6443")]
+    assert [(c.name, c.connection.server) for c in s.clusters] == [
+        ("eu", "https://eu.example:6443"), ("us", "https://us.example:6443")]
     assert (s.min_age, s.driver, s.watch_timeout, s.max_backoff, s.namespaces) == (90, "secret", 300, 30, None)
 
 
@@ -44,8 +44,8 @@ def test_clusters_take_their_own_connection_options_over_the_common_ones(kubecon
                        "clusters": [{"name": "prod-eu", "context": "eu"},
                                     {"host": "https://10.0.0.1:6443", "api_key": "k3y", "name": "edge"}]},
                       environ={})
-    assert [(c.name, c.connection.server) for c in s.clusters] == [("prod-eu", "https://eu.example:6443"),
-                                                                  ("edge", "https://10.0.0.1:6443")]
+    assert [(c.name, c.connection.server) for c in s.clusters] == [
+        ("prod-eu", "https://eu.example:6443"), ("edge", "https://10.0.0.1:6443")]
     assert s.driver == "configmap" and s.namespaces == ["shop"]
 
 
