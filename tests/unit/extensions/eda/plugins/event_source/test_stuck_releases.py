@@ -9,15 +9,19 @@ __metaclass__ = type
 
 import asyncio
 import email.utils
+import importlib.util
 import os
-import runpy
 
 import pytest
 import yaml
 
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), *([os.pardir] * 6 + [
     "extensions", "eda", "plugins", "event_source", "stuck_releases.py"]))
-src = runpy.run_path(os.path.normpath(SOURCE))
+# by its path, as ansible-rulebook loads it (runpy.run_path would meet ansible-test's collection path hook)
+_spec = importlib.util.spec_from_file_location("helmops_unstick_eda_stuck_releases", os.path.normpath(SOURCE))
+_module = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_module)
+src = vars(_module)
 settings_from = src["settings_from"]
 
 
