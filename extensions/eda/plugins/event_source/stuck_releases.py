@@ -265,9 +265,11 @@ class ClusterWatch(threading.Thread):
         self.stopping = threading.Event()
         self.bytes_received = 0
         self.client = None
+        self.down = None   # why the cluster could not be reached, while it cannot
+        self.backoff = 1.0
 
     def run(self):
-        backoff, resource_version, down = 1.0, None, None
+        resource_version = None
         while not self.stopping.is_set():
             try:
                 if self.client is None:
@@ -277,10 +279,6 @@ class ClusterWatch(threading.Thread):
                     with LISTING:
                         resource_version = self._list()
                 resource_version = self._watch(resource_version)
-                backoff = 1.0
-                if down:
-                    LOG.warning("%s: reachable again", self.where)
-                    down = None
             except Expired:
                 LOG.info("%s: resourceVersion %s expired (410 Gone): relisting", self.where, resource_version)
                 resource_version = None
@@ -288,11 +286,11 @@ class ClusterWatch(threading.Thread):
                 if self.stopping.is_set():
                     break
                 message = self.spec.connection.mask(str(err))
-                if message != down:
+                if message != self.down:
                     LOG.warning("%s: %s; retrying in up to %d s", self.where, message, self.settings.max_backoff)
-                    down = message
-                self.stopping.wait(backoff * (0.5 + random.random() / 2))
-                backoff = min(backoff * 2, float(self.settings.max_backoff))
+                    self.down = message
+                self.stopping.wait(self.backoff * (0.5 + random.random() / 2))
+                self.backoff = min(self.backoff * 2, float(self.settings.max_backoff))
 
     def _request(self, query, accept, timeout):
         request = self.client.param_serialize("GET", self.path, query_params=query,
@@ -304,6 +302,10 @@ class ClusterWatch(threading.Thread):
             if resp.status == 410:
                 raise Expired()
             raise IOError("%s %s: HTTP %s: %s" % ("GET", self.path, resp.status, body[:300].decode("utf-8", "replace")))
+        self.backoff = 1.0
+        if self.down:
+            LOG.warning("%s: reachable again", self.where)
+            self.down = None
         self.hub.post(self.key, "clock", resp.headers.get("Date"))
         return resp
 
