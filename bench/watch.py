@@ -102,7 +102,8 @@ def idle(args, tmp):
     print("\n1. idle: %d clusters x %d releases x %d revisions (%d records), nothing changing for %d s"
           % (args.clusters, args.releases, args.revisions, records * args.clusters, args.idle))
     print(table(["measure", "value", "goal"], [
-        ["CPU while idle (share of one core)", "%.2f %%" % (100.0 * (cpu1 - cpu0) / (t1 - t0)), "<= 1 %"],
+        ["CPU while idle (share of one core)", "%.2f %% (%.2f CPU s in %.0f s)"
+         % (100.0 * (cpu1 - cpu0) / (t1 - t0), cpu1 - cpu0, t1 - t0), "<= 1 %"],
         ["memory (RSS) at the end / peak while idle", "%.0f MB / %.0f MB" % (rss, peak), "<= 150 MB"],
         ["start: list and watch every cluster", "%.1f s, %.1f CPU s" % (ready, started_cpu), ""],
         ["read to start, per record (metadata)", "%.0f B (a record's body: %.0f B)" % (list_bytes / (records * args.clusters), body), ""],
