@@ -5,13 +5,17 @@ source helmops.unstick.stuck_releases; releases are left stuck by killing the re
 - the shipped rulebook (extensions/eda/rulebooks/remediate.yml) remediates a stale release seconds after
   min_age, and a live operation that finishes before min_age gets no event;
 - one event per stuck revision through a rewrite of the record, an API server restart mid-watch, a
-  compaction (410 Gone, relist) and a cluster that is down at start and comes up later."""
+  compaction (410 Gone, relist) and a cluster that is down at start and comes up later;
+- the EDA controller rulebook (remediate_awx.yml) launches the AWX/AAP remediate job template once, for the
+  one release, with answers its survey takes, and that job remediates the release."""
 
+import json
 import socket
 import time
+import urllib.parse
 
 import helmfix
-from eda_run import EVENTS_RULEBOOK, REMEDIATE_RULEBOOK, Rulebook
+from eda_run import AWX_RULEBOOK, EVENTS_RULEBOOK, REMEDIATE_RULEBOOK, Rulebook
 from fleet_run import write_inventory
 from localkube import LocalKube
 from localkube.testing import raw
@@ -132,3 +136,101 @@ def test_min_age_must_be_a_duration(tmp_path, kube):
             time.sleep(0.5)
     assert rb.proc.returncode not in (None, 0)
     assert "min_age='soon'" in rb.output()
+
+
+class FakeController:
+    """What ansible-rulebook's run_job_template asks of an AWX/AAP controller (its config, the job template by
+    name, a launch, the job's status), on 127.0.0.1; every launch is recorded, every job succeeds at once."""
+
+    def __init__(self, template, organization="Default"):
+        import http.server
+        import threading
+        self.launches = []
+        controller = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _json(self, obj, code=200):
+                body = json.dumps(obj).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                path = self.path.split("?")[0]
+                if path == "/api/v2/config/":
+                    return self._json({"version": "4.6.0"})
+                if path == "/api/v2/unified_job_templates/":
+                    return self._json({"next": None, "results": [{
+                        "id": 7, "type": "job_template", "name": template,
+                        "summary_fields": {"organization": {"name": organization}},
+                        "related": {"launch": "/api/v2/job_templates/7/launch/"},
+                        "ask_limit_on_launch": True, "ask_labels_on_launch": False,
+                        "ask_inventory_on_launch": False, "ask_variables_on_launch": False}]})
+                if path == "/api/v2/jobs/":
+                    ids = [int(i) for i in urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)["id__in"][0]
+                           .split(",")]
+                    return self._json({"next": None, "results": [
+                        {"id": i, "status": "successful", "url": "/api/v2/jobs/%d/" % i, "artifacts": {}}
+                        for i in ids]})
+                return self._json({"detail": "Not found."}, 404)
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if self.path != "/api/v2/job_templates/7/launch/":
+                    return self._json({"detail": "Not found."}, 404)
+                controller.launches.append(body)
+                job = 100 + len(controller.launches)
+                return self._json({"id": job, "job": job, "url": "/api/v2/jobs/%d/" % job, "status": "pending"}, 201)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d/" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_awx_rulebook_launches_the_remediate_template_for_the_one_release_and_that_job_remediates_it(
+        tmp_path, kube, real_helm, helm_bin, monkeypatch):
+    """remediate_awx.yml against a stand-in controller: one launch per stuck release, limited to its cluster,
+    with survey answers the template's survey accepts; the job AWX would then run (remediate.yml with those
+    variables and that limit) remediates it."""
+    import awx_config
+    from fleet_run import run_playbook
+    template = awx_config.config()["helmops_awx_remediate_template"]
+    controller = FakeController(template)
+    monkeypatch.setenv("EDA_CONTROLLER_URL", controller.url)
+    monkeypatch.setenv("EDA_CONTROLLER_TOKEN", "eda-token")
+    real_helm.install("web", "shop")
+    stuck = helmfix.make_stuck_upgrade(real_helm, kube, "web", "shop")
+    try:
+        with Rulebook(tmp_path, AWX_RULEBOOK, clusters=[{"name": "eu", "kubeconfig": kube.kubeconfig}],
+                      min_age=4) as rb:
+            rb.wait_for(lambda: controller.launches, 120, "a launch of the remediate job template")
+            time.sleep(6)   # one launch, not a storm
+    finally:
+        controller.close()
+    assert len(controller.launches) == 1, controller.launches
+    launch = controller.launches[0]
+    assert launch["limit"] == "eu"
+    assert launch["extra_vars"]["stuck_releases_namespaces"] == "shop"
+    assert launch["extra_vars"]["stuck_releases_releases"] == "web"
+    assert launch["extra_vars"]["stuck_releases_min_age"] == "4s"
+    # EDA's own variables (ansible_eda) aside, the launch answers the survey (AWX refuses other variables)
+    answers = {k: v for k, v in launch["extra_vars"].items() if k != "ansible_eda"}
+    extra = awx_config.job_extra_vars(template, answers)
+    inventory = write_inventory(tmp_path / "inventory.yml", {
+        "eu": {"stuck_releases_kubeconfig": kube.kubeconfig, "stuck_releases_helm_binary": helm_bin},
+        "us": {"stuck_releases_kubeconfig": str(tmp_path / "absent"), "stuck_releases_helm_binary": helm_bin}})
+    job = run_playbook(tmp_path, awx_config.ROOT / "playbooks" / "remediate.yml", inventory,
+                       extra=dict(extra, stuck_releases_report_dir=str(tmp_path / "job-report")),
+                       extra_args=["--limit", launch["limit"]])
+    assert job.rc == 0, job.text[-3000:]
+    assert "eu" in job.recap and "us" not in job.recap, job.recap      # the limit kept the other cluster out
+    assert helmfix.newest(kube, "shop", "web") == (stuck + 1, "deployed")

@@ -23,6 +23,7 @@ from tools import ANSIBLE_RULEBOOK
 
 ROOT = Path(__file__).resolve().parents[2]
 REMEDIATE_RULEBOOK = ROOT / "extensions" / "eda" / "rulebooks" / "remediate.yml"
+AWX_RULEBOOK = ROOT / "extensions" / "eda" / "rulebooks" / "remediate_awx.yml"
 EVENTS_RULEBOOK = Path(__file__).resolve().parent / "eda" / "events.yml"
 
 
