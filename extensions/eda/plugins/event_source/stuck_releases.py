@@ -27,15 +27,16 @@ DOCUMENTATION = r"""
 short_description: Emit an event when a Helm release has been stuck pending for min_age
 description:
   - Watches Helm's release records (Secrets or ConfigMaps labelled C(owner=helm)) on one or many clusters, metadata
-    only (C(as=PartialObjectMetadata)): record bodies, which hold the release values, never cross the wire.
+    only (C(as=PartialObjectMetadata)); record bodies, which hold the release values, never cross the wire.
   - Keeps each release's newest revision and emits one event when it has stayed C(pending-install),
     C(pending-upgrade) or C(pending-rollback) for O(min_age), counted from the record's creation on the API
     server's clock. A newer revision, a settled status or a deleted record cancels the timer; a record rewritten
     while still pending is the same stuck revision (one event).
   - Watches as Kubernetes clients do - list, then watch from its resourceVersion with bookmarks, relist on
     410 Gone, reconnect with back-off - and a cluster that is down does not stop the others.
-  - The event is C({"stuck_release": {cluster, server, namespace, release, revision, status, age, min_age,
-    record, storage_driver, created}}); C(age) and C(min_age) are seconds. Remediate it with
+  - The event is one mapping, C(stuck_release), with C(cluster), C(server), C(namespace), C(release),
+    C(revision), C(status), C(age), C(min_age), C(record), C(storage_driver) and C(created); C(age) and
+    C(min_age) are seconds. Remediate it with
     C(helmops.unstick.remediate) (extensions/eda/rulebooks/remediate.yml), which checks the release again.
   - Connection options are helmops.unstick.helm_unstick's (kubernetes.core's names, K8S_AUTH_* variables),
     resolved into one connection per cluster. Needs the kubernetes Python client and kubernetes.core.

@@ -139,3 +139,11 @@ def test_ages_are_on_the_api_servers_clock_and_the_event_names_only_metadata(kub
         "status": "pending-upgrade", "age": 400, "min_age": 300, "record": "sh.helm.release.v1.web.v2",
         "storage_driver": "secret", "created": src["format_time"](server_now - 400)}}]
     assert hub.trackers[("eu", None)].pending() == [("shop", "api", 3)]   # due in 200 s, server time
+
+
+def test_the_documentation_is_yaml_and_names_the_options_the_source_takes():
+    doc = yaml.safe_load(src["DOCUMENTATION"])
+    assert isinstance(yaml.safe_load(src["EXAMPLES"]), list)
+    documented = set(doc["options"])
+    assert set(src["SOURCE_OPTIONS"]) <= documented
+    assert documented - set(src["SOURCE_OPTIONS"]) <= set(src["AUTH_ARG_SPEC"])
