@@ -21,6 +21,7 @@ import random
 import sys
 import threading
 import time
+from collections import namedtuple
 
 DOCUMENTATION = r"""
 ---
@@ -45,36 +46,19 @@ options:
     description:
       - The clusters to watch, each a mapping of connection options (kubeconfig, context, host, api_key,
         validate_certs, ca_cert, client_cert, client_key, proxy, ...) and an optional C(name).
-      - Top-level connection options apply to every cluster unless it sets its own.
+      - Connection options at the top level of the source's arguments (the same names) apply to every cluster
+        that does not set its own; with neither O(clusters) nor O(contexts) they are the one cluster.
       - C(name) (default the context, else the host) names the cluster in events; the remediation rulebooks
         use it as the inventory host, so make it the cluster's inventory hostname.
     type: list
     elements: dict
   contexts:
     description:
-      - Instead of O(clusters), one cluster per context of O(kubeconfig), named by the context.
+      - Instead of O(clusters), one cluster per context of the C(kubeconfig) connection option, named by the context.
     type: list
     elements: str
   name:
     description: The name of the single cluster when neither O(clusters) nor O(contexts) is given.
-    type: str
-  kubeconfig:
-    description: Connection option, as helm_unstick's (files joined by C(:)); also per cluster.
-    type: str
-  context:
-    description: Connection option, as helm_unstick's; also per cluster.
-    type: str
-  host:
-    description: Connection option, as helm_unstick's; also per cluster.
-    type: str
-  api_key:
-    description: Connection option, as helm_unstick's; also per cluster.
-    type: str
-  validate_certs:
-    description: Connection option, as helm_unstick's; also per cluster.
-    type: bool
-  ca_cert:
-    description: Connection option, as helm_unstick's; also per cluster.
     type: str
   namespaces:
     description:
@@ -159,20 +143,10 @@ class Expired(Exception):
     """410 Gone: the watch's resourceVersion is no longer remembered; relist."""
 
 
-class ClusterSpec:
-    def __init__(self, name, connection):
-        self.name = name
-        self.connection = connection
-
-
-class Settings:
-    def __init__(self, clusters, min_age, driver, watch_timeout, max_backoff, namespaces=None):
-        self.clusters = clusters
-        self.namespaces = namespaces
-        self.min_age = min_age
-        self.driver = driver
-        self.watch_timeout = watch_timeout
-        self.max_backoff = max_backoff
+#: a cluster to watch: its name in events, and its one resolved connection (k8s/connection.py)
+ClusterSpec = namedtuple("ClusterSpec", ["name", "connection"])
+#: the source's arguments, checked
+Settings = namedtuple("Settings", ["clusters", "min_age", "driver", "watch_timeout", "max_backoff", "namespaces"])
 
 
 def _bad(option, value, why):
