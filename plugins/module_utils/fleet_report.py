@@ -32,6 +32,7 @@ from ansible_collections.helmops.unstick.plugins.module_utils.report import (  #
     STATE_ERROR,
     STATE_FAILED,
     STATE_IN_PROGRESS,
+    STATE_POSSIBLY_RUNNING,
     STATE_REFUSED,
     STATE_REMEDIATED,
     STATE_STUCK,
@@ -48,6 +49,9 @@ SCHEMA_VERSION = 2
 
 #: still locked (Helm refuses the next upgrade) after this run
 LOCKED_STATES = (STATE_STUCK, STATE_UNFINISHED, STATE_WOULD_REMEDIATE, STATE_REFUSED, STATE_FAILED)
+#: left alone because the operation may be live: the ``in_progress`` count, list and column (a possibly running
+#: one is pending past min_age, so a CI gate fails on it: a human has to look)
+IN_PROGRESS_STATES = (STATE_IN_PROGRESS, STATE_POSSIBLY_RUNNING)
 #: the ``errors`` count: what went wrong for a release (a guard refusal is the cluster's, not a release's)
 ERROR_STATES = (STATE_ERROR, STATE_FAILED, STATE_REFUSED)
 
@@ -114,6 +118,8 @@ def _row(entry, cluster_name, mode, guard):
         taken, result = "none", reason or "unknown error"
     elif state == STATE_IN_PROGRESS:
         taken, result = "none", reason or "in progress (younger than min_age): not touched"
+    elif state == STATE_POSSIBLY_RUNNING:
+        taken, result = "none (may still be running)", "left alone: %s" % (reason or "signs of a live operation")
     elif state == STATE_UNFINISHED:
         taken = "none"
         result = "unfinished: %s" % (reason or message or "an earlier remediation did not complete; "
@@ -167,6 +173,8 @@ def normalize_cluster(host, record):
         status, message = "refused", guard
     elif remaining:
         status = "stuck"
+    elif counts[STATE_POSSIBLY_RUNNING]:
+        status = "possibly running"
     elif counts[STATE_ERROR]:
         status = "errors"
     elif counts[STATE_REMEDIATED]:
@@ -204,13 +212,13 @@ def _views(rows):
     """The per-kind lists of report schema 1, derived from the rows (the one model): ``stuck`` (found
     stuck or unfinished), ``in_progress``, ``remediated`` (done: never check mode's would) and ``errors``."""
     return {"stuck": [r for r in rows if r["state"] in FOUND_STATES],
-            "in_progress": [r for r in rows if r["state"] == STATE_IN_PROGRESS],
+            "in_progress": [r for r in rows if r["state"] in IN_PROGRESS_STATES],
             "remediated": [r for r in rows if r["state"] == STATE_REMEDIATED],
             "errors": [r for r in rows if r["state"] in ERROR_STATES and not r["refused_by"]]}
 
 
 def _cluster_summary(counts):
-    return {"stuck": sum(counts[s] for s in FOUND_STATES), "in_progress": counts[STATE_IN_PROGRESS],
+    return {"stuck": sum(counts[s] for s in FOUND_STATES), "in_progress": sum(counts[s] for s in IN_PROGRESS_STATES),
             "remediated": counts[STATE_REMEDIATED], "would_remediate": counts[STATE_WOULD_REMEDIATE],
             "unfinished": counts[STATE_UNFINISHED], "refused": counts[STATE_REFUSED],
             "failed": counts[STATE_FAILED], "errors": sum(counts[s] for s in ERROR_STATES),
@@ -329,6 +337,11 @@ def cluster_problems(cluster):
         out.append("cluster %s: %s" % (cluster["host"], cluster["message"]))
     if cluster["remaining"]:
         out.append("cluster %s: %d release(s) still stuck" % (cluster["host"], cluster["remaining"]))
+    running = [r for r in cluster["releases"] if r["state"] == STATE_POSSIBLY_RUNNING]
+    if running:
+        out.append("cluster %s: %d release(s) pending past min_age and possibly still running, left alone: %s"
+                   % (cluster["host"], len(running), "; ".join("%s/%s revision %s (%s)" % (
+                       r["namespace"], r["name"], r["revision"], r["result"]) for r in running)))
     errors = cluster["errors"]
     if errors:
         reasons = "; ".join(r["result"] for r in errors)
@@ -638,7 +651,7 @@ def render_html(fleet):
 METRICS = (
     ("helm_unstick_release_pending_age_seconds", "gauge",
      "Age in seconds of a release's newest revision that is still pending after the run (state: stuck, "
-     "in_progress, unfinished, would_remediate, refused or failed), one series per release."),
+     "in_progress, possibly_running, unfinished, would_remediate, refused or failed), one series per release."),
     ("helm_unstick_cluster_checked", "gauge", "1 when the cluster was scanned, 0 when it could not be checked."),
     ("helm_unstick_cluster_releases", "gauge", "Releases of the cluster in each state (healthy ones are not counted)."),
     ("helm_unstick_cluster_scan_duration_seconds", "gauge", "Seconds helm_unstick took on the cluster."),
@@ -660,7 +673,7 @@ def render_prom(fleet):
     now = fleet.get("generated_epoch")
     samples = dict((name, []) for name, _t, _h in METRICS)
     for row in fleet["releases"]:
-        if row["state"] in LOCKED_STATES + (STATE_IN_PROGRESS,) and row.get("age_seconds") is not None:
+        if row["state"] in LOCKED_STATES + IN_PROGRESS_STATES and row.get("age_seconds") is not None:
             samples["helm_unstick_release_pending_age_seconds"].append(_sample(
                 "helm_unstick_release_pending_age_seconds",
                 [("cluster", row["cluster"]), ("namespace", row["namespace"]), ("release", row["name"]),
