@@ -216,7 +216,7 @@ def machine():
 
 
 def table(headers, rows):
-    """A Markdown table (readable as is, pasteable into the README); returns its text."""
+    """A Markdown table (readable as is, pasteable into docs/benchmarks.md); returns its text."""
     cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
 

@@ -16,15 +16,15 @@ by the collection's main job.
    helmops.unstick.kubeconfig inventory plugin;
 5. runs playbooks/report.yml, then playbooks/remediate.yml (--diff), and
    prints the fleet report;
-6. upgrades every remediated release with the real helm CLI, and runs remediate.yml
-   again: nothing left to do.
+6. runs remediate.yml again: nothing left to do;
+7. runs the very `helm upgrade` that was refused in step 3: it succeeds, and so
+   do the upgrades of the other remediated releases.
 """
 
 import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,9 +33,9 @@ sys.path.insert(0, str(ROOT / "tests" / "support"))
 import helmfix  # noqa: E402
 from helmfix import sql as helm_sql  # noqa: E402
 from localkube import LocalKube  # noqa: E402
-from pgserver import PgServer  # noqa: E402
+from pgserver import PgServer, missing_binaries  # noqa: E402
 from realhelm import RealHelm  # noqa: E402
-from tools import HELM, missing_tools  # noqa: E402  (the real helm 4 CLI)
+from tools import HELM  # noqa: E402  (the real helm 4 CLI)
 WORK = ROOT / ".demo"
 
 
@@ -45,7 +45,8 @@ def say(text):
 
 def shell(*cmd):
     print("$ " + " ".join(str(c) for c in cmd), flush=True)
-    return subprocess.run([str(c) for c in cmd], env=ENV).returncode
+    # stderr joins stdout, so a refusal shows right under its command, captured or not
+    return subprocess.run([str(c) for c in cmd], env=ENV, stderr=subprocess.STDOUT).returncode
 
 
 def stuck_fleet(eu, us, env_eu, env_us):
@@ -84,8 +85,11 @@ def stuck_on_sql(pg_kube, db, env_pg):
 
 def main():
     global ENV
-    if missing_tools():
-        sys.exit("\n".join(missing_tools()))
+    # the demo needs one helm (scripts/bootstrap demo builds it) and PostgreSQL's server binaries
+    missing = missing_binaries() + ([] if os.access(str(HELM), os.X_OK) else
+                                    ["%s is missing: run scripts/demo (it builds helm with Go)" % HELM])
+    if missing:
+        sys.exit("\n".join(missing))
     ENV = {k: v for k, v in os.environ.items() if not k.startswith("HELM_") and k != "KUBECONFIG"}
     ENV["PYTHONPATH"] = str(ROOT / "tests" / "support")
     WORK.mkdir(exist_ok=True)
@@ -114,7 +118,8 @@ def main():
 
         say("What an operator sees")
         shell(HELM, "--kubeconfig", eu_config, "history", "cart", "-n", "shop")
-        shell(HELM, "--kubeconfig", eu_config, "upgrade", "cart", helmfix.CHART, "-n", "shop")
+        refused_upgrade = (HELM, "--kubeconfig", eu_config, "upgrade", "cart", helmfix.CHART, "-n", "shop")
+        shell(*refused_upgrade)
 
         say("The inventory: every kubeconfig context is a cluster (helmops.unstick.kubeconfig)")
         inventory = run_dir / "clusters.kubeconfig.yml"
@@ -139,17 +144,22 @@ def main():
         say("The fleet report (also as JSON and a sortable HTML page in %s)" % (run_dir / "report"))
         print((run_dir / "report" / "stuck-releases.md").read_text())
 
-        say("helm works again")
-        for config, ns, name in ((eu_config, "shop", "cart"), (eu_config, "shop", "checkout"),
-                                 (us_config, "billing", "api")):
-            shell(HELM, "--kubeconfig", config, "upgrade", name, helmfix.CHART, "--install", "-n", ns)
-        print("$ HELM_DRIVER=sql helm --kubeconfig %s upgrade orders %s -n shop" % (pg_config, helmfix.CHART))
-        print(env_pg.upgrade("orders", "shop").strip())
-        shell(HELM, "--kubeconfig", eu_config, "history", "cart", "-n", "shop")
-
         say("Run it again: nothing left to do (idempotent)")
         shell(*(playbook + [str(ROOT / "playbooks" / "remediate.yml")]))
         print("\nBackups of the records changed (mode 0600, they hold release values): %s" % (run_dir / "backups"))
+
+        say("helm works again: the other remediated releases upgrade")
+        for config, ns, name in ((eu_config, "shop", "checkout"), (us_config, "billing", "api")):
+            shell(HELM, "--kubeconfig", config, "upgrade", name, helmfix.CHART, "--install", "-n", ns)
+        print("$ HELM_DRIVER=sql helm --kubeconfig %s upgrade orders %s -n shop" % (pg_config, helmfix.CHART))
+        print(env_pg.upgrade("orders", "shop").strip())
+
+        say("The upgrade helm refused at the start, run again")
+        code = shell(*refused_upgrade)
+        shell(HELM, "--kubeconfig", eu_config, "history", "cart", "-n", "shop")
+        if code != 0:
+            sys.exit("helm upgrade of shop/cart failed again (exit %d)" % code)
+        print("\nshop/cart upgraded: helm's 'another operation (install/upgrade/rollback) is in progress' is gone.")
     finally:
         eu.stop()
         us.stop()

@@ -23,14 +23,36 @@ __metaclass__ = type
 
 import copy
 import json
+import os
 from collections import namedtuple
 
 CLAIM_LABEL = "helmops.unstick/claim"
 CLAIM_ANNOTATION = "helmops.unstick/claim"
 #: the claimed actions (unlock needs no claim: it is complete once written)
 CLAIMED_ACTIONS = ("rollback", "uninstall")
-#: seconds a claim outlives helm's own --timeout (helm's start-up, API retries)
-CLAIM_GRACE = 60
+#: the environment variable that sets CLAIM_GRACE (whole seconds, at least CLAIM_GRACE_MIN): tests that wait a
+#: claim out set it short; read once, when the module starts
+CLAIM_GRACE_ENV = "HELMOPS_UNSTICK_CLAIM_GRACE"
+CLAIM_GRACE_MIN = 5
+
+
+def claim_grace(environ):
+    """Seconds a claim outlives helm's own --timeout (helm's start-up, API retries): 60, or ``environ``'s
+    CLAIM_GRACE_ENV. A bad value raises ValueError naming the variable and its value."""
+    raw = environ.get(CLAIM_GRACE_ENV)
+    if raw is None:
+        return 60
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or value < CLAIM_GRACE_MIN:
+        raise ValueError("%s=%r: a claim's grace is whole seconds, at least %d"
+                         % (CLAIM_GRACE_ENV, raw, CLAIM_GRACE_MIN))
+    return value
+
+
+CLAIM_GRACE = claim_grace(os.environ)
 
 Claim = namedtuple("Claim", ["action", "revision", "target", "by", "run", "at", "until"])
 

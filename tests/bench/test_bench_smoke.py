@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Smoke tests of the benchmarks (bench/*.py): each runs on a tiny size and
 prints its table with the expected columns. Speed goals are not asserted:
-the figures are for the README, produced by ``scripts/bench``."""
+the figures are for docs/benchmarks.md, produced by ``scripts/bench``."""
 
 import os
 import re

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The README's demo command does what it says: real stuck releases on two
-clusters are reported, remediated by playbooks/remediate.yml, and real Helm
-upgrades them afterwards; a second run has nothing to do."""
+"""The README's demo command does what it says: real stuck releases on three
+clusters are reported, remediated by playbooks/remediate.yml, a second run has
+nothing to do, and the very `helm upgrade` real Helm refused at the start
+succeeds at the end."""
 
 import re
 import subprocess
@@ -38,3 +39,16 @@ def test_demo_runs_end_to_end():
     assert recaps == [("eu-prod", "0"), ("pg-prod", "0"), ("us-prod", "0"), ("eu-prod", "1"), ("pg-prod", "1"),
                       ("us-prod", "1"), ("eu-prod", "0"), ("pg-prod", "0"), ("us-prod", "0")]
     assert "demo-Secret-123" not in everything
+    # the story's end, on screen: the same command helm refused at the start now upgrades shop/cart
+    upgrades = re.findall(r"^\$ (\S+ --kubeconfig \S+ upgrade cart \S+ -n shop)$", out, re.M)
+    assert len(upgrades) == 2 and upgrades[0] == upgrades[1], upgrades
+    before, after = out.split("\n$ " + upgrades[0] + "\n")[1:]
+    assert before.startswith("Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress"), \
+        before[:400]
+    assert "== The upgrade helm refused at the start, run again" in before.splitlines()[-1], before[-400:]
+    assert after.startswith('Release "cart" has been upgraded. Happy Helming!'), after[:400]
+    history = [line.split() for line in after.splitlines() if re.match(r"^\d+\s", line)]
+    assert history[-1][0] == str(len(history)) and "deployed" in history[-1], history        # newest: deployed
+    assert [row[0] for row in history if "deployed" in row] == [history[-1][0]], history    # and only it
+    assert out.rstrip().endswith("helm's 'another operation (install/upgrade/rollback) is in progress' is gone."), \
+        out[-400:]

@@ -121,7 +121,9 @@ def test_fleet_remediation_over_three_clusters(tmp_path, webhook):
             # no kubeconfig: API URL, bearer token and CA, per host
             "secure": {"stuck_releases_host": secure.url, "stuck_releases_api_key": TOKEN,
                        "stuck_releases_ca_cert": secure.ca_file, "stuck_releases_validate_certs": True},
-            "dead": {"stuck_releases_kubeconfig": str(tmp_path / "dead.kubeconfig")},
+            # it gives up at its cluster_timeout, after three refused attempts (else 7.5 s of back-offs)
+            "dead": {"stuck_releases_kubeconfig": str(tmp_path / "dead.kubeconfig"),
+                     "stuck_releases_cluster_timeout": "3s"},
         })
         report_dir = tmp_path / "reports"
         extra = dict(COMMON, stuck_releases_report_dir=str(report_dir), stuck_releases_webhook_url=webhook.url)
@@ -261,7 +263,8 @@ def test_clean_fleet_is_quiet_and_unreachable_cluster_fails_the_gate(tmp_path, w
         sock = dead_kubeconfig(tmp_path / "dead.kubeconfig")
         inventory = write_inventory(tmp_path / "inventory.yml", {
             "quiet": {"stuck_releases_kubeconfig": str(kc)},
-            "dead": {"stuck_releases_kubeconfig": str(tmp_path / "dead.kubeconfig")}}, group="clean_clusters")
+            "dead": {"stuck_releases_kubeconfig": str(tmp_path / "dead.kubeconfig"),
+                     "stuck_releases_cluster_timeout": "3s"}}, group="clean_clusters")
         gate = run_playbook(tmp_path, ROOT / "playbooks" / "report.yml", inventory,
                             dict(extra, stuck_releases_fail_on_stuck=True))
         sock.close()

@@ -83,7 +83,10 @@ def fleet(tmp_path):
             "plain": {"stuck_releases_kubeconfig": str(kc_plain)},
             "secure": {"stuck_releases_host": secure.url, "stuck_releases_api_key": TOKEN,
                        "stuck_releases_ca_cert": secure.ca_file},
-            "dead": {"stuck_releases_kubeconfig": str(tmp_path / "dead.kubeconfig")},
+            # refused connections are retried with back-offs of 0.5, 1, 2 and 4 s; its cluster_timeout gives up
+            # after the third attempt (about 1.5 s: no back-off of 2 s fits in the 3 s), the same in every run
+            "dead": {"stuck_releases_kubeconfig": str(tmp_path / "dead.kubeconfig"),
+                     "stuck_releases_cluster_timeout": "3s"},
         }
         yield {"hosts": hosts, "kubes": (plain, secure)}
         sock.close()

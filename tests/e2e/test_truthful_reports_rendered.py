@@ -105,7 +105,9 @@ def fleet(tmp_path):
             "us": dict(local, stuck_releases_kubeconfig=str(us.write_kubeconfig(tmp_path / "us", token="reader"))),
             "ap": dict(local, stuck_releases_kubeconfig=str(ap_kc), stuck_releases_max_remediations=1),
             "dead": dict(local, stuck_releases_kubeconfig=kubeconfig_writer.write(
-                tmp_path / "dead", dead_url, ca_file=None, token="t"), stuck_releases_request_timeout="3s"),
+                tmp_path / "dead", dead_url, ca_file=None, token="t"), stuck_releases_request_timeout="3s",
+                # it gives up after the third refused attempt (back-offs 0.5 and 1 s; 2 s more would not fit)
+                stuck_releases_cluster_timeout="3s"),
             "mem": dict(local, stuck_releases_connection={"kubeconfig": kubeconfig_writer.build(
                 mem.url, ca_file=None, token=None, context="mem-context")}),
         }

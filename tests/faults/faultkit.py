@@ -5,7 +5,7 @@ that proves no record was lost or corrupted, and a tally of every fault tried.
 
 The tally is one JSON line per matrix case, appended to ``$HELMOPS_FAULTS_TALLY``
 (default: ``faults-tally.jsonl`` in the pytest session's base temp dir, shared
-by the xdist workers). ``scripts/faults-table`` turns it into the README table.
+by the xdist workers). ``scripts/faults-table`` turns it into the table of docs/reliability.md.
 """
 
 import copy

@@ -8,7 +8,10 @@ import shutil
 import sys
 from pathlib import Path
 
-import pytest
+try:
+    import pytest
+except ImportError:  # the demo's virtualenv (demo/requirements.txt) has no pytest, and the demo needs no marks
+    pytest = None
 
 ROOT = Path(__file__).resolve().parents[2]
 VERSIONS_FILE = ROOT / "scripts" / "tool-versions"
@@ -70,4 +73,4 @@ def missing_eda():
 
 
 #: ``@both_helms``: run a test once with real helm 3 and once with real helm 4 (the ``helm_bin`` fixture)
-both_helms = pytest.mark.parametrize("helm_bin", sorted(REAL_HELMS), indirect=True)
+both_helms = pytest.mark.parametrize("helm_bin", sorted(REAL_HELMS), indirect=True) if pytest else None

@@ -384,8 +384,8 @@ def test_a_restart_during_helm_rollback_is_reported_truthfully_and_the_next_run_
 
 def test_a_restart_between_claim_and_helm_keeps_the_claim_and_the_report_says_until_when(tmp_path, pair):
     """The server goes away right after the claim: helm cannot reach it and the claim cannot be released, so
-    it holds until it expires (timeout + 60 s) and the next runs leave the release alone until then; the first
-    run says so, and the run after the expiry resumes it."""
+    it holds until it expires (timeout + the claim's grace: 60 s, here 30 s) and the next runs leave the release
+    alone until then; the first run says so, and the run after the expiry resumes it."""
     eu, _ = pair
     ns = namespace("claimed", eu)
     real, rev = stuck_upgrade(eu, tools.HELM, "a", ns, tmp_path)
@@ -396,7 +396,9 @@ def test_a_restart_between_claim_and_helm_keeps_the_claim_and_the_report_says_un
     assert watcher.ready.wait(30) and watcher.error is None, watcher.error
     args = {"kubeconfig": eu.kubeconfig, "helm_binary": str(tools.HELM), "min_age": "2s", "timeout": "2s",
             "request_timeout": "5s", "namespaces": [ns], "fail_on_error": False}
-    first = run_module(tmp_path, args)
+    grace = {"HELMOPS_UNSTICK_CLAIM_GRACE": "30"}              # the claim's grace, shorter (60 s by default)
+    claimed_from = time.time()
+    first = run_module(tmp_path, args, env=grace)
     watcher.join(90)
     assert watcher.error is None and watcher.restarted, (watcher.error, watcher.seen)
     [row] = first["releases"]
@@ -408,13 +410,16 @@ def test_a_restart_between_claim_and_helm_keeps_the_claim_and_the_report_says_un
     until = calendar.timegm(time.strptime(held.group(1), "%Y-%m-%dT%H:%M:%SZ"))
     claimed = eu.store.get("secrets", ns, "sh.helm.release.v1.a.v%d" % rev)["metadata"]
     assert json.loads(claimed["annotations"]["helmops.unstick/claim"])["until"] == until   # what the server holds
+    assert claimed_from + 2 + 30 - 1 <= until <= time.time() + 2 + 30 + 1       # timeout 2s + the grace, 30 s
     assert records(eu, ns) == dict(before, **{"sh.helm.release.v1.a.v%d" % rev: "failed"})  # helm wrote nothing
 
-    early = run_module(tmp_path, args)                      # the server is back; the claim still holds
-    assert [(r["name"], r["state"]) for r in early["releases"]] == [("a", "in_progress")], early.text
+    early_margin = until - time.time()
+    early = run_module(tmp_path, args, env=grace)           # the server is back; the claim still holds
+    assert [(r["name"], r["state"]) for r in early["releases"]] == [("a", "in_progress")], (
+        "started %.1f s before the claim's expiry" % early_margin, early.text)
     assert "roll back to revision 1 (claimed by" in early["releases"][0]["reason"] and early["changed"] is False
     time.sleep(max(0.0, until + 1.5 - time.time()))        # the claim's own expiry, on the server's clock
-    late = run_module(tmp_path, args)
+    late = run_module(tmp_path, args, env=grace)
     assert late.rc == 0 and [(r["name"], r["state"], r["action"]) for r in late["releases"]] == [
         ("a", "remediated", "resume")], late.text
     assert_rolled_back(real, "a", ns, rev)
