@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests" / "support"), str(ROOT / ".venv" / "collections")]
 
-from ansible_collections.helmops.unstick.plugins.module_utils import fleet_report  # noqa: E402
+from ansible_collections.helmops.unstick.plugins.module_utils.report import fleet as fleet_report  # noqa: E402
 import browser  # noqa: E402
 import fleet_sample  # noqa: E402
 

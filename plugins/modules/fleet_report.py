@@ -275,7 +275,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.helmops.unstick.plugins.module_utils import fleet_report
+from ansible_collections.helmops.unstick.plugins.module_utils.report import fleet as fleet_report
 
 
 def _write(path, text):

@@ -284,8 +284,8 @@ releases:
 
 import time
 
-from ansible_collections.helmops.unstick.plugins.module_utils.module_start import kubernetes_module, run_actor, validated_options
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.connection import AUTH_ARG_SPEC
+from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.base import kubernetes_module, run_actor, validated_options
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.connection import AUTH_ARG_SPEC
 
 
 def argument_spec():
@@ -316,13 +316,16 @@ def argument_spec():
 
 def main():
     module = kubernetes_module(argument_spec())
-    from ansible_collections.helmops.unstick.plugins.module_utils import guard, guard_plan, options, runner
-    from ansible_collections.helmops.unstick.plugins.module_utils.deadline import Deadline
-    from ansible_collections.helmops.unstick.plugins.module_utils.errors import UnstickError
-    from ansible_collections.helmops.unstick.plugins.module_utils.helm_cli import HelmCli, format_version, helm_timeout
-    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import ApiError
-    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
-    from ansible_collections.helmops.unstick.plugins.module_utils.module_connection import connect, helm_path
+    from ansible_collections.helmops.unstick.plugins.module_utils.guarded_upgrade import guard
+    from ansible_collections.helmops.unstick.plugins.module_utils.guarded_upgrade import plan as guard_plan
+    from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module import options
+    from ansible_collections.helmops.unstick.plugins.module_utils.remediation import runner
+    from ansible_collections.helmops.unstick.plugins.module_utils.common.deadline import Deadline
+    from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import UnstickError
+    from ansible_collections.helmops.unstick.plugins.module_utils.cluster.helm_cli import HelmCli, format_version, helm_timeout
+    from ansible_collections.helmops.unstick.plugins.module_utils.cluster.api import ApiError
+    from ansible_collections.helmops.unstick.plugins.module_utils.storage.kube import ReleaseStorage
+    from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.connect import connect, helm_path
 
     params = module.params
     started = time.time()
@@ -382,7 +385,7 @@ def main():
 
 def _report(job, started):
     """The runner's release model of what this phase did, and how long it took."""
-    from ansible_collections.helmops.unstick.plugins.module_utils import report
+    from ansible_collections.helmops.unstick.plugins.module_utils.report import release_report as report
     for entry in job.releases:
         entry["cluster"] = job.cluster
     return dict(releases=job.releases, remediated=report.views(job.releases)["remediated"],

@@ -126,8 +126,8 @@ revision:
 """
 
 
-from ansible_collections.helmops.unstick.plugins.module_utils.module_start import kubernetes_module, validated_options
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.connection import AUTH_ARG_SPEC
+from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.base import kubernetes_module, validated_options
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.connection import AUTH_ARG_SPEC
 
 
 def argument_spec():
@@ -147,12 +147,13 @@ def argument_spec():
 
 def main():
     module = kubernetes_module(argument_spec())
-    from ansible_collections.helmops.unstick.plugins.module_utils import history, options
-    from ansible_collections.helmops.unstick.plugins.module_utils.actions.base import said
-    from ansible_collections.helmops.unstick.plugins.module_utils.errors import UnstickError
-    from ansible_collections.helmops.unstick.plugins.module_utils.helm_cli import HelmCli
-    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
-    from ansible_collections.helmops.unstick.plugins.module_utils.module_connection import connect, helm_path
+    from ansible_collections.helmops.unstick.plugins.module_utils.release import history
+    from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module import options
+    from ansible_collections.helmops.unstick.plugins.module_utils.remediation.actions.base import said
+    from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import UnstickError
+    from ansible_collections.helmops.unstick.plugins.module_utils.cluster.helm_cli import HelmCli
+    from ansible_collections.helmops.unstick.plugins.module_utils.storage.kube import ReleaseStorage
+    from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.connect import connect, helm_path
 
     params = module.params
     settings = validated_options(module, options.validate_release)

@@ -142,12 +142,12 @@ cluster:
   type: str
 """
 
-from ansible_collections.helmops.unstick.plugins.module_utils.module_start import kubernetes_module, run_actor, validated_options
+from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.base import kubernetes_module, run_actor, validated_options
 
 
 def argument_spec():
     import copy
-    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.connection import AUTH_ARG_SPEC
+    from ansible_collections.helmops.unstick.plugins.module_utils.cluster.connection import AUTH_ARG_SPEC
     spec = copy.deepcopy(AUTH_ARG_SPEC)
     spec.update(
         releases=dict(type="list", elements="str", default=[]),
@@ -165,13 +165,15 @@ def argument_spec():
 
 def main():
     module = kubernetes_module(argument_spec())
-    from ansible_collections.helmops.unstick.plugins.module_utils import backup, cluster_backup, options
-    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import ApiError
-    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.backups import KINDS, BackupStore
-    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.events import EventSink
-    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
-    from ansible_collections.helmops.unstick.plugins.module_utils.module_connection import connect
-    from ansible_collections.helmops.unstick.plugins.module_utils.undo import Undo
+    from ansible_collections.helmops.unstick.plugins.module_utils.undo import backup_files as backup
+    from ansible_collections.helmops.unstick.plugins.module_utils.undo import cluster_backup
+    from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module import options
+    from ansible_collections.helmops.unstick.plugins.module_utils.cluster.api import ApiError
+    from ansible_collections.helmops.unstick.plugins.module_utils.storage.backups import KINDS, BackupStore
+    from ansible_collections.helmops.unstick.plugins.module_utils.cluster.events import EventSink
+    from ansible_collections.helmops.unstick.plugins.module_utils.storage.kube import ReleaseStorage
+    from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.connect import connect
+    from ansible_collections.helmops.unstick.plugins.module_utils.undo.undo import Undo
 
     params = module.params
     settings = validated_options(module, options.validate_restore)

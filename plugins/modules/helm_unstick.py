@@ -315,14 +315,14 @@ releases:
 """
 
 
-from ansible_collections.helmops.unstick.plugins.module_utils.module_start import kubernetes_module, validated_options
-from ansible_collections.helmops.unstick.plugins.module_utils.module_args import argument_spec
+from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.base import kubernetes_module, validated_options
+from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.argspec import argument_spec
 
 
 def main():
     module = kubernetes_module(argument_spec())
-    from ansible_collections.helmops.unstick.plugins.module_utils import options
-    from ansible_collections.helmops.unstick.plugins.module_utils.cluster_run import check_cluster
+    from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module import options
+    from ansible_collections.helmops.unstick.plugins.module_utils.remediation.cluster_run import check_cluster
 
     # Everything is checked before the first request or write.
     settings = validated_options(module, options.validate)

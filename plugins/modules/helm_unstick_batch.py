@@ -97,15 +97,16 @@ concurrency:
   type: int
 """
 
-from ansible_collections.helmops.unstick.plugins.module_utils.module_start import kubernetes_module
+from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.base import kubernetes_module
 
 
 def main():
     module = kubernetes_module(dict(clusters=dict(type="dict", required=True, no_log=True),
                                     concurrency=dict(type="int", default=16)))
-    from ansible_collections.helmops.unstick.plugins.module_utils import batch, options
-    from ansible_collections.helmops.unstick.plugins.module_utils.cluster_run import check_cluster
-    from ansible_collections.helmops.unstick.plugins.module_utils.module_args import argument_spec
+    from ansible_collections.helmops.unstick.plugins.module_utils.remediation import batch
+    from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module import options
+    from ansible_collections.helmops.unstick.plugins.module_utils.remediation.cluster_run import check_cluster
+    from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.argspec import argument_spec
 
     # shown instead of the options themselves (``clusters`` holds every cluster's credentials)
     invocation = {"module_args": {"clusters": "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER",

@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import ApiError, KubeApi
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.connection import AUTH_ARG_SPEC, connect
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.api import ApiError, KubeApi
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.connection import AUTH_ARG_SPEC, connect
+from ansible_collections.helmops.unstick.plugins.module_utils.storage.kube import ReleaseStorage
 
 
 class Module:

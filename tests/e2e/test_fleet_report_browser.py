@@ -10,7 +10,7 @@ import pytest
 
 import browser
 import fleet_sample
-from ansible_collections.helmops.unstick.plugins.module_utils import fleet_report
+from ansible_collections.helmops.unstick.plugins.module_utils.report import fleet as fleet_report
 
 pytestmark = pytest.mark.slow
 

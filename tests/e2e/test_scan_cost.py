@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from localkube import LocalKube
-from ansible_collections.helmops.unstick.plugins.module_utils import runner
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import KubeApi
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.connection import AUTH_ARG_SPEC, connect
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
-from ansible_collections.helmops.unstick.plugins.module_utils.module_args import argument_spec
+from ansible_collections.helmops.unstick.plugins.module_utils.remediation import runner
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.api import KubeApi
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.connection import AUTH_ARG_SPEC, connect
+from ansible_collections.helmops.unstick.plugins.module_utils.storage.kube import ReleaseStorage
+from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.argspec import argument_spec
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

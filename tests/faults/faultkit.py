@@ -23,16 +23,16 @@ import helmfix
 from localkube import LocalKube
 from playbook_run import HELM_BIN, module_command, run_module
 
-from ansible_collections.helmops.unstick.plugins.module_utils import runner
-from ansible_collections.helmops.unstick.plugins.module_utils.helm_cli import HelmCli
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import KubeApi
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.connection import (
+from ansible_collections.helmops.unstick.plugins.module_utils.remediation import runner
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.helm_cli import HelmCli
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.api import KubeApi
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.connection import (
     AUTH_ARG_SPEC,
     client_retries,
     resolve,
 )
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
-from ansible_collections.helmops.unstick.plugins.module_utils.module_args import UNSTICK_ARG_SPEC
+from ansible_collections.helmops.unstick.plugins.module_utils.storage.kube import ReleaseStorage
+from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.argspec import UNSTICK_ARG_SPEC
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK_BIN = str(Path(sys.executable).parent / "ansible-playbook")

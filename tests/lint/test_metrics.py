@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 import fleet_sample
-from ansible_collections.helmops.unstick.plugins.module_utils import fleet_report
+from ansible_collections.helmops.unstick.plugins.module_utils.report import fleet as fleet_report
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "docs" / "prometheus" / "helm-unstick-alerts.yml"

@@ -9,10 +9,10 @@ __metaclass__ = type
 
 import copy
 
-from ansible_collections.helmops.unstick.plugins.module_utils.errors import HelmError
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import ApiError
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import SETTLED
-from ansible_collections.helmops.unstick.plugins.module_utils.records import (
+from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import HelmError
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.api import ApiError
+from ansible_collections.helmops.unstick.plugins.module_utils.storage.kube import SETTLED
+from ansible_collections.helmops.unstick.plugins.module_utils.release.records import (
     decode_payload,
     encode_payload,
     format_http_date,

@@ -1,0 +1,533 @@
+# -*- coding: utf-8 -*-
+# Copyright: helmops.unstick contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The helm_unstick run: scan → classify → plan → guard → act → verify → report.
+
+Everything that talks to the cluster or to helm is passed in (``storage``,
+``helm``), and what an action does is the action's own business (the
+registry in ``actions/``), so this file holds only the order of things and
+the bookkeeping that keeps one bad release from stopping the others. Every
+release ends in exactly one entry of ``releases`` with its ``state``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+import time
+import uuid
+from collections import namedtuple
+
+from ansible_collections.helmops.unstick.plugins.module_utils.remediation import actions
+from ansible_collections.helmops.unstick.plugins.module_utils.release import claims
+from ansible_collections.helmops.unstick.plugins.module_utils.report import release_report as report
+from ansible_collections.helmops.unstick.plugins.module_utils.remediation import tidy
+from ansible_collections.helmops.unstick.plugins.module_utils.remediation.actions.base import (
+    ActionContext,
+    Remediation,
+    release_claim,
+    rfc3339,
+)
+from ansible_collections.helmops.unstick.plugins.module_utils.undo.backup_run import BackupError, RunBackups
+from ansible_collections.helmops.unstick.plugins.module_utils.release.state import (
+    KIND_ERROR,
+    KIND_HEALTHY,
+    KIND_IN_PROGRESS,
+    KIND_POSSIBLY_RUNNING,
+    KIND_STUCK,
+    classify_release,
+    with_liveness,
+)
+from ansible_collections.helmops.unstick.plugins.module_utils.common.deadline import Deadline
+from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import HelmError, VerifyError
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.api import ApiError
+from ansible_collections.helmops.unstick.plugins.module_utils.storage.backups import KINDS, BackupStore
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.events import EventSink
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.probe import Prober
+from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.options import validate
+from ansible_collections.helmops.unstick.plugins.module_utils.remediation.plan import (
+    GuardError,
+    check_guard,
+    plan_action,
+)
+from ansible_collections.helmops.unstick.plugins.module_utils.release.records import (
+    RecordError,
+    decode_payload,
+    meta_from_object,
+    parse_http_date,
+    safe_summary,
+)
+from ansible_collections.helmops.unstick.plugins.module_utils.common.scope import in_scope
+
+#: one named release as ``Run.scan_release`` read it: the newest record (obj, decoded release, safe summary)
+ReleaseScan = namedtuple("ReleaseScan", ["classification", "obj", "release", "summary", "now"])
+
+
+def _has_glob(patterns):
+    return any(ch in p for p in patterns or [] for ch in "*?[")
+
+
+class HelmGate:
+    """helm for the actions that need it, checked once: ``problem`` says why not."""
+
+    def __init__(self, helm=None, problem=None):
+        self.helm = helm
+        self.problem = problem
+        self._checked = helm is None
+
+    def ready(self):
+        if not self._checked:
+            self._checked = True
+            try:
+                self.helm.check()
+            except HelmError as err:
+                self.problem = "helm_binary: %s" % err
+        return self.problem is None and self.helm is not None
+
+
+class Run:
+    def __init__(self, params, settings, storage, cluster, actor, helm_gate, check_mode=False, diff=False,
+                 clock=time.time, deadline=None):
+        self.p = params
+        self.deadline = deadline if deadline is not None else Deadline(None)
+        self.settings = settings
+        self.storage = storage
+        self.cluster = cluster
+        self.actor = actor
+        self.gate = helm_gate
+        self.check_mode = check_mode
+        self.diff = diff
+        self.clock = clock
+        self.run_id = uuid.uuid4().hex[:12]
+        self.warnings = []
+        self.releases = []
+        self.before, self.after = {}, {}
+        self.metas = {}   # (namespace, release) -> its RevisionMetas as scanned (what a backup must cover)
+        # the Kubernetes drivers' records are objects: backups, events and liveness go through the same API
+        api = getattr(storage, "api", None) if getattr(storage, "driver", None) in KINDS else None
+        store = BackupStore(api, storage.driver) if api is not None else None
+        self.backups = RunBackups(settings, cluster, storage, store, self.run_id, actor)
+        self.events = EventSink(api, KINDS[storage.driver], actor, cluster) \
+            if api is not None and getattr(settings, "events", True) else None
+        self.prober = Prober(api) if api is not None and getattr(settings, "liveness_checks", True) else None
+        self.liveness_requests = []   # requests the liveness checks made, per release looked at
+
+    def _where(self, namespace, name):
+        return "release %s/%s on cluster %s" % (namespace, name, self.cluster)
+
+    def _problem(self, reason, entry=None, **fields):
+        self.releases.append(report.error_entry(entry, reason=reason, **fields))
+
+    # -- scan -------------------------------------------------------------
+    def _scan(self):
+        namespaces = self.p.get("namespaces") or []
+        exclude = self.p.get("exclude_namespaces") or []
+
+        def keep(ns):
+            return in_scope(ns, namespaces, exclude)
+        if namespaces and not _has_glob(namespaces):
+            scan = self.storage.scan(namespaces, keep)
+        else:
+            scan = self.storage.scan(None, keep)
+        now = self._server_time(scan.server_date)
+        for ns, message in scan.forbidden:
+            self._problem("cannot read namespace %s: %s" % (ns, message), namespace=ns)
+        self._typo_warnings(scan.items, namespaces)
+        return scan.items, now
+
+    def _server_time(self, date):
+        """The API server's time from an answer's Date header (this host's clock, with a warning, without one)."""
+        now = parse_http_date(date) if date else None
+        if now is None:
+            now = self.clock()
+            self.warnings.append("cluster %s sent no Date header; ages use this host's clock" % self.cluster)
+        return now
+
+    def _typo_warnings(self, items, namespaces):
+        """A named namespace that does not exist, or a release name with no record in scope, would read as
+        "nothing stuck": say so (globs are patterns, matching nothing is normal for them)."""
+        seen_ns = set(((i.get("metadata") or {}).get("namespace")) for i in items)
+        seen_rel = set((((i.get("metadata") or {}).get("labels")) or {}).get("name") for i in items)
+        plain_ns = [ns for ns in namespaces if not _has_glob([ns])]
+        exists = getattr(self.storage, "namespace_exists", None)
+        for ns in plain_ns:
+            if ns not in seen_ns and exists and exists(ns) is False:
+                self.warnings.append("cluster %s: namespace '%s' (namespaces) does not exist" % (self.cluster, ns))
+        known = getattr(self.storage, "release_exists", None)
+        for name in self.p.get("releases") or []:
+            if name not in seen_rel and not _has_glob([name]) and known \
+                    and known(name, plain_ns if plain_ns and len(plain_ns) == len(namespaces) else None) is False:
+                self.warnings.append("cluster %s: release '%s' (releases) has no Helm record in the namespaces "
+                                     "scanned" % (self.cluster, name))
+
+    def _candidates(self, items):
+        found = set()
+        for item in items:
+            meta = item.get("metadata") or {}
+            try:
+                rev = meta_from_object(item)
+            except RecordError as err:
+                self._problem("unreadable record %s: %s" % (meta.get("name"), err),
+                              namespace=meta.get("namespace"), name=meta.get("name"))
+                continue
+            if in_scope(rev.release, self.p.get("releases"), self.p.get("exclude_releases")):
+                found.add((rev.namespace, rev.release))
+        return sorted(found)
+
+    def _prefetch(self, candidates):
+        """Histories of the candidates, one list per namespace (``storage.histories``)
+        instead of one per release; releases left out are read alone in _history."""
+        batch = getattr(self.storage, "histories", None)
+        by_namespace = {}
+        for namespace, name in candidates:
+            by_namespace.setdefault(namespace, []).append(name)
+        found = {}
+        for namespace, names in by_namespace.items():
+            if batch is None or len(names) < 2:   # one release: the same single list as before
+                continue
+            for name, items in batch(namespace, names).items():
+                found[(namespace, name)] = items
+        return found
+
+    def _history(self, namespace, release, items=None):
+        metas = []
+        if items is None:
+            items = self.storage.revisions(namespace, release)
+        for item in items:
+            try:
+                metas.append(meta_from_object(item))
+            except RecordError as err:
+                record = (item.get("metadata") or {}).get("name")
+                self._problem("unreadable record %s: %s" % (record, err), namespace=namespace, name=release)
+        return metas
+
+    def _load_newest(self, cls, metas):
+        newest = [m for m in metas if m.revision == cls.revision][0]
+        obj = self.storage.get(cls.namespace, newest.object_name)
+        release = decode_payload((obj.get("data") or {}).get("release"), self.storage.driver)
+        return obj, release
+
+    def scan(self):
+        """The releases to act on (stuck or unfinished), as (classification, obj, release, summary)."""
+        items, now = self._scan()
+        found = []
+        candidates = self._candidates(items)
+        histories = self._prefetch(candidates)
+        for namespace, name in candidates:
+            where = self._where(namespace, name)
+            cls = None
+            try:
+                metas = self._history(namespace, name, histories.get((namespace, name)))
+                if not metas:
+                    continue
+                cls = classify_release(metas, now, self.settings.min_age)
+                if cls.kind == KIND_HEALTHY:
+                    continue
+                entry = report.release_entry(cls)
+                if cls.kind == KIND_ERROR:
+                    self._problem("%s: %s" % (where, cls.reason), entry)
+                    continue
+                obj, release = self._load_newest(cls, metas)
+                self.metas[(namespace, name)] = metas
+                cls = self._liveness(cls, obj, release, now)
+            except ApiError as err:
+                self._problem("%s: %s" % (where, describe_api_error(err)), namespace=namespace, name=name)
+                continue
+            except RecordError as err:
+                self._problem("%s: corrupt record (revision %s): %s" % (where, cls.revision, err), entry)
+                continue
+            summary = safe_summary(release)
+            entry = report.release_entry(cls, summary=summary)
+            if summary.get("status") != cls.status:
+                self._problem("%s: status label says %s but the record says %s; left alone"
+                              % (where, cls.status, summary.get("status")), entry)
+                continue
+            if cls.kind == KIND_IN_PROGRESS:
+                self.releases.append(entry)
+                continue
+            if cls.kind == KIND_POSSIBLY_RUNNING:
+                self.releases.append(entry)
+                if self.p.get("remediate", True) and not self.check_mode:
+                    self._event(cls, obj, "Refused", "%s left %s alone: %s" % (self.actor, where, cls.reason), now)
+                continue
+            found.append((cls, obj, release, summary))
+        return found, now
+
+    def _liveness(self, cls, obj, release, now):
+        """A stuck release with signs of a live operation becomes possibly_running (classify.with_liveness)."""
+        # before acting only: a report-only run stays as cheap as its scan (check mode plans an action: checked)
+        if cls.kind != KIND_STUCK or self.prober is None or not self.p.get("remediate", True):
+            return cls
+        probe = self.prober.probe(cls.namespace, release, now, self.settings.min_age)
+        self.liveness_requests.append(probe.requests)
+        for note in probe.unchecked:
+            self.warnings.append("cluster %s: release %s/%s: liveness check not made: %s"
+                                 % (self.cluster, cls.namespace, cls.name, note))
+        return with_liveness(cls, probe.evidence)
+
+    def _event(self, cls, obj, reason, message, now, action=None):
+        if self.events is not None:
+            self.events.emit(cls.namespace, obj or {}, reason, message, now, action)
+
+    def scan_release(self, namespace, name, min_age=None):
+        """One named release, read in one scan (the guarded upgrade's): its records' metadata (one list,
+        whose answer also gives the server's time), then its newest record, whatever its state.
+        ``classification`` is None when the release has no record. Raises ApiError or RecordError: a
+        release that cannot be read cannot be judged."""
+        items, date = self.storage.revisions_at(namespace, name)
+        now = self._server_time(date)
+        metas = [meta_from_object(item) for item in items]
+        if not metas:
+            return ReleaseScan(None, None, None, None, now)
+        cls = classify_release(metas, now, self.settings.min_age if min_age is None else min_age)
+        if cls.kind == KIND_ERROR:
+            return ReleaseScan(cls, None, None, None, now)
+        obj, release = self._load_newest(cls, metas)
+        return ReleaseScan(cls, obj, release, safe_summary(release), now)
+
+    # -- act --------------------------------------------------------------
+    def _note(self, item, after):
+        name = "%s/%s" % (item.namespace, item.name)
+        self.before[name] = "%s (revision %s)" % (item.classification.status, item.revision)
+        self.after[name] = after
+
+    def _refused_or_failed(self, item, err, where):
+        """An ApiError while acting: before any write it is a refusal, after one a failure."""
+        if item.written:
+            reason = ("%s: revision %s was claimed (marked failed) but then: %s; the next run resumes it"
+                      % (where, item.revision, describe_api_error(err)))
+            return report.STATE_FAILED, reason
+        if err.conflict:
+            return report.STATE_REFUSED, ("%s: the record changed since it was read (a live Helm operation?); "
+                                          "skipped, nothing written" % where)
+        if err.forbidden:
+            return report.STATE_REFUSED, "%s: the server refused the write: %s; nothing written" % (
+                where, describe_api_error(err))
+        if err.status == 0:
+            # no answer (dropped, timed out): the server may still apply the write
+            return report.STATE_FAILED, ("%s: %s; no answer to the write, so it may have landed or not; "
+                                         "nothing else was done (run again to see)" % (where, describe_api_error(err)))
+        return report.STATE_FAILED, "%s: %s; nothing written" % (where, describe_api_error(err))
+
+    def act(self, cls, obj, release, summary, ctx, refused=None, plan=None):
+        """Remediate one release and report it in ``releases``; returns the Remediation (None when nothing
+        could be planned). ``plan``: carry out this Plan instead of the one ``strategy``/``pending_install``
+        choose (the guard's rescue restores a failed revision)."""
+        where = self._where(cls.namespace, cls.name)
+        try:
+            plan = plan or plan_action(cls, self.p["strategy"], self.p["pending_install"])
+        except ValueError as err:
+            self._problem("%s: %s" % (where, err), report.release_entry(cls, summary=summary))
+            return None
+        action = actions.get(plan.action)
+        item = Remediation(cls, obj, release, summary, plan)
+        item.now = ctx.now
+
+        def entry(state, message=None, changed=False, **extra):
+            out = report.release_entry(cls, plan=plan, summary=summary, state=state,
+                                       action_result={"changed": changed, "message": message,
+                                                      "failed": state == report.STATE_FAILED})
+            out.update(extra)
+            return out
+
+        if not self.p.get("remediate", True):
+            self.releases.append(entry(cls.kind, action.planned(item)))
+            return item
+        if refused:
+            self.releases.append(entry(report.STATE_REFUSED, reason=refused, refused_by="max_remediations"))
+            self._event(cls, obj, "Refused", "%s (run %s): %s" % (self.actor, self.run_id, refused), ctx.now,
+                        action.name)
+            return item
+        if action.needs_helm and not self.gate.ready():
+            self.releases.append(entry(report.STATE_ERROR, reason="%s: %s needs the helm CLI: %s; nothing written"
+                                       % (where, action.name, self.gate.problem)))
+            return item
+        if self.check_mode:
+            self.releases.append(entry(report.STATE_WOULD_REMEDIATE, "check mode: " + action.would(item), True))
+            self._note(item, action.would(item))
+            return item
+        if self.deadline.expired():
+            self.releases.append(entry(report.STATE_ERROR, reason="%s: not attempted: %s; nothing written"
+                                       % (where, self.deadline.describe())))
+            return item
+        backup = None
+        try:
+            if self.backups.enabled:
+                metas = self.metas.get((cls.namespace, cls.name))
+                if metas is None:
+                    metas = self._history(cls.namespace, cls.name)
+                backup, saved = self.backups.save(item, metas, ctx.now, cls.reason or cls.kind)
+            action.execute(ctx, item)
+            after = action.verify(ctx, item)
+            after += self._tidy(ctx, item)
+        except ApiError as err:
+            item.seen_after = None   # not what the verification saw: the backups list the release again
+            state, reason = self._refused_or_failed(item, err, where)
+            self.releases.append(entry(state, changed=item.written, reason=reason, backup=backup,
+                                       **self._finish(item, action, state, reason)))
+            if item.written:
+                self._note(item, "failed (revision %s); %s unfinished" % (cls.revision, action.name))
+            return item
+        except (HelmError, VerifyError) as err:
+            kept = release_claim(ctx, item)
+            item.seen_after = None
+            what = "helm %s failed: %s" % (action.name, err) if isinstance(err, HelmError) else str(err)
+            reason = ("%s: revision %s was marked failed (unlocked) and claimed, but %s; %s"
+                      % (where, cls.revision, what, _claim_outcome(item, kept))) if item.written \
+                else "%s: %s" % (where, what)
+            self.releases.append(entry(report.STATE_FAILED, changed=item.written, reason=reason, backup=backup,
+                                       **self._finish(item, action, report.STATE_FAILED, reason)))
+            self._note(item, "failed (revision %s); %s unfinished" % (cls.revision, action.name))
+            return item
+        except BackupError as err:
+            self._problem("%s: %s; nothing written" % (where, err), entry(report.STATE_ERROR))
+            return item
+        message = "%s: now %s" % (action.name, after)
+        self.releases.append(entry(report.STATE_REMEDIATED, message, True, backup=backup,
+                                   **self._finish(item, action, report.STATE_REMEDIATED, message)))
+        self._note(item, after)
+        return item
+
+    def _tidy(self, ctx, item):
+        """tidy_history after a rollback that landed: the words added to the outcome."""
+        if not self.settings.tidy_history or item.plan.action not in tidy.TIDIED_AFTER \
+                or item.plan.target_revision is None:
+            return ""
+        metas = self.metas.get((item.namespace, item.name)) or []
+        item.seen_after = None   # tidy writes after the verification: the backups must list the release again
+        try:
+            done = tidy.tidy(ctx, item, metas)
+        except (ApiError, RecordError) as err:   # the rollback stands; only the cosmetic part is left undone
+            words = describe_api_error(err) if isinstance(err, ApiError) else str(err)
+            self.warnings.append("%s: tidy_history: %s" % (self._where(item.namespace, item.name), words))
+            return "; tidy_history not done: %s" % words
+        return "; marked older pending revision(s) %s failed (tidy_history)" % ", ".join(map(str, done)) \
+            if done else ""
+
+    def _finish(self, item, action, state, text):
+        """After an action: note the release's records on its backups, send the Event; the entry's extra keys."""
+        cls = item.classification
+        extra = {"run_id": self.run_id}
+        if item.written:
+            self.backups.finish(item)
+        saved = getattr(item, "backups", None) or []
+        if saved:
+            extra["cluster_backups"] = [b["metadata"]["name"] for b in saved]
+        if state == report.STATE_REMEDIATED:
+            reason = action.event_reason
+            revisions = "revision %s (%s)" % (cls.revision, cls.status)
+            message = "%s (run %s) remediated release %s, %s: %s" % (self.actor, self.run_id, cls.name, revisions,
+                                                                     text)
+        elif state == report.STATE_REFUSED:
+            reason, message = "Refused", "%s (run %s): %s" % (self.actor, self.run_id, text)
+        else:
+            reason, message = "RemediationFailed", "%s (run %s): %s" % (self.actor, self.run_id, text)
+        self._event(cls, item.obj, reason, message, item.now, action.name)
+        return extra
+
+    def context(self, now):
+        """What this run's actions may use; ``now``: the server's time of the scan."""
+        return ActionContext(self.storage, self.gate.helm, self.actor, self.run_id, now, self.settings,
+                             self.p.get("wait", True), self.cluster, self.deadline)
+
+    def remediate(self, found, now, refused=None):
+        ctx = self.context(now)
+        for cls, obj, release, summary in found:
+            self.act(cls, obj, release, summary, ctx, refused)
+
+    def result(self):
+        for entry in self.releases:
+            entry["cluster"] = self.cluster
+        out = {"changed": any(e.get("changed") for e in self.releases), "cluster": self.cluster,
+               "releases": self.releases, "run_id": self.run_id,
+               "liveness_requests": sum(self.liveness_requests)}
+        self.warnings.extend(self.backups.warnings + (self.events.warnings if self.events is not None else []))
+        out.update(report.views(self.releases))
+        out["summary"] = report.summarize(out["stuck"], out["in_progress"], out["remediated"], out["errors"])
+        out["summary"]["states"] = report.count_states(self.releases)
+        if self.diff and (self.before or self.after):
+            out["diff"] = {"before": self.before, "after": self.after}
+        return out
+
+
+def _claim_outcome(item, kept):
+    """What happens next to a claimed release whose helm step failed: ``kept`` is release_claim's error."""
+    if kept is None:
+        return "the next run resumes it"
+    # e.g. the API server went away with helm: the claim holds (unless helm wrote a newer revision first)
+    mark = claims.read_claim((item.obj or {}).get("metadata"))
+    error = describe_api_error(kept) if isinstance(kept, ApiError) else str(kept)
+    until = rfc3339(mark.until) if mark else "?"
+    return ("its claim could not be released (%s): while revision %s is the newest, runs leave the release alone "
+            "until the claim expires at %s, then resume it" % (error, item.revision, until))
+
+
+#: what the client's exception says → the cause in plain words (first match wins)
+_UNREACHABLE = (
+    ("Connection refused", "connection refused"),
+    ("timed out", "no answer in time (request_timeout)"),
+    ("Name or service not known", "host name not found"),
+    ("nodename nor servname", "host name not found"),
+    ("Temporary failure in name resolution", "host name not found"),
+    ("CERTIFICATE_VERIFY_FAILED", "its TLS certificate is not trusted (ca_cert, validate_certs)"),
+    ("Connection reset", "connection reset"),
+    ("No route to host", "no route to host"),
+)
+
+
+def unreachable_cause(err):
+    """For an ApiError without an HTTP answer, the cause in plain words (None if not recognised)."""
+    if err.status != 0:
+        return None
+    for needle, cause in _UNREACHABLE:
+        if needle in (err.message or ""):
+            return cause
+    return None
+
+
+def describe_api_error(err, server=None):
+    """An ApiError in words: a connection problem says so, an HTTP answer gives its code (a storage
+    other than the API, Helm's SQL database, words its own errors: ``describe``)."""
+    if callable(getattr(err, "describe", None)):
+        return err.describe()
+    gave_up = _GAVE_UP.search(err.message or "")
+    tail = "; %s" % gave_up.group(0) if gave_up else ""
+    if err.status == 0:
+        cause = unreachable_cause(err)
+        if cause and server:
+            return "cannot reach %s: %s (%s)%s" % (server, cause, err.message.split(":")[0], tail)
+        return "no answer from the API server: %s" % err.message
+    return "API error %s: %s" % (err.status, err.message)
+
+
+#: the deadline's own words in an ApiError (k8s/api.py): kept when the message is shortened
+_GAVE_UP = re.compile(r"(no retry|not sent): cluster_timeout \([^)]*\) reached( after \d+ attempt\(s\))?")
+
+
+def run(params, storage, cluster, actor, helm_gate=None, check_mode=False, diff=False,
+        clock=time.time, settings=None, deadline=None):
+    """Do one whole run and return the module result (raises ApiError if the scan fails).
+
+    ``settings``: the module's ``options.validate(params)``; validated here when not given.
+    ``deadline``: the cluster's Deadline (cluster_timeout); no action starts after it."""
+    if settings is None:
+        settings = validate(params, {})
+    job = Run(params, settings, storage, cluster, actor, helm_gate or HelmGate(), check_mode, diff, clock,
+              deadline)
+    found, now = job.scan()
+    refused = None
+    if params.get("remediate", True):
+        try:
+            check_guard(len(found), settings.max_remediations)
+        except GuardError as err:
+            refused = "cluster %s: %s; nothing was changed" % (cluster, err)
+    job.remediate(found, now, refused)
+    job.backups.prune()
+    out = job.result()
+    out["warnings"] = job.warnings
+    if refused:
+        out["failed"] = True
+        out["msg"] = refused
+    return out
