@@ -284,7 +284,7 @@ releases:
 
 import time
 
-from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.base import kubernetes_module, run_actor, validated_options
+from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.base import kubernetes_module, validated_options
 from ansible_collections.helmops.unstick.plugins.module_utils.cluster.connection import AUTH_ARG_SPEC
 
 
@@ -319,28 +319,20 @@ def main():
     from ansible_collections.helmops.unstick.plugins.module_utils.guarded_upgrade import guard
     from ansible_collections.helmops.unstick.plugins.module_utils.guarded_upgrade import plan as guard_plan
     from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module import options
+    from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.base import open_cluster_session
     from ansible_collections.helmops.unstick.plugins.module_utils.remediation import runner
-    from ansible_collections.helmops.unstick.plugins.module_utils.common.deadline import Deadline
-    from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import UnstickError
-    from ansible_collections.helmops.unstick.plugins.module_utils.cluster.helm_cli import HelmCli, format_version, helm_timeout
-    from ansible_collections.helmops.unstick.plugins.module_utils.cluster.api import ApiError
-    from ansible_collections.helmops.unstick.plugins.module_utils.storage.kube import ReleaseStorage
-    from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.connect import connect, helm_path
+    from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import StorageError, UnstickError
+    from ansible_collections.helmops.unstick.plugins.module_utils.cluster.helm_cli import format_version, helm_timeout
 
     params = module.params
     started = time.time()
     where = "%s/%s" % (params["namespace"], params["release"])
     settings, minimum = validated_options(module, options.validate_guard)
-    deadline = Deadline(settings.cluster_timeout)
-    conn, api = connect(module, settings.request_timeout, deadline)
-    out = dict(phase=params["phase"], cluster=conn.label, server=conn.server)
-    path = helm_path(module)
-    if not path:
-        gate = runner.HelmGate(problem="helm_binary: %r is not on PATH" % params["helm_binary"])
-    elif conn.helm_unsupported:
-        gate = runner.HelmGate(problem="the connection cannot be given to helm: %s" % conn.helm_unsupported)
-    else:
-        gate = runner.HelmGate(HelmCli(path, conn, settings.driver))
+    session = open_cluster_session(module, settings.connection, settings.driver, settings.request_timeout,
+                                   cluster_timeout=settings.cluster_timeout, helm_binary=settings.helm_binary,
+                                   events=settings.events, liveness=settings.liveness_checks)
+    out = dict(phase=params["phase"], cluster=session.cluster, server=session.server)
+    gate = session.gate
     if params["phase"] == "before":
         # the upgrade needs helm as much as any remediation: a helm that cannot do it stops the guard first
         if not gate.ready():
@@ -351,16 +343,13 @@ def main():
             module.fail_json(msg="guarded upgrade of %s: helm %s (%s) is older than %s: before 3.8 oci:// charts "
                              "needed HELM_EXPERIMENTAL_OCI, and those releases no longer get fixes. Upgrade helm "
                              "(3.8+ or 4.x). Nothing was read or touched."
-                             % (where, format_version(version)[1:], path, params["min_helm_version"]), **out)
+                             % (where, format_version(version)[1:], gate.helm.binary, params["min_helm_version"]),
+                             **out)
         out.update(helm_version=format_version(version)[1:], helm_flags=guard_plan.upgrade_flags(version),
                    helm_environment=guard_plan.upgrade_environment(settings.driver),
                    helm_timeout=helm_timeout(settings.timeout),
                    helm_args=guard_plan.helm_connection_args(params))
-    job = runner.Run(dict(strategy=params["strategy"], pending_install=params["pending_install"], remediate=True,
-                          wait=params["wait"]),
-                     settings, ReleaseStorage(api, settings.driver), conn.label,
-                     run_actor(), gate, check_mode=module.check_mode,
-                     diff=module._diff, deadline=deadline)
+    job = runner.Run(settings, session, check_mode=module.check_mode, diff=module._diff)
     try:
         if params["phase"] == "before":
             out.update(guard.before(job, params["namespace"], params["release"], params["min_age"]))
@@ -373,11 +362,11 @@ def main():
         out.update(_report(job, started))
         _warn(module, job)
         module.fail_json(msg=str(err), **out)
-    except (ApiError, UnstickError) as err:   # the release could not be read (API, corrupt record)
-        what = runner.describe_api_error(err, conn.server) if isinstance(err, ApiError) else str(err)
+    except UnstickError as err:   # the release could not be read (API, corrupt record)
+        what = err.describe(session.server) if isinstance(err, StorageError) else str(err)
         out.update(_report(job, started))
         module.fail_json(msg="guarded upgrade of %s: cannot read the release on cluster %s (%s): %s; nothing was "
-                         "touched" % (where, conn.label, conn.server, what), **out)
+                         "touched" % (where, session.cluster, session.server, what), **out)
     out.update(_report(job, started))
     _warn(module, job)
     module.exit_json(**out)

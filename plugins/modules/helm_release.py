@@ -149,28 +149,26 @@ def main():
     module = kubernetes_module(argument_spec())
     from ansible_collections.helmops.unstick.plugins.module_utils.release import history
     from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module import options
+    from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.base import open_cluster_session
     from ansible_collections.helmops.unstick.plugins.module_utils.remediation.actions.base import said
     from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import UnstickError
-    from ansible_collections.helmops.unstick.plugins.module_utils.cluster.helm_cli import HelmCli
-    from ansible_collections.helmops.unstick.plugins.module_utils.storage.kube import ReleaseStorage
-    from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.connect import connect, helm_path
 
-    params = module.params
     settings = validated_options(module, options.validate_release)
-    conn, api = connect(module, settings.request_timeout)
-    storage = ReleaseStorage(api, settings.driver)
-    where = "cluster %s: %s/%s" % (conn.label, params["namespace"], params["release"])
-    out = dict(cluster=conn.label, server=conn.server, changed=False)
+    session = open_cluster_session(module, settings.connection, settings.driver, settings.request_timeout,
+                                   helm_binary=settings.helm_binary, events=False, liveness=False)
+    namespace, name = settings.namespace, settings.release
+    where = "cluster %s: %s/%s" % (session.cluster, namespace, name)
+    out = dict(cluster=session.cluster, server=session.server, changed=False)
 
     def read():
-        rows = history.history_rows(storage.records(params["namespace"], params["release"]), settings.driver)
+        rows = history.history_rows(session.storage.records(namespace, name), settings.driver)
         newest = rows[-1]["revision"] if rows else None
         out.update(history=rows, last_good_revision=history.last_good(rows, below=newest))
         return rows
 
     try:
         before = read()
-        target = params["rollback_to"]
+        target = settings.rollback_to
         if target is None:
             module.exit_json(**out)
         if target not in [row["revision"] for row in before]:
@@ -178,16 +176,10 @@ def main():
         out["changed"] = True
         if module.check_mode:
             module.exit_json(msg="%s: would roll back to revision %d" % (where, target), **out)
-        path = helm_path(module)
-        if not path:
-            module.fail_json(msg="%s: helm_binary: %r is not on PATH" % (where, params["helm_binary"]), **out)
-        if conn.helm_unsupported:
-            module.fail_json(msg="%s: the connection cannot be given to helm: %s; nothing written"
-                             % (where, conn.helm_unsupported), **out)
-        helm = HelmCli(path, conn, settings.driver)
-        helm.check()
-        helm_said = helm.rollback(params["namespace"], params["release"], target, params["wait"], settings.timeout)
-        out["revision"] = history.check_rolled_back(before, read(), target, conn.label, said(helm_said))
+        if not session.gate.ready():
+            module.fail_json(msg="%s: %s; nothing written" % (where, session.gate.problem), **out)
+        helm_said = session.helm.rollback(namespace, name, target, settings.wait, settings.timeout)
+        out["revision"] = history.check_rolled_back(before, read(), target, session.cluster, said(helm_said))
     except UnstickError as err:   # the API, helm or the verification: say which release, on which cluster
         module.fail_json(msg="%s: %s" % (where, err), **out)
     module.exit_json(msg="%s: rolled back to revision %d (now revision %d)" % (where, target, out["revision"]),

@@ -126,8 +126,7 @@ def main():
     runs = batch.run_all(prepared, module.params["concurrency"], check_cluster, check_mode=module.check_mode,
                          diff=module._diff)
     results, diffs, failed = {}, [], []
-    for host, params, settings in prepared:
-        run = runs[host]
+    for host, run in runs.items():   # in the given host order
         module.no_log_values.update(run.secrets)
         results[host] = run.result
         if run.result.get("failed"):
@@ -137,8 +136,8 @@ def main():
         diff = run.result.pop("diff", None)
         if diff:
             diffs.append(dict(diff, before_header="%s (before)" % host, after_header="%s (after)" % host))
-    for host, params, settings in prepared:
-        for value in runs[host].public:
+    for run in runs.values():
+        for value in run.public:
             module.no_log_values.discard(value)
     out = dict(invocation=invocation, changed=any(r.get("changed") for r in results.values()),
                cluster_results=results, failed_hosts=failed,

@@ -17,7 +17,8 @@ import pytest
 from localkube import LocalKube
 from ansible_collections.helmops.unstick.plugins.module_utils.remediation import runner
 from ansible_collections.helmops.unstick.plugins.module_utils.cluster.api import KubeApi
-from ansible_collections.helmops.unstick.plugins.module_utils.cluster.connection import AUTH_ARG_SPEC, connect
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.connection import AUTH_ARG_SPEC
+from module_client import module_client
 from ansible_collections.helmops.unstick.plugins.module_utils.storage.kube import ReleaseStorage
 from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.argspec import argument_spec
 
@@ -46,7 +47,7 @@ def scan(tmp_path, template, releases, revisions, stuck, namespaces=4):
     bench.write_state(state, objects, nss)
     with LocalKube(state_file=str(state)) as kube:
         kubeconfig = str(kube.write_kubeconfig(tmp_path / "kubeconfig"))
-        api = KubeApi(connect(Module(kubeconfig=kubeconfig).params))
+        api = KubeApi(module_client(Module(kubeconfig=kubeconfig).params))
         params = dict((name, spec.get("default")) for name, spec in argument_spec().items())
         params.update(remediate=False)
         kube.reset_stats()

@@ -11,7 +11,7 @@ import copy
 
 from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import HelmError
 from ansible_collections.helmops.unstick.plugins.module_utils.cluster.api import ApiError
-from ansible_collections.helmops.unstick.plugins.module_utils.storage.kube import SETTLED
+from ansible_collections.helmops.unstick.plugins.module_utils.storage.interface import SETTLED, ReleaseStore
 from ansible_collections.helmops.unstick.plugins.module_utils.release.records import (
     decode_payload,
     encode_payload,
@@ -27,7 +27,7 @@ class Scan:
         self.items, self.server_date, self.forbidden = items, date, []
 
 
-class Store:
+class Store(ReleaseStore):
     driver = "secret"
 
     def __init__(self, objs, now=NOW):

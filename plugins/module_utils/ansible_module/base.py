@@ -45,3 +45,22 @@ def validated_options(module, validate):
 def run_actor():
     """Who a run is by, as revision descriptions, claims, backups and Events name it: user@host of the process."""
     return "%s@%s" % (getpass.getuser(), socket.gethostname())
+
+
+def open_cluster_session(module, connection_options, driver, request_timeout, **kwargs):
+    """The module's one ``ClusterSession`` (``cluster.session.open_session``; ``kwargs`` as it takes them);
+    a connection that cannot be made fails the module, naming the cluster once it is known. Values that
+    are no secret (the kubeconfig path, the cluster's name and URL) are no longer masked in the output."""
+    from ansible_collections.helmops.unstick.plugins.module_utils.cluster import session as session_mod
+    from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import ConnectionFailure
+    for path in session_mod.kubeconfig_paths(connection_options):
+        module.no_log_values.discard(path)
+    try:
+        session = session_mod.open_session(connection_options, driver, request_timeout, run_actor(), **kwargs)
+    except ConnectionFailure as err:
+        module.fail_json(msg=str(err), **({"cluster": err.cluster} if err.cluster else {}))
+    # The cluster's name and URL are no secrets, even when they sit in a no_log kubeconfig
+    # dict (whose every value Ansible would otherwise mask in all output).
+    for value in session.public():
+        module.no_log_values.discard(value)
+    return session

@@ -20,13 +20,14 @@ from collections import namedtuple
 from ansible_collections.helmops.unstick.plugins.module_utils.common.duration import parse_duration
 from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import OptionError
 from ansible_collections.helmops.unstick.plugins.module_utils.cluster.helm_cli import parse_version
-from ansible_collections.helmops.unstick.plugins.module_utils.cluster.connection import resolve_options
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.connection import AUTH_ARG_SPEC, resolve_options
 from ansible_collections.helmops.unstick.plugins.module_utils.storage.kube import resolve_driver
 from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.argspec import UNSTICK_ARG_SPEC
 from ansible_collections.helmops.unstick.plugins.module_utils.storage.sql import conninfo
 
-#: helm_release's settings: the storage driver and the two durations it uses
-ReleaseSettings = namedtuple("ReleaseSettings", ["driver", "timeout", "request_timeout"])
+#: helm_release's settings: the storage driver and the two durations it uses, its connection, helm
+ReleaseSettings = namedtuple("ReleaseSettings", ["driver", "timeout", "request_timeout", "connection",
+                                                 "helm_binary", "wait", "namespace", "release", "rollback_to"])
 
 Settings = namedtuple("Settings", [
     "driver",            # "secret" | "configmap" | "sql"
@@ -42,7 +43,18 @@ Settings = namedtuple("Settings", [
     "events",            # bool: a Kubernetes Event per remediation, refusal and resume
     "liveness_checks",   # bool: look for signs of a live operation before acting on an old pending revision
     "tidy_history",      # bool: after a rollback, mark older pending revisions left in history failed
-], defaults=(None, (), 5, True, True, False))
+    "connection",        # dict: the connection options (cluster.connection.AUTH_ARG_SPEC) as given
+    "helm_binary",       # str: helm's name on PATH, or its path
+    "namespaces",        # tuple: namespace names or globs to scan (empty: all)
+    "exclude_namespaces",
+    "releases",          # tuple: release names or globs to look at (empty: all)
+    "exclude_releases",
+    "remediate",         # bool: act on what is stuck (else report only)
+    "strategy",          # "rollback" | "unlock": for pending-upgrade/pending-rollback
+    "pending_install",   # "unlock" | "uninstall": for pending-install
+    "wait",              # bool: helm --wait
+    "fail_on_error",     # bool: a problem fails the module
+], defaults=(None, (), 5, True, True, False, None, "helm", (), (), (), (), True, "rollback", "unlock", True, True))
 
 #: where backups can go (``backup``): files under backup_dir, or objects in the release's namespace
 BACKUP_PLACES = ("file", "cluster")
@@ -130,7 +142,16 @@ def validate(params, environ=None):
     sql = _sql_connection(params, environ) if driver == "sql" else None
     return Settings(driver, min_age, timeout, request_timeout, limit, backup_dir, cluster_timeout, sql, backup,
                     keep, bool(params.get("events", True)), bool(params.get("liveness_checks", True)),
-                    bool(params.get("tidy_history", False)))
+                    bool(params.get("tidy_history", False)), connection_options(params), params["helm_binary"],
+                    tuple(params.get("namespaces") or ()), tuple(params.get("exclude_namespaces") or ()),
+                    tuple(params.get("releases") or ()), tuple(params.get("exclude_releases") or ()),
+                    bool(params["remediate"]), params["strategy"], params["pending_install"], bool(params["wait"]),
+                    bool(params["fail_on_error"]))
+
+
+def connection_options(params):
+    """The connection options of ``params`` as given (the session resolves them)."""
+    return dict((option, params.get(option)) for option in AUTH_ARG_SPEC)
 
 
 def _backup_places(params, driver, backup_dir):
@@ -189,7 +210,8 @@ def validate_release(params, environ=None):
     if target is not None and target < 1:
         raise OptionError("rollback_to", target, "must be a revision number (1 or more), got %r" % (target,))
     _connection_combinations(params, environ)
-    return ReleaseSettings(driver, timeout, request_timeout)
+    return ReleaseSettings(driver, timeout, request_timeout, connection_options(params), params.get("helm_binary") or "helm",
+                           bool(params.get("wait", True)), params.get("namespace"), params.get("release"), target)
 
 
 #: the storage drivers whose records the guard reads (the release's history lives in the cluster)
@@ -221,7 +243,8 @@ def validate_guard(params, environ=None):
 
 
 #: helm_restore's settings
-RestoreSettings = namedtuple("RestoreSettings", ["driver", "source", "backup_dir", "since", "request_timeout"])
+RestoreSettings = namedtuple("RestoreSettings", ["driver", "source", "backup_dir", "since", "request_timeout",
+                                                 "connection", "events", "namespaces", "releases", "run"])
 
 
 def _since(value, now):
@@ -266,4 +289,6 @@ def validate_restore(params, environ=None, now=None):
     request_timeout = _duration(dict(params, request_timeout=params.get("request_timeout") or "60s"),
                                 "request_timeout", 1)
     _connection_combinations(params, environ)
-    return RestoreSettings(driver, source, backup_dir, since, request_timeout)
+    return RestoreSettings(driver, source, backup_dir, since, request_timeout, connection_options(params),
+                           bool(params.get("events", True)), tuple(params.get("namespaces") or ()),
+                           tuple(params.get("releases") or ()), params.get("run"))

@@ -15,9 +15,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import re
 import time
 
-from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import UnstickError
+from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import StorageError
 
 META_LIST_ACCEPT = (
     "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
@@ -26,27 +27,46 @@ JSON = "application/json"
 RETRYABLE = (429, 500, 502, 503, 504)
 
 
-class ApiError(UnstickError):
+class ApiError(StorageError):
     """A failed API call: ``status`` is the HTTP code (0 = no answer)."""
 
-    def __init__(self, status, reason, message, path=""):
-        super(ApiError, self).__init__(message)
-        self.status = status
-        self.reason = reason
-        self.message = message
-        self.path = path
+    def describe(self, server=None):
+        """A connection problem says so (naming ``server``, the cause in plain words); an HTTP answer gives
+        its code. The deadline's own words are kept when the message is shortened."""
+        gave_up = _GAVE_UP.search(self.message or "")
+        tail = "; %s" % gave_up.group(0) if gave_up else ""
+        if self.status == 0:
+            cause = unreachable_cause(self)
+            if cause and server:
+                return "cannot reach %s: %s (%s)%s" % (server, cause, self.message.split(":")[0], tail)
+            return "no answer from the API server: %s" % self.message
+        return "API error %s: %s" % (self.status, self.message)
 
-    @property
-    def conflict(self):
-        return self.status == 409
 
-    @property
-    def forbidden(self):
-        return self.status in (401, 403)
+#: what the client's exception says → the cause in plain words (first match wins)
+_UNREACHABLE = (
+    ("Connection refused", "connection refused"),
+    ("timed out", "no answer in time (request_timeout)"),
+    ("Name or service not known", "host name not found"),
+    ("nodename nor servname", "host name not found"),
+    ("Temporary failure in name resolution", "host name not found"),
+    ("CERTIFICATE_VERIFY_FAILED", "its TLS certificate is not trusted (ca_cert, validate_certs)"),
+    ("Connection reset", "connection reset"),
+    ("No route to host", "no route to host"),
+)
 
-    @property
-    def not_found(self):
-        return self.status == 404
+#: the deadline's own words in an ApiError (see KubeApi): kept when the message is shortened
+_GAVE_UP = re.compile(r"(no retry|not sent): cluster_timeout \([^)]*\) reached( after \d+ attempt\(s\))?")
+
+
+def unreachable_cause(err):
+    """For an ApiError without an HTTP answer, the cause in plain words (None if not recognised)."""
+    if err.status != 0:
+        return None
+    for needle, cause in _UNREACHABLE:
+        if needle in (err.message or ""):
+            return cause
+    return None
 
 
 class Response:

@@ -502,11 +502,6 @@ def client_retries():
     return Retry(total=3, connect=3, read=0, status=0, other=0, redirect=3, respect_retry_after_header=False)
 
 
-def connect(params, environ=None):
-    """The API client for ``params`` (the module's, or just connection options)."""
-    return resolve(params, environ).api_client(retries=client_retries())
-
-
 def fallback_label(options, environ):
     """A label for messages when the connection cannot be resolved."""
     for value in (options.get("context"), options.get("host")):

@@ -29,11 +29,43 @@ class OptionError(UnstickError):
 
 
 class ConnectionFailure(UnstickError):
-    """The connection options cannot be turned into a client (bad kubeconfig, unknown context, ...)."""
+    """The connection options cannot be turned into a client (bad kubeconfig, unknown context, ...).
+    ``cluster``: the cluster's name once the connection resolved, else None."""
+
+    cluster = None
 
 
 class HelmError(UnstickError):
     """The helm CLI failed, could not be used, or cannot be given this connection."""
+
+
+class StorageError(UnstickError):
+    """A failed request to where the release records are: the Kubernetes API (``cluster.api.ApiError``) or
+    Helm's SQL database (``storage.sql.database.DatabaseError``). ``status`` is HTTP-like (0: no answer, so a
+    write may or may not have landed; 409: the record changed since it was read; 401/403: refused)."""
+
+    def __init__(self, status, reason, message, path=""):
+        super(StorageError, self).__init__(message)
+        self.status = status
+        self.reason = reason
+        self.message = message
+        self.path = path
+
+    @property
+    def conflict(self):
+        return self.status == 409
+
+    @property
+    def forbidden(self):
+        return self.status in (401, 403)
+
+    @property
+    def not_found(self):
+        return self.status == 404
+
+    def describe(self, server=None):
+        """The error in words for a message (``server``: the API server's URL, when known)."""
+        return self.message
 
 
 class VerifyError(UnstickError):

@@ -47,7 +47,7 @@ def _with_no_log(err, no_log):
 
 
 def prepare(clusters, spec, validate, environ=None):
-    """``[(host, params, settings)]`` in the given host order, and the no_log values of every host's
+    """``[(host, settings)]`` in the given host order, and the no_log values of every host's
     params, or BatchInputError for the first bad host. ``clusters``: ``{host: {option: value}}`` (options
     whose value is None are unset, as ``omit`` leaves them); ``spec``: helm_unstick's argument spec (types,
     defaults, choices, K8S_AUTH_* fallbacks); ``validate``: ``options.validate``. No request is made."""
@@ -71,7 +71,7 @@ def prepare(clusters, spec, validate, environ=None):
             settings = validate(params, environ)
         except OptionError as err:
             raise _with_no_log(BatchInputError(host, err.option, err.value, err.why), no_log)
-        prepared.append((host, params, settings))
+        prepared.append((host, settings))
     return prepared, no_log
 
 
@@ -81,9 +81,9 @@ def run_all(prepared, concurrency, check_cluster, **kwargs):
     from ansible_collections.helmops.unstick.plugins.module_utils.remediation.cluster_run import ClusterRun
 
     def one(item):
-        host, params, settings = item
+        host, settings = item
         try:
-            return check_cluster(params, settings, **kwargs)
+            return check_cluster(settings, **kwargs)
         except Exception as err:  # pylint: disable=broad-except
             run = ClusterRun().fail("host %s: unexpected error: %s: %s" % (host, type(err).__name__, err))
             run.exception = traceback.format_exc()

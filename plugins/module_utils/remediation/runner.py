@@ -15,7 +15,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
 import time
 import uuid
 from collections import namedtuple
@@ -40,12 +39,8 @@ from ansible_collections.helmops.unstick.plugins.module_utils.release.state impo
     classify_release,
     with_liveness,
 )
-from ansible_collections.helmops.unstick.plugins.module_utils.common.deadline import Deadline
-from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import HelmError, VerifyError
-from ansible_collections.helmops.unstick.plugins.module_utils.cluster.api import ApiError
-from ansible_collections.helmops.unstick.plugins.module_utils.storage.backups import KINDS, BackupStore
-from ansible_collections.helmops.unstick.plugins.module_utils.cluster.events import EventSink
-from ansible_collections.helmops.unstick.plugins.module_utils.cluster.probe import Prober
+from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import HelmError, StorageError, VerifyError
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.session import ClusterSession, HelmGate
 from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.options import validate
 from ansible_collections.helmops.unstick.plugins.module_utils.remediation.plan import (
     GuardError,
@@ -69,34 +64,20 @@ def _has_glob(patterns):
     return any(ch in p for p in patterns or [] for ch in "*?[")
 
 
-class HelmGate:
-    """helm for the actions that need it, checked once: ``problem`` says why not."""
-
-    def __init__(self, helm=None, problem=None):
-        self.helm = helm
-        self.problem = problem
-        self._checked = helm is None
-
-    def ready(self):
-        if not self._checked:
-            self._checked = True
-            try:
-                self.helm.check()
-            except HelmError as err:
-                self.problem = "helm_binary: %s" % err
-        return self.problem is None and self.helm is not None
-
-
 class Run:
-    def __init__(self, params, settings, storage, cluster, actor, helm_gate, check_mode=False, diff=False,
-                 clock=time.time, deadline=None):
-        self.p = params
-        self.deadline = deadline if deadline is not None else Deadline(None)
+    """One run on one cluster's session: ``settings`` (options.Settings, the only options it reads) and
+    ``session`` (cluster.session.ClusterSession: storage, helm, deadline, Events, liveness, backups)."""
+
+    def __init__(self, settings, session, check_mode=False, diff=False, clock=time.time):
         self.settings = settings
-        self.storage = storage
-        self.cluster = cluster
-        self.actor = actor
-        self.gate = helm_gate
+        self.session = session
+        self.storage = session.storage
+        self.cluster = session.cluster
+        self.actor = session.actor
+        self.gate = session.gate
+        self.deadline = session.deadline
+        self.events = session.events
+        self.prober = session.prober
         self.check_mode = check_mode
         self.diff = diff
         self.clock = clock
@@ -105,13 +86,8 @@ class Run:
         self.releases = []
         self.before, self.after = {}, {}
         self.metas = {}   # (namespace, release) -> its RevisionMetas as scanned (what a backup must cover)
-        # the Kubernetes drivers' records are objects: backups, events and liveness go through the same API
-        api = getattr(storage, "api", None) if getattr(storage, "driver", None) in KINDS else None
-        store = BackupStore(api, storage.driver) if api is not None else None
-        self.backups = RunBackups(settings, cluster, storage, store, self.run_id, actor)
-        self.events = EventSink(api, KINDS[storage.driver], actor, cluster) \
-            if api is not None and getattr(settings, "events", True) else None
-        self.prober = Prober(api) if api is not None and getattr(settings, "liveness_checks", True) else None
+        self.backups = RunBackups(settings, self.cluster, self.storage, session.backup_store, self.run_id,
+                                  self.actor)
         self.liveness_requests = []   # requests the liveness checks made, per release looked at
 
     def _where(self, namespace, name):
@@ -122,8 +98,8 @@ class Run:
 
     # -- scan -------------------------------------------------------------
     def _scan(self):
-        namespaces = self.p.get("namespaces") or []
-        exclude = self.p.get("exclude_namespaces") or []
+        namespaces = list(self.settings.namespaces)
+        exclude = self.settings.exclude_namespaces
 
         def keep(ns):
             return in_scope(ns, namespaces, exclude)
@@ -151,14 +127,12 @@ class Run:
         seen_ns = set(((i.get("metadata") or {}).get("namespace")) for i in items)
         seen_rel = set((((i.get("metadata") or {}).get("labels")) or {}).get("name") for i in items)
         plain_ns = [ns for ns in namespaces if not _has_glob([ns])]
-        exists = getattr(self.storage, "namespace_exists", None)
         for ns in plain_ns:
-            if ns not in seen_ns and exists and exists(ns) is False:
+            if ns not in seen_ns and self.storage.namespace_exists(ns) is False:
                 self.warnings.append("cluster %s: namespace '%s' (namespaces) does not exist" % (self.cluster, ns))
-        known = getattr(self.storage, "release_exists", None)
-        for name in self.p.get("releases") or []:
-            if name not in seen_rel and not _has_glob([name]) and known \
-                    and known(name, plain_ns if plain_ns and len(plain_ns) == len(namespaces) else None) is False:
+        for name in self.settings.releases:
+            if name not in seen_rel and not _has_glob([name]) and self.storage.release_exists(
+                    name, plain_ns if plain_ns and len(plain_ns) == len(namespaces) else None) is False:
                 self.warnings.append("cluster %s: release '%s' (releases) has no Helm record in the namespaces "
                                      "scanned" % (self.cluster, name))
 
@@ -172,22 +146,21 @@ class Run:
                 self._problem("unreadable record %s: %s" % (meta.get("name"), err),
                               namespace=meta.get("namespace"), name=meta.get("name"))
                 continue
-            if in_scope(rev.release, self.p.get("releases"), self.p.get("exclude_releases")):
+            if in_scope(rev.release, self.settings.releases, self.settings.exclude_releases):
                 found.add((rev.namespace, rev.release))
         return sorted(found)
 
     def _prefetch(self, candidates):
         """Histories of the candidates, one list per namespace (``storage.histories``)
         instead of one per release; releases left out are read alone in _history."""
-        batch = getattr(self.storage, "histories", None)
         by_namespace = {}
         for namespace, name in candidates:
             by_namespace.setdefault(namespace, []).append(name)
         found = {}
         for namespace, names in by_namespace.items():
-            if batch is None or len(names) < 2:   # one release: the same single list as before
+            if len(names) < 2:   # one release: the same single list as before
                 continue
-            for name, items in batch(namespace, names).items():
+            for name, items in self.storage.histories(namespace, names).items():
                 found[(namespace, name)] = items
         return found
 
@@ -232,8 +205,8 @@ class Run:
                 obj, release = self._load_newest(cls, metas)
                 self.metas[(namespace, name)] = metas
                 cls = self._liveness(cls, obj, release, now)
-            except ApiError as err:
-                self._problem("%s: %s" % (where, describe_api_error(err)), namespace=namespace, name=name)
+            except StorageError as err:
+                self._problem("%s: %s" % (where, err.describe()), namespace=namespace, name=name)
                 continue
             except RecordError as err:
                 self._problem("%s: corrupt record (revision %s): %s" % (where, cls.revision, err), entry)
@@ -249,7 +222,7 @@ class Run:
                 continue
             if cls.kind == KIND_POSSIBLY_RUNNING:
                 self.releases.append(entry)
-                if self.p.get("remediate", True) and not self.check_mode:
+                if self.settings.remediate and not self.check_mode:
                     self._event(cls, obj, "Refused", "%s left %s alone: %s" % (self.actor, where, cls.reason), now)
                 continue
             found.append((cls, obj, release, summary))
@@ -258,7 +231,7 @@ class Run:
     def _liveness(self, cls, obj, release, now):
         """A stuck release with signs of a live operation becomes possibly_running (classify.with_liveness)."""
         # before acting only: a report-only run stays as cheap as its scan (check mode plans an action: checked)
-        if cls.kind != KIND_STUCK or self.prober is None or not self.p.get("remediate", True):
+        if cls.kind != KIND_STUCK or self.prober is None or not self.settings.remediate:
             return cls
         probe = self.prober.probe(cls.namespace, release, now, self.settings.min_age)
         self.liveness_requests.append(probe.requests)
@@ -274,7 +247,7 @@ class Run:
     def scan_release(self, namespace, name, min_age=None):
         """One named release, read in one scan (the guarded upgrade's): its records' metadata (one list,
         whose answer also gives the server's time), then its newest record, whatever its state.
-        ``classification`` is None when the release has no record. Raises ApiError or RecordError: a
+        ``classification`` is None when the release has no record. Raises StorageError or RecordError: a
         release that cannot be read cannot be judged."""
         items, date = self.storage.revisions_at(namespace, name)
         now = self._server_time(date)
@@ -294,22 +267,22 @@ class Run:
         self.after[name] = after
 
     def _refused_or_failed(self, item, err, where):
-        """An ApiError while acting: before any write it is a refusal, after one a failure."""
+        """A StorageError while acting: before any write it is a refusal, after one a failure."""
         if item.written:
             reason = ("%s: revision %s was claimed (marked failed) but then: %s; the next run resumes it"
-                      % (where, item.revision, describe_api_error(err)))
+                      % (where, item.revision, err.describe()))
             return report.STATE_FAILED, reason
         if err.conflict:
             return report.STATE_REFUSED, ("%s: the record changed since it was read (a live Helm operation?); "
                                           "skipped, nothing written" % where)
         if err.forbidden:
             return report.STATE_REFUSED, "%s: the server refused the write: %s; nothing written" % (
-                where, describe_api_error(err))
+                where, err.describe())
         if err.status == 0:
             # no answer (dropped, timed out): the server may still apply the write
             return report.STATE_FAILED, ("%s: %s; no answer to the write, so it may have landed or not; "
-                                         "nothing else was done (run again to see)" % (where, describe_api_error(err)))
-        return report.STATE_FAILED, "%s: %s; nothing written" % (where, describe_api_error(err))
+                                         "nothing else was done (run again to see)" % (where, err.describe()))
+        return report.STATE_FAILED, "%s: %s; nothing written" % (where, err.describe())
 
     def act(self, cls, obj, release, summary, ctx, refused=None, plan=None):
         """Remediate one release and report it in ``releases``; returns the Remediation (None when nothing
@@ -317,7 +290,7 @@ class Run:
         choose (the guard's rescue restores a failed revision)."""
         where = self._where(cls.namespace, cls.name)
         try:
-            plan = plan or plan_action(cls, self.p["strategy"], self.p["pending_install"])
+            plan = plan or plan_action(cls, self.settings.strategy, self.settings.pending_install)
         except ValueError as err:
             self._problem("%s: %s" % (where, err), report.release_entry(cls, summary=summary))
             return None
@@ -332,7 +305,7 @@ class Run:
             out.update(extra)
             return out
 
-        if not self.p.get("remediate", True):
+        if not self.settings.remediate:
             self.releases.append(entry(cls.kind, action.planned(item)))
             return item
         if refused:
@@ -362,7 +335,7 @@ class Run:
             action.execute(ctx, item)
             after = action.verify(ctx, item)
             after += self._tidy(ctx, item)
-        except ApiError as err:
+        except StorageError as err:
             item.seen_after = None   # not what the verification saw: the backups list the release again
             state, reason = self._refused_or_failed(item, err, where)
             self.releases.append(entry(state, changed=item.written, reason=reason, backup=backup,
@@ -399,8 +372,8 @@ class Run:
         item.seen_after = None   # tidy writes after the verification: the backups must list the release again
         try:
             done = tidy.tidy(ctx, item, metas)
-        except (ApiError, RecordError) as err:   # the rollback stands; only the cosmetic part is left undone
-            words = describe_api_error(err) if isinstance(err, ApiError) else str(err)
+        except (StorageError, RecordError) as err:   # the rollback stands; only the cosmetic part is left undone
+            words = err.describe() if isinstance(err, StorageError) else str(err)
             self.warnings.append("%s: tidy_history: %s" % (self._where(item.namespace, item.name), words))
             return "; tidy_history not done: %s" % words
         return "; marked older pending revision(s) %s failed (tidy_history)" % ", ".join(map(str, done)) \
@@ -430,7 +403,7 @@ class Run:
     def context(self, now):
         """What this run's actions may use; ``now``: the server's time of the scan."""
         return ActionContext(self.storage, self.gate.helm, self.actor, self.run_id, now, self.settings,
-                             self.p.get("wait", True), self.cluster, self.deadline)
+                             self.settings.wait, self.cluster, self.deadline)
 
     def remediate(self, found, now, refused=None):
         ctx = self.context(now)
@@ -458,71 +431,31 @@ def _claim_outcome(item, kept):
         return "the next run resumes it"
     # e.g. the API server went away with helm: the claim holds (unless helm wrote a newer revision first)
     mark = claims.read_claim((item.obj or {}).get("metadata"))
-    error = describe_api_error(kept) if isinstance(kept, ApiError) else str(kept)
+    error = kept.describe() if isinstance(kept, StorageError) else str(kept)
     until = rfc3339(mark.until) if mark else "?"
     return ("its claim could not be released (%s): while revision %s is the newest, runs leave the release alone "
             "until the claim expires at %s, then resume it" % (error, item.revision, until))
 
 
-#: what the client's exception says → the cause in plain words (first match wins)
-_UNREACHABLE = (
-    ("Connection refused", "connection refused"),
-    ("timed out", "no answer in time (request_timeout)"),
-    ("Name or service not known", "host name not found"),
-    ("nodename nor servname", "host name not found"),
-    ("Temporary failure in name resolution", "host name not found"),
-    ("CERTIFICATE_VERIFY_FAILED", "its TLS certificate is not trusted (ca_cert, validate_certs)"),
-    ("Connection reset", "connection reset"),
-    ("No route to host", "no route to host"),
-)
+def run(params, storage, cluster, actor, helm_gate=None, check_mode=False, diff=False, clock=time.time,
+        deadline=None):
+    """One run over a storage already at hand (tests, benchmarks): ``params`` validated here, a session of
+    ``storage`` alone (no Events, liveness checks or cluster backups: they need the API of an opened session)."""
+    return run_session(validate(params, {}), ClusterSession(storage, cluster, actor, helm_gate, deadline),
+                       check_mode, diff, clock)
 
 
-def unreachable_cause(err):
-    """For an ApiError without an HTTP answer, the cause in plain words (None if not recognised)."""
-    if err.status != 0:
-        return None
-    for needle, cause in _UNREACHABLE:
-        if needle in (err.message or ""):
-            return cause
-    return None
-
-
-def describe_api_error(err, server=None):
-    """An ApiError in words: a connection problem says so, an HTTP answer gives its code (a storage
-    other than the API, Helm's SQL database, words its own errors: ``describe``)."""
-    if callable(getattr(err, "describe", None)):
-        return err.describe()
-    gave_up = _GAVE_UP.search(err.message or "")
-    tail = "; %s" % gave_up.group(0) if gave_up else ""
-    if err.status == 0:
-        cause = unreachable_cause(err)
-        if cause and server:
-            return "cannot reach %s: %s (%s)%s" % (server, cause, err.message.split(":")[0], tail)
-        return "no answer from the API server: %s" % err.message
-    return "API error %s: %s" % (err.status, err.message)
-
-
-#: the deadline's own words in an ApiError (k8s/api.py): kept when the message is shortened
-_GAVE_UP = re.compile(r"(no retry|not sent): cluster_timeout \([^)]*\) reached( after \d+ attempt\(s\))?")
-
-
-def run(params, storage, cluster, actor, helm_gate=None, check_mode=False, diff=False,
-        clock=time.time, settings=None, deadline=None):
-    """Do one whole run and return the module result (raises ApiError if the scan fails).
-
-    ``settings``: the module's ``options.validate(params)``; validated here when not given.
-    ``deadline``: the cluster's Deadline (cluster_timeout); no action starts after it."""
-    if settings is None:
-        settings = validate(params, {})
-    job = Run(params, settings, storage, cluster, actor, helm_gate or HelmGate(), check_mode, diff, clock,
-              deadline)
+def run_session(settings, session, check_mode=False, diff=False, clock=time.time):
+    """Do one whole run on ``session`` and return the module result (raises StorageError if the scan fails):
+    scan, decide (the state of each release, the action for it), act. No action starts after the deadline."""
+    job = Run(settings, session, check_mode, diff, clock)
     found, now = job.scan()
     refused = None
-    if params.get("remediate", True):
+    if settings.remediate:
         try:
             check_guard(len(found), settings.max_remediations)
         except GuardError as err:
-            refused = "cluster %s: %s; nothing was changed" % (cluster, err)
+            refused = "cluster %s: %s; nothing was changed" % (session.cluster, err)
     job.remediate(found, now, refused)
     job.backups.prune()
     out = job.result()

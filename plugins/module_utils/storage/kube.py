@@ -25,6 +25,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.helmops.unstick.plugins.module_utils.release.claims import CLAIM_LABEL
+from ansible_collections.helmops.unstick.plugins.module_utils.storage.interface import SETTLED, ReleaseStore, ScanResult
 from ansible_collections.helmops.unstick.plugins.module_utils.cluster.api import (
     ApiError,
     META_LIST_ACCEPT,
@@ -36,7 +37,6 @@ except ImportError:  # pragma: no cover
     from urllib import quote
 
 RESOURCES = {"secret": "secrets", "configmap": "configmaps"}
-SETTLED = ("deployed", "superseded", "failed", "uninstalled")
 ODD_SELECTOR = "owner=helm,status notin (%s)" % ",".join(SETTLED)
 #: failed records carrying our claim: remediations that may be unfinished (see claims.py)
 CLAIM_SELECTOR = "owner=helm,status=failed,%s" % CLAIM_LABEL
@@ -70,14 +70,6 @@ def _denied(err):
     return err.forbidden and err.status != 401
 
 
-class ScanResult:
-    def __init__(self):
-        self.items = []          # PartialObjectMetadata dicts of odd records
-        self.server_date = None  # the Date header of the first answer
-        self.forbidden = []      # (namespace, message) that could not be read
-        self.requests = 0
-
-
 class CoreObjectPaths:
     """The API paths of one core/v1 resource (``self.resource``): a namespace's collection, all namespaces', an
     object. Shared by the release records and our backups, which live beside them as the same kind."""
@@ -91,7 +83,9 @@ class CoreObjectPaths:
         return "%s/%s" % (self._collection(namespace), quote(name, safe=""))
 
 
-class ReleaseStorage(CoreObjectPaths):
+class ReleaseStorage(CoreObjectPaths, ReleaseStore):
+    """Secret or ConfigMap records through the API (see the module docstring)."""
+
     def __init__(self, api, driver="secret"):
         if driver not in RESOURCES:
             raise ValueError("unsupported storage driver %r" % driver)

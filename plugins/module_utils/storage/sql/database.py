@@ -11,7 +11,7 @@ server that never answered fails at once (wrong host, port or firewall). Writes 
 one transaction whose conditional UPDATE the caller checked, and a write whose
 answer was lost may have landed, which only a new read can tell.
 
-Errors become ``DatabaseError``, an ``ApiError`` with the status the runner
+Errors become ``DatabaseError``, a ``StorageError`` (as the API's ``ApiError``) with the status the runner
 already understands (409 conflict, 401/403 refused, 0 no answer), so a
 database problem is reported as its Kubernetes counterpart would be.
 """
@@ -22,7 +22,7 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.helmops.unstick.plugins.module_utils.cluster.api import ApiError
+from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import StorageError
 
 #: seconds between read attempts after a lost connection (a restarting server takes about a second)
 READ_BACKOFF = (0.25, 0.5, 1.0, 2.0)
@@ -53,8 +53,8 @@ _NO_ANSWER = (
 )
 
 
-class DatabaseError(ApiError):
-    """A failed statement or connection. ``status`` as ApiError (0: no answer, so a write may or may not
+class DatabaseError(StorageError):
+    """A failed statement or connection. ``status`` as every StorageError (0: no answer, so a write may or may not
     have landed); ``database``: host:port/dbname; ``sqlstate``: PostgreSQL's code, if it answered."""
 
     def __init__(self, status, reason, message, database, sqlstate=None):
@@ -62,7 +62,7 @@ class DatabaseError(ApiError):
         self.database = database
         self.sqlstate = sqlstate
 
-    def describe(self):
+    def describe(self, server=None):
         return "database %s: %s" % (self.database, self.message)
 
 

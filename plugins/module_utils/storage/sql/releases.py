@@ -4,7 +4,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Helm release records in PostgreSQL (Helm's ``sql`` storage driver).
 
-The same interface as ``k8s/releases.ReleaseStorage`` (what the runner and
+The storage interface (``storage/interface.ReleaseStore``), as ``storage/kube.ReleaseStorage`` (what the runner and
 the actions use), and the same scan shape, so its cost follows the number of
 odd releases, not the size of the fleet:
 
@@ -24,7 +24,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.helmops.unstick.plugins.module_utils.storage.kube import SETTLED, ScanResult
+from ansible_collections.helmops.unstick.plugins.module_utils.storage.interface import SETTLED, ReleaseStore, ScanResult
 from ansible_collections.helmops.unstick.plugins.module_utils.release.records import format_http_date
 from ansible_collections.helmops.unstick.plugins.module_utils.storage.sql import rows as sqlrows
 from ansible_collections.helmops.unstick.plugins.module_utils.storage.sql.database import DatabaseError
@@ -67,7 +67,7 @@ ADD_LABEL = ("INSERT INTO custom_labels_v1 (releasekey, releasenamespace, key, v
              "VALUES (%(key)s, %(namespace)s, %(label)s, %(value)s)")
 
 
-class SqlReleaseStorage:
+class SqlReleaseStorage(ReleaseStore):
     """Helm's ``releases_v1`` through one ``Database`` session (see the module docstring)."""
 
     driver = "sql"
@@ -83,6 +83,12 @@ class SqlReleaseStorage:
 
     def helm_environment(self):
         return self.db.conninfo.helm_environment()
+
+    def secrets(self):
+        return self.db.conninfo.secrets
+
+    def close(self):
+        self.db.close()
 
     def _params(self, **extra):
         return dict(extra, claim_keys=list(sqlrows.CLAIM_KEYS), claim_label=sqlrows.CLAIM_KEYS[0])

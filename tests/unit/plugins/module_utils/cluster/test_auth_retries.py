@@ -11,7 +11,8 @@ __metaclass__ = type
 
 import yaml
 
-from ansible_collections.helmops.unstick.plugins.module_utils.cluster.connection import AUTH_ARG_SPEC, connect
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.connection import AUTH_ARG_SPEC
+from module_client import module_client
 
 
 class Module:
@@ -27,7 +28,7 @@ def test_retry_after_answers_are_returned_not_retried(tmp_path):
         "clusters": [{"name": "c", "cluster": {"server": "http://127.0.0.1:1"}}],
         "users": [{"name": "u", "user": {"token": "t"}}],
         "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}))
-    retries = connect(Module(kubeconfig=str(kubeconfig)).params).configuration.retries
+    retries = module_client(Module(kubeconfig=str(kubeconfig)).params).configuration.retries
     for method in ("GET", "PUT", "DELETE"):
         for status in (429, 503, 413, 500):
             assert not retries.is_retry(method, status, has_retry_after=True), (method, status)

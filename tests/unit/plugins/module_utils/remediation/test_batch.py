@@ -28,9 +28,9 @@ def test_options_are_typed_defaulted_and_null_means_unset():
                                       "api_key": "t0ken-a", "namespaces": None},
                                 "b": {"host": "https://b.example", "api_key": "t0ken-b"}})
     assert [item[0] for item in prepared] == ["a", "b"]
-    a, settings_a, b = prepared[0][1], prepared[0][2], prepared[1][1]
-    assert a["remediate"] is False and a["max_remediations"] == 3 and settings_a.max_remediations == 3
-    assert a["namespaces"] == [] and a["min_age"] == "15m" and b["strategy"] == "rollback"
+    a, b = prepared[0][1], prepared[1][1]
+    assert a.remediate is False and a.max_remediations == 3
+    assert a.namespaces == () and a.min_age == 900 and b.strategy == "rollback"
     # each host's no_log options are masked, as helm_unstick masks them (kubeconfig is no_log in kubernetes.core:
     # a path is unmasked again once its run says it was a path, cluster_run.ClusterRun.public)
     assert no_log == {"t0ken-a", "t0ken-b", "/k/a"}
@@ -63,17 +63,18 @@ def test_clusters_run_concurrently_within_the_bound_and_each_keeps_its_own_resul
     prepared = prepare(dict(("c%d" % i, {"kubeconfig": "/k/%d" % i}) for i in range(6)))[0]
     running, peak, lock = [0], [0], threading.Lock()
 
-    def check(params, settings, **kw):
+    def check(settings, **kw):
+        kubeconfig = settings.connection["kubeconfig"]
         with lock:
             running[0] += 1
             peak[0] = max(peak[0], running[0])
         time.sleep(0.05)
         with lock:
             running[0] -= 1
-        if params["kubeconfig"] == "/k/2":
+        if kubeconfig == "/k/2":
             raise RuntimeError("boom")   # a bug in one cluster's run
         run = ClusterRun()
-        run.result = {"changed": kw["check_mode"], "kubeconfig": params["kubeconfig"]}
+        run.result = {"changed": kw["check_mode"], "kubeconfig": kubeconfig}
         return run
 
     runs = batch.run_all(prepared, 3, check, check_mode=True, diff=False)
@@ -89,11 +90,12 @@ def test_a_slow_cluster_holds_one_worker_not_the_others():
     finished = {}
     release = threading.Event()
 
-    def check(params, settings, **kw):
-        if params["kubeconfig"] == "/k/slow":
+    def check(settings, **kw):
+        kubeconfig = settings.connection["kubeconfig"]
+        if kubeconfig == "/k/slow":
             release.wait(5)
-        finished[params["kubeconfig"]] = time.monotonic()
-        if params["kubeconfig"] == "/k/b":
+        finished[kubeconfig] = time.monotonic()
+        if kubeconfig == "/k/b":
             release.set()   # the others got through while the slow one still held its worker
         run = ClusterRun()
         run.result = {"changed": False}

@@ -12,6 +12,7 @@ import pytest
 from release_fakes import NOW, FakeHelm, Store, history
 
 from ansible_collections.helmops.unstick.plugins.module_utils.release import claims
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.session import ClusterSession
 from ansible_collections.helmops.unstick.plugins.module_utils.remediation import runner
 from ansible_collections.helmops.unstick.plugins.module_utils.remediation.actions.base import rfc3339, unlocked_object
 from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import HelmError
@@ -223,10 +224,9 @@ def test_two_runs_from_one_scan_roll_back_once(make_release, make_object):
     """Both runs scanned before either wrote: the second claim gets 409, helm runs once."""
     store = Store(history(make_release, make_object, "web", ["deployed", "pending-upgrade"]))
     helm = FakeHelm(store)
-    first = runner.Run(dict(PARAMS, strategy="rollback"), runner.validate(dict(PARAMS), {}), store, "c1", "a",
-                       runner.HelmGate(helm))
-    second = runner.Run(dict(PARAMS, strategy="rollback"), runner.validate(dict(PARAMS), {}), store, "c1", "b",
-                        runner.HelmGate(helm))
+    settings = runner.validate(dict(PARAMS, strategy="rollback"), {})
+    first = runner.Run(settings, ClusterSession(store, "c1", "a", runner.HelmGate(helm)))
+    second = runner.Run(settings, ClusterSession(store, "c1", "b", runner.HelmGate(helm)))
     found_a, now = first.scan()
     found_b, dummy = second.scan()
     first.remediate(found_a, now)
@@ -243,19 +243,6 @@ def test_uninstall_is_verified(make_release, make_object):
     noop = Store(history(make_release, make_object, "fresh", ["pending-install"]))
     out = run(noop, FakeHelm(noop, "noop"), pending_install="uninstall")
     assert states(out) == [("fresh", "failed")] and "still shows revision 1 failed" in out["errors"][0]["reason"]
-
-
-@pytest.mark.parametrize("message,cause", [
-    ("GET /api/v1/secrets: HTTPSConnection(host='h', port=1): Failed to establish a new connection: "
-     "[Errno 111] Connection refused", "connection refused"),
-    ("GET /x: HTTPSConnectionPool(host='h', port=1): Read timed out. (read timeout=2)", "no answer in time"),
-    ("GET /x: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed", "TLS certificate is not trusted"),
-])
-def test_an_unreachable_server_is_described_in_plain_words(message, cause):
-    err = ApiError(0, "MaxRetryError", message)
-    assert cause in runner.describe_api_error(err, "https://h:1")
-    assert runner.describe_api_error(err, "https://h:1").startswith("cannot reach https://h:1: ")
-    assert runner.describe_api_error(ApiError(403, "Forbidden", "no")) == "API error 403: no"
 
 
 def test_no_remediation_starts_after_the_cluster_timeout(make_release, make_object):
@@ -282,7 +269,7 @@ def job(store, helm=None, **params):
     from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.options import validate
     opts = dict(PARAMS, **params)
     gate = runner.HelmGate(helm) if helm is not None else runner.HelmGate(problem="no helm")
-    return runner.Run(opts, validate(opts, {}), store, "c1", "me@here", gate, clock=lambda: NOW + 7)
+    return runner.Run(validate(opts, {}), ClusterSession(store, "c1", "me@here", gate), clock=lambda: NOW + 7)
 
 
 def test_scan_release_reads_one_release_whole_in_one_list_and_one_get(make_release, make_object):
