@@ -19,10 +19,12 @@ description:
   - Reads the history of one release from its records (what C(helm history -o json) shows, without the
     release values), through the same connection handling as M(helmops.unstick.helm_unstick). The options
     (and E(K8S_AUTH_*)) are resolved once into one context, cluster and user.
-  - With O(rollback_to), runs C(helm rollback RELEASE REVISION) against exactly that connection (a private
+  - With O(rollback_to), takes the same guarded write path as M(helmops.unstick.helm_unstick), so it backs the records up
+    (O(backup)), runs C(helm rollback RELEASE REVISION) against exactly that connection (a private
     kubeconfig, C(--kube-context), none of the controller's E(HELM_KUBE*), E(HELM_NAMESPACE) or E(KUBECONFIG)),
-    then reads the history again and reports success only when the cluster shows a new newest revision,
-    C(deployed), "Rollback to REVISION". (The role C(helmops.unstick.guarded_upgrade) uses
+    then reads the release again and reports success only when the cluster shows a new newest revision,
+    C(deployed), "Rollback to REVISION"; writes a Kubernetes Event (reason C(Restored), or C(RemediationFailed))
+    and starts nothing after O(cluster_timeout). (The role C(helmops.unstick.guarded_upgrade) uses
     M(helmops.unstick.helm_guard), which also reads the release and rolls a failed upgrade back.)
   - Use M(helmops.unstick.helm_unstick) for releases stuck in a pending state; this module does not check for
     a live operation (a pending newest revision), helm itself refuses to roll back over one only in some cases.
@@ -67,10 +69,38 @@ options:
     description: helm's C(--timeout) for the rollback (Go duration or seconds); helm is killed 60 s after it.
     type: raw
     default: 5m
+  backup_dir:
+    description:
+      - Before the rollback, write the records it may change, exactly as the API returned them, to files under
+        this directory (mode 0600), as M(helmops.unstick.helm_unstick) does. They contain the release values.
+    type: path
+  backup:
+    description:
+      - Where to save the records the rollback may change before it runs, V(file) (under O(backup_dir)) and/or
+        V(cluster) (objects in the release's namespace), as M(helmops.unstick.helm_unstick)'s O(backup).
+      - Unset means V(file) when O(backup_dir) is set, else no backup.
+    type: list
+    elements: str
+  backup_keep:
+    description: How many runs of cluster backups to keep per release (with O(backup=[cluster])).
+    type: int
+    default: 5
+  events:
+    description:
+      - Write a Kubernetes Event in the release's namespace for the rollback (reason C(Restored)) or its failure
+        (C(RemediationFailed)). An Event that cannot be written is a warning, never a failure.
+    type: bool
+    default: true
   request_timeout:
     description: How long to wait for each answer of the API server.
     type: raw
     default: 60s
+  cluster_timeout:
+    description:
+      - The most the whole module run may take, in seconds or as a duration (V(10m)); every request and the
+        helm call are cut to what is left of it.
+    type: raw
+    default: 30m
 """
 
 EXAMPLES = r"""
@@ -123,6 +153,10 @@ revision:
   description: The revision the rollback created.
   returned: when O(rollback_to) was done
   type: int
+run_id:
+  description: The id of the rollback's run, as its backups and Events name it.
+  returned: when O(rollback_to) was attempted
+  type: str
 """
 
 
@@ -140,35 +174,47 @@ def argument_spec():
         helm_binary=dict(type="str", default="helm"),
         wait=dict(type="bool", default=True),
         timeout=dict(type="raw", default="5m"),
+        backup_dir=dict(type="path"),
+        backup=dict(type="list", elements="str"),
+        backup_keep=dict(type="int", default=5),
+        events=dict(type="bool", default=True),
         request_timeout=dict(type="raw", default="60s"),
+        cluster_timeout=dict(type="raw", default="30m"),
     )
     return spec
 
 
 def main():
     module = kubernetes_module(argument_spec())
-    from ansible_collections.helmops.unstick.plugins.module_utils.release import history
     from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module import options
     from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.base import open_cluster_session
-    from ansible_collections.helmops.unstick.plugins.module_utils.remediation.actions.base import said
-    from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import UnstickError
+    from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import StorageError, UnstickError
+    from ansible_collections.helmops.unstick.plugins.module_utils.release import history
+    from ansible_collections.helmops.unstick.plugins.module_utils.release.records import meta_from_object
+    from ansible_collections.helmops.unstick.plugins.module_utils.release.state import last_good_revision
+    from ansible_collections.helmops.unstick.plugins.module_utils.remediation import runner
+    from ansible_collections.helmops.unstick.plugins.module_utils.remediation.plan import Plan
+    from ansible_collections.helmops.unstick.plugins.module_utils.report.release_report import STATE_REMEDIATED
 
-    settings = validated_options(module, options.validate_release)
+    settings, target = validated_options(module, options.validate_release)
     session = open_cluster_session(module, settings.connection, settings.driver, settings.request_timeout,
-                                   helm_binary=settings.helm_binary, events=False, liveness=False)
-    namespace, name = settings.namespace, settings.release
+                                   cluster_timeout=settings.cluster_timeout, helm_binary=settings.helm_binary,
+                                   events=settings.events, liveness=False)
+    namespace, name = settings.namespaces[0], settings.releases[0]
     where = "cluster %s: %s/%s" % (session.cluster, namespace, name)
     out = dict(cluster=session.cluster, server=session.server, changed=False)
 
     def read():
-        rows = history.history_rows(session.storage.records(namespace, name), settings.driver)
+        records = session.storage.records(namespace, name)
+        rows = history.history_rows(records, settings.driver)
         newest = rows[-1]["revision"] if rows else None
-        out.update(history=rows, last_good_revision=history.last_good(rows, below=newest))
+        out.update(history=rows, last_good_revision=last_good_revision(
+            [meta_from_object(record) for record in records], below=newest))
         return rows
 
+    job = runner.Run(settings, session, check_mode=module.check_mode, diff=module._diff)
     try:
         before = read()
-        target = settings.rollback_to
         if target is None:
             module.exit_json(**out)
         if target not in [row["revision"] for row in before]:
@@ -176,12 +222,22 @@ def main():
         out["changed"] = True
         if module.check_mode:
             module.exit_json(msg="%s: would roll back to revision %d" % (where, target), **out)
-        if not session.gate.ready():
-            module.fail_json(msg="%s: %s; nothing written" % (where, session.gate.problem), **out)
-        helm_said = session.helm.rollback(namespace, name, target, settings.wait, settings.timeout)
-        out["revision"] = history.check_rolled_back(before, read(), target, session.cluster, said(helm_said))
-    except UnstickError as err:   # the API, helm or the verification: say which release, on which cluster
-        module.fail_json(msg="%s: %s" % (where, err), **out)
+        # the guarded write path, as helm_unstick's and helm_guard's: backup, helm on the session's connection,
+        # the cluster read again, an Event, all within cluster_timeout (the restore action: nothing to claim)
+        scan = job.scan_release(namespace, name, min_age=0)
+        item = job.act(scan.classification, scan.obj, scan.release, scan.summary, job.context(scan.now),
+                       plan=Plan("restore", target, None))
+        entry = job.releases[-1]
+        read()
+    except UnstickError as err:   # the API or a record: say which release, on which cluster
+        what = err.describe(session.server) if isinstance(err, StorageError) else str(err)
+        module.fail_json(msg="%s: %s" % (where, what), **out)
+    for warning in job.warnings + (session.events.warnings if session.events else []):
+        module.warn(warning)
+    out.update(run_id=job.run_id, changed=bool(entry.get("changed")))
+    if entry["state"] != STATE_REMEDIATED:
+        module.fail_json(msg=entry.get("reason") or entry.get("message"), **out)
+    out["revision"] = item.outcome.revision
     module.exit_json(msg="%s: rolled back to revision %d (now revision %d)" % (where, target, out["revision"]),
                      **out)
 

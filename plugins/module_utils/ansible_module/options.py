@@ -25,10 +25,6 @@ from ansible_collections.helmops.unstick.plugins.module_utils.storage.kube impor
 from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.argspec import UNSTICK_ARG_SPEC
 from ansible_collections.helmops.unstick.plugins.module_utils.storage.sql import conninfo
 
-#: helm_release's settings: the storage driver and the two durations it uses, its connection, helm
-ReleaseSettings = namedtuple("ReleaseSettings", ["driver", "timeout", "request_timeout", "connection",
-                                                 "helm_binary", "wait", "namespace", "release", "rollback_to"])
-
 Settings = namedtuple("Settings", [
     "driver",            # "secret" | "configmap" | "sql"
     "min_age",           # seconds
@@ -195,23 +191,18 @@ def _driver(params, environ):
 
 
 def validate_release(params, environ=None):
-    """``ReleaseSettings`` for helm_release's ``params``, or OptionError (before any request)."""
+    """``(Settings, rollback_to)`` for helm_release's ``params``, or OptionError (before any request). Its
+    rollback takes the guarded write path, so the options it shares with helm_unstick are checked as
+    helm_unstick checks them."""
     environ = os.environ if environ is None else environ
-    params = dict(params)
-    params.setdefault("timeout", "5m")
-    params.setdefault("request_timeout", "60s")
-    driver = _driver(params, environ)
-    if driver == "sql":
+    if _driver(params, environ) == "sql":
         raise OptionError("HELM_DRIVER", "sql", "helm_release reads release records from Kubernetes (secret or "
                           "configmap driver); Helm's sql driver is read by helm_unstick only")
-    timeout = _duration(params, "timeout", 1)
-    request_timeout = _duration(params, "request_timeout", 1)
     target = params.get("rollback_to")
     if target is not None and target < 1:
         raise OptionError("rollback_to", target, "must be a revision number (1 or more), got %r" % (target,))
-    _connection_combinations(params, environ)
-    return ReleaseSettings(driver, timeout, request_timeout, connection_options(params), params.get("helm_binary") or "helm",
-                           bool(params.get("wait", True)), params.get("namespace"), params.get("release"), target)
+    settings = validate(dict(params, namespaces=[params["namespace"]], releases=[params["release"]]), environ)
+    return settings, target
 
 
 #: the storage drivers whose records the guard reads (the release's history lives in the cluster)

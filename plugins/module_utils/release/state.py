@@ -30,6 +30,9 @@ KIND_ERROR = "error"
 KIND_UNFINISHED = "unfinished"
 #: pending and older than min_age, but something shows the operation is still going on: never acted on
 KIND_POSSIBLY_RUNNING = "possibly_running"
+#: every state ``classify_release`` (and ``with_liveness``) can decide; a report adds what a run then did
+#: (report/release_report.py), and remediation/plan.py says which of them are acted on, and how
+KINDS = (KIND_HEALTHY, KIND_STUCK, KIND_IN_PROGRESS, KIND_POSSIBLY_RUNNING, KIND_UNFINISHED, KIND_ERROR)
 
 # Notes attached to settled-but-unusual newest revisions (kind stays healthy).
 _ODD_NOTES = {
@@ -67,15 +70,28 @@ def group_revisions(metas):
     return groups
 
 
-def last_good_revision(revisions, below):
-    """Newest revision number ``< below`` whose status is deployed or
-    superseded, or ``None``."""
+def last_good_revision(revisions, below=None):
+    """Newest revision number ``< below`` (any, when None) whose status is deployed or superseded, or
+    ``None``. ``revisions``: anything with ``revision`` and ``status`` (RevisionMetas, history rows)."""
     best = None
     for meta in revisions:
-        if meta.status in GOOD_STATUSES and meta.revision < below:
+        if meta.status in GOOD_STATUSES and (below is None or meta.revision < below):
             if best is None or meta.revision > best:
                 best = meta.revision
     return best
+
+
+def rollback_landed(was_revision, newest, description, target):
+    """Whether a rollback to ``target`` landed: the newest revision (``newest``, with ``revision`` and
+    ``status``; None when the release has no record) is above ``was_revision``, deployed, and described as
+    Helm describes a rollback (``description``). None when it landed, else what the cluster shows instead."""
+    if newest is None:
+        return "no record of the release"
+    if newest.revision <= was_revision or newest.status != "deployed":
+        return "revision %s %s as the newest" % (newest.revision, newest.status)
+    if description != "Rollback to %d" % target:
+        return "revision %s deployed as %r, not a rollback to revision %d" % (newest.revision, description, target)
+    return None
 
 
 def _age(meta, now):

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Choose the remediation for a stuck release, and the blast-radius guard.
+"""Choose the remediation for a stuck release (the table from state to action), and the blast-radius guard.
 
 Pure helpers, no I/O.
 """
@@ -10,6 +10,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from collections import namedtuple
+
+from ansible_collections.helmops.unstick.plugins.module_utils.release.state import KIND_STUCK, KIND_UNFINISHED
 
 STRATEGIES = ("rollback", "unlock")
 PENDING_INSTALL_ACTIONS = ("unlock", "uninstall")
@@ -27,8 +29,26 @@ class GuardError(Exception):
     """More releases would be remediated than ``max_remediations`` allows."""
 
 
+#: The one table from a release's state (``release/state.py``) to what a remediating run does with it:
+#: (state, newest status) -> the action, where STRATEGY and PENDING_INSTALL stand for those options' values.
+#: A state that is not here is left alone: healthy, in_progress, possibly_running, error.
+STRATEGY = "<strategy>"
+PENDING_INSTALL = "<pending_install>"
+ACTIONS = {
+    (KIND_STUCK, "pending-install"): PENDING_INSTALL,    # no earlier revision to roll back to
+    (KIND_STUCK, "pending-upgrade"): STRATEGY,
+    (KIND_STUCK, "pending-rollback"): STRATEGY,
+    (KIND_UNFINISHED, "failed"): "resume",                 # our own claim (a failed record) did not complete
+}
+
+
+def acted_on(kind):
+    """Whether a release in this state is remediated (else it is only reported)."""
+    return any(state == kind for state, dummy in ACTIONS)
+
+
 def plan_action(classification, strategy, pending_install):
-    """Return the ``Plan`` for a ``stuck`` ``Classification``.
+    """Return the ``Plan`` for a ``stuck`` (or ``unfinished``) ``Classification``, from ``ACTIONS``.
 
     * ``pending-install`` -> ``pending_install`` (``"unlock"`` marks the
       record failed, ``"uninstall"`` removes the release).
@@ -37,24 +57,24 @@ def plan_action(classification, strategy, pending_install):
       rollback is asked for but there is no deployed/superseded revision,
       the ``pending_install`` rule is used instead and ``fallback_reason``
       says why.
+    * ``unfinished`` -> ``resume`` (``plan_resume``).
 
-    Raises ``ValueError`` for a non-stuck classification or bad options.
+    Raises ``ValueError`` for a state that is not acted on, or bad options.
     """
     if strategy not in STRATEGIES:
         raise ValueError("strategy must be one of %s, got %r" % (", ".join(STRATEGIES), strategy))
     if pending_install not in PENDING_INSTALL_ACTIONS:
         raise ValueError("pending_install must be one of %s, got %r" % (
             ", ".join(PENDING_INSTALL_ACTIONS), pending_install))
-    if classification.kind == "unfinished":
-        return plan_resume(classification)
-    if classification.kind != "stuck":
+    if not acted_on(classification.kind):
         raise ValueError("can only plan for a stuck release, got kind %r" % (classification.kind,))
-
-    status = classification.status
-    if status == "pending-install":
+    action = ACTIONS.get((classification.kind, classification.status))
+    if action is None:
+        raise ValueError("cannot plan for status %r" % (classification.status,))
+    if action == "resume":
+        return plan_resume(classification)
+    if action == PENDING_INSTALL:
         return Plan(pending_install, None, None)
-    if status not in ("pending-upgrade", "pending-rollback"):
-        raise ValueError("cannot plan for status %r" % (status,))
     if strategy == "unlock":
         return Plan("unlock", None, None)
     target = classification.last_good_revision

@@ -26,7 +26,7 @@ import json
 
 from html import escape as _html_escape
 
-# helm_unstick's release states: the one list, in module_utils/report.py
+# helm_unstick's release states: the one list, in report/release_report.py (derived from release/state.py)
 from ansible_collections.helmops.unstick.plugins.module_utils.report.release_report import (  # noqa: F401 (re-exported)
     FOUND_STATES,
     STATE_ERROR,

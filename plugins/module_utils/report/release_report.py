@@ -10,17 +10,26 @@ Pure helpers, no I/O. Entries only ever contain non-secret facts (see
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+from ansible_collections.helmops.unstick.plugins.module_utils.release.state import (
+    KIND_ERROR,
+    KIND_IN_PROGRESS,
+    KIND_POSSIBLY_RUNNING,
+    KIND_STUCK,
+    KIND_UNFINISHED,
+)
 
-#: Every state a release can be reported in (healthy releases are not listed).
-STATE_STUCK = "stuck"                  # pending, old enough; found by a report-only run
-STATE_IN_PROGRESS = "in_progress"      # pending but younger than min_age, or claimed by a live run
-STATE_UNFINISHED = "unfinished"        # our own rollback/uninstall claim that did not complete
-STATE_WOULD_REMEDIATE = "would_remediate"  # check mode: what a remediating run would do
-STATE_REMEDIATED = "remediated"        # done, and the cluster shows it
-STATE_REFUSED = "refused"              # the API (409, 403) or a guard refused; nothing written
-STATE_FAILED = "failed"                # tried and did not complete (see reason); may have written
-STATE_ERROR = "error"                  # could not be read, classified or acted on
-STATE_POSSIBLY_RUNNING = "possibly_running"  # old enough, but a live hook or a recent helm write says it may run
+
+#: Every state a release can be reported in (healthy releases are not listed): the state decided for it
+#: (release/state.py), or once a run acted on it, what the action came to.
+STATE_STUCK = KIND_STUCK                      # pending, old enough; found by a report-only run
+STATE_IN_PROGRESS = KIND_IN_PROGRESS          # pending but younger than min_age, or claimed by a live run
+STATE_UNFINISHED = KIND_UNFINISHED            # our own rollback/uninstall claim that did not complete
+STATE_POSSIBLY_RUNNING = KIND_POSSIBLY_RUNNING  # old enough, but a live hook or a recent helm write says it may run
+STATE_ERROR = KIND_ERROR                      # could not be read, classified or acted on
+STATE_WOULD_REMEDIATE = "would_remediate"     # check mode: what a remediating run would do
+STATE_REMEDIATED = "remediated"               # done, and the cluster shows it
+STATE_REFUSED = "refused"                     # the API (409, 403) or a guard refused; nothing written
+STATE_FAILED = "failed"                       # tried and did not complete (see reason); may have written
 STATES = (STATE_STUCK, STATE_IN_PROGRESS, STATE_UNFINISHED, STATE_WOULD_REMEDIATE, STATE_REMEDIATED,
           STATE_REFUSED, STATE_FAILED, STATE_ERROR, STATE_POSSIBLY_RUNNING)
 #: states of releases that were found stuck (or unfinished): the ``stuck`` view

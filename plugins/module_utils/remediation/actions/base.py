@@ -18,6 +18,7 @@ import time
 
 from ansible_collections.helmops.unstick.plugins.module_utils.release import claims
 from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import VerifyError
+from ansible_collections.helmops.unstick.plugins.module_utils.release.state import rollback_landed
 from ansible_collections.helmops.unstick.plugins.module_utils.release.records import (
     decode_payload,
     encode_payload,
@@ -143,18 +144,18 @@ def shows(meta):
 
 
 def verify_rolled_back(ctx, item, target, helm_said):
-    """The cluster shows a new newest revision, deployed, rolled back to ``target``."""
+    """The cluster shows a new newest revision, deployed, rolled back to ``target`` (release.state.rollback_landed)."""
     now = item.outcome = newest(ctx, item)
-    if now is None or now.revision <= item.revision or now.status != "deployed":
-        raise VerifyError("helm rollback reported success (%s) but cluster %s shows %s as the newest"
-                          % (helm_said, ctx.cluster, shows(now)))
-    record = ctx.storage.get(item.namespace, now.object_name)
-    release = decode_payload((record.get("data") or {}).get("release"), ctx.storage.driver)
-    item.outcome_summary = safe_summary(release)
-    description = (release.get("info") or {}).get("description")
-    if description != "Rollback to %d" % target:
-        raise VerifyError("helm rollback reported success but cluster %s shows revision %s deployed as %r, "
-                          "not a rollback to revision %d" % (ctx.cluster, now.revision, description, target))
+    description = None
+    if now is not None and now.revision > item.revision and now.status == "deployed":
+        record = ctx.storage.get(item.namespace, now.object_name)
+        release = decode_payload((record.get("data") or {}).get("release"), ctx.storage.driver)
+        item.outcome_summary = safe_summary(release)
+        description = (release.get("info") or {}).get("description")
+    problem = rollback_landed(item.revision, now, description, target)
+    if problem is not None:
+        raise VerifyError("helm rollback reported success (%s) but cluster %s shows %s" % (helm_said, ctx.cluster,
+                                                                                      problem))
     return now.revision
 
 

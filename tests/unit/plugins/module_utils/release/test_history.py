@@ -8,7 +8,6 @@ import json
 import pytest
 
 from ansible_collections.helmops.unstick.plugins.module_utils.release import history
-from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import VerifyError
 
 
 def rows(make_release, make_object, statuses, driver="secret"):
@@ -24,19 +23,3 @@ def test_rows_are_helms_history_without_values(make_release, make_object, secret
     assert list(out[0]) == ["revision", "updated", "status", "chart", "app_version", "description"]
     assert out[0]["chart"] == "nginx-15.4.2" and out[0]["app_version"] == "1.25.3"
     assert secret_password not in json.dumps(out)
-
-
-def test_last_good_below_the_newest(make_release, make_object):
-    out = rows(make_release, make_object, ["superseded", "deployed", "failed", "superseded"])
-    assert history.last_good(out) == 4 and history.last_good(out, below=4) == 2
-    assert history.last_good(rows(make_release, make_object, ["failed"])) is None
-
-
-def test_a_rollback_counts_only_when_the_cluster_shows_it():
-    before = [{"revision": 3, "status": "failed", "description": "Upgrade failed"}]
-    landed = before + [{"revision": 4, "status": "deployed", "description": "Rollback to 2"}]
-    assert history.check_rolled_back(before, landed, 2, "c1", "'ok'") == 4
-    for after in (before, landed[:1] + [dict(landed[1], description="Upgrade complete")],
-                  landed[:1] + [dict(landed[1], status="pending-rollback")]):
-        with pytest.raises(VerifyError, match="cluster c1 shows revision .* not a new deployed rollback"):
-            history.check_rolled_back(before, after, 2, "c1", "'ok'")

@@ -8,7 +8,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.helmops.unstick.plugins.module_utils.release.state import (
-    Classification, classify_release, group_revisions, last_good_revision, KNOWN_STATUSES,
+    Classification, classify_release, group_revisions, last_good_revision, rollback_landed, KNOWN_STATUSES,
 )
 from ansible_collections.helmops.unstick.plugins.module_utils.release.records import (
     meta_from_object, parse_time,
@@ -178,3 +178,25 @@ def test_empty_revisions():
 def test_known_statuses_complete():
     assert set(KNOWN_STATUSES) == {"unknown", "deployed", "uninstalled", "superseded", "failed", "uninstalling",
                                    "pending-install", "pending-upgrade", "pending-rollback"}
+
+
+def test_last_good_revision_of_history_rows_and_without_a_bound():
+    """One "last good revision" for every caller: RevisionMetas or anything with revision and status."""
+    from collections import namedtuple
+    row = namedtuple("Row", ["revision", "status"])
+    out = [row(1, "superseded"), row(2, "deployed"), row(3, "failed"), row(4, "superseded")]
+    assert last_good_revision(out) == 4 and last_good_revision(out, below=4) == 2
+    assert last_good_revision([row(1, "failed")]) is None
+
+
+def test_a_rollback_counts_only_when_the_cluster_shows_it():
+    """One "rollback landed" check (the rollback, resume and restore actions, helm_release)."""
+    from collections import namedtuple
+    rev = namedtuple("Rev", ["revision", "status"])
+    assert rollback_landed(3, rev(4, "deployed"), "Rollback to 2", 2) is None
+    assert rollback_landed(3, None, "", 2) == "no record of the release"
+    assert rollback_landed(3, rev(3, "failed"), "Upgrade failed", 2) == "revision 3 failed as the newest"
+    assert rollback_landed(3, rev(4, "pending-rollback"), "Rollback to 2", 2) == \
+        "revision 4 pending-rollback as the newest"
+    assert rollback_landed(3, rev(4, "deployed"), "Upgrade complete", 2) == \
+        "revision 4 deployed as 'Upgrade complete', not a rollback to revision 2"
