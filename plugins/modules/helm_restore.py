@@ -142,7 +142,7 @@ cluster:
   type: str
 """
 
-from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.base import kubernetes_module, run_actor, validated_options
+from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.base import kubernetes_module, validated_options
 
 
 def argument_spec():

@@ -22,7 +22,7 @@ import pytest
 import helmfix
 from localkube import LocalKube
 from playbook_run import HELM_BIN, module_command, run_module
-
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.session import HelmGate
 from ansible_collections.helmops.unstick.plugins.module_utils.remediation import runner
 from ansible_collections.helmops.unstick.plugins.module_utils.cluster.helm_cli import HelmCli
 from ansible_collections.helmops.unstick.plugins.module_utils.cluster.api import KubeApi
@@ -237,7 +237,7 @@ def inproc(kube):
         conn = resolve(_Module(full).params)
         api = KubeApi(conn.api_client(retries=client_retries()), retries=retries, max_backoff=max_backoff,
                       timeout=timeout)
-        gate = runner.HelmGate(HelmCli(str(HELM_BIN), conn, "secret"))
+        gate = HelmGate(HelmCli(str(HELM_BIN), conn, "secret"))
         storage = ReleaseStorage(api, "secret")
         out = runner.run(full, storage, "localkube", "faults@test", helm_gate=gate)
         out["requests"] = api.requests

@@ -37,6 +37,14 @@ except ImportError:  # pragma: no cover - Python 2 is not supported
     quote = unquote = urlparse = urlunparse = proxy_bypass_environment = None
 
 from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import ConnectionFailure
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.kubeconfig import (
+    DEFAULT_KUBECONFIG,
+    file_hint,
+    kubeconfig_paths,
+    merge_kubeconfigs,
+    pick_context,
+    read_kubeconfig,
+)
 
 try:
     from ansible_collections.kubernetes.core.plugins.module_utils.args_common import (
@@ -53,7 +61,6 @@ except ImportError:  # pragma: no cover - reported by the module
 AUTH_ARG_SPEC = copy.deepcopy(_K8S_AUTH_ARG_SPEC)
 
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
-DEFAULT_KUBECONFIG = "~/.kube/config"
 
 #: The environment helm must not see: it would redirect helm away from the
 #: cluster we scanned (helm reads these on its own) or route it differently.
@@ -61,9 +68,6 @@ HELM_ENV_PREFIXES = ("HELM_KUBE",)
 HELM_ENV_NAMES = ("KUBECONFIG", "HELM_NAMESPACE")
 PROXY_ENV_NAMES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
-#: kubeconfig fields that hold file paths, resolved against the file they came from
-_PATH_FIELDS = {"cluster": ("certificate-authority",),
-                "user": ("client-certificate", "client-key", "tokenFile")}
 #: auth providers still built into helm 3.x/4.x (client-go dropped gcp and azure)
 HELM_AUTH_PROVIDERS = ("oidc",)
 _CREDENTIAL_FIELDS = ("token", "tokenFile", "exec", "auth-provider", "username", "password")
@@ -107,84 +111,6 @@ def resolve_options(params, environ):
                 headers[key] = _from_env(raw, spec)
         options["proxy_headers"] = headers or None
     return options
-
-
-def _name_of(entry):
-    return entry.get("name") if isinstance(entry, dict) else None
-
-
-def _absolute_paths(doc, base):
-    """Make a kubeconfig file's relative paths absolute (as kubectl resolves them),
-    since helm gets a copy that lives elsewhere."""
-    for section, field in (("clusters", "cluster"), ("users", "user")):
-        for entry in doc.get(section) or []:
-            body = entry.get(field) if isinstance(entry, dict) else None
-            if not isinstance(body, dict):
-                continue
-            for key in _PATH_FIELDS[field]:
-                value = body.get(key)
-                if isinstance(value, str) and value and not os.path.isabs(os.path.expanduser(value)):
-                    body[key] = os.path.normpath(os.path.join(base, value))
-                elif isinstance(value, str) and value:
-                    body[key] = os.path.expanduser(value)
-            command = (body.get("exec") or {}).get("command") if isinstance(body.get("exec"), dict) else None
-            if isinstance(command, str) and os.sep in command and not os.path.isabs(command):
-                body["exec"]["command"] = os.path.normpath(os.path.join(base, command))
-
-
-def _read_kubeconfig(path):
-    import yaml
-    try:
-        with open(path) as handle:
-            doc = yaml.safe_load(handle) or {}
-    except (IOError, OSError) as exc:
-        raise ConnectionFailure("kubeconfig %s cannot be read: %s" % (_file_hint(path), exc.strerror or exc))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = " (line %d, column %d)" % (mark.line + 1, mark.column + 1) if mark else ""
-        raise ConnectionFailure("kubeconfig %s is not valid YAML%s: %s"
-                                % (_file_hint(path), where, getattr(exc, "problem", None) or "unreadable"))
-    if not isinstance(doc, dict):
-        raise ConnectionFailure("kubeconfig %s is not a kubeconfig (a mapping)" % _file_hint(path))
-    return doc
-
-
-def _file_hint(path):
-    # The kubeconfig option is no_log, so Ansible masks its whole value wherever it
-    # appears: name a file as "'FILE' in DIR" so the message stays readable.
-    directory, name = os.path.split(path)
-    return "'%s' in %s" % (name, directory or os.curdir)
-
-
-def kubeconfig_paths(value):
-    """The files of a kubeconfig value: one path or several joined by ``os.pathsep``."""
-    return [os.path.expanduser(part.strip()) for part in value.split(os.pathsep) if part.strip()]
-
-
-def merge_kubeconfigs(paths):
-    """kubectl's merge of several kubeconfig files: for each cluster, user and
-    context name, and for current-context, the first file that sets it wins."""
-    merged = {"apiVersion": "v1", "kind": "Config", "clusters": [], "users": [], "contexts": []}
-    seen = dict((section, set()) for section in ("clusters", "users", "contexts"))
-    for path in paths:
-        doc = _read_kubeconfig(path)
-        _absolute_paths(doc, os.path.dirname(os.path.abspath(path)))
-        if not merged.get("current-context") and doc.get("current-context"):
-            merged["current-context"] = doc["current-context"]
-        for section in seen:
-            for entry in doc.get(section) or []:
-                name = _name_of(entry)
-                if name and name not in seen[section]:
-                    seen[section].add(name)
-                    merged[section].append(entry)
-    return merged
-
-
-def _entry(doc, section, name):
-    for entry in doc.get(section) or []:
-        if _name_of(entry) == name:
-            return entry
-    return None
 
 
 def _bypasses_proxy(server, no_proxy):
@@ -352,28 +278,6 @@ class Connection:
         return text
 
 
-def _pick_context(doc, wanted, where):
-    names = [_name_of(c) for c in doc.get("contexts") or [] if _name_of(c)]
-    context = wanted or doc.get("current-context")
-    if not context:
-        raise ConnectionFailure("%s sets no current-context and no context was given (contexts: %s)"
-                                % (where, ", ".join(names) or "none"))
-    entry = _entry(doc, "contexts", context)
-    if entry is None:
-        raise ConnectionFailure("context '%s' does not exist in %s (contexts: %s)"
-                                % (context, where, ", ".join(names) or "none"))
-    body = entry.get("context") or {}
-    cluster = _entry(doc, "clusters", body.get("cluster"))
-    if cluster is None:
-        raise ConnectionFailure("context '%s' names cluster '%s', which %s does not define"
-                                % (context, body.get("cluster"), where))
-    user = _entry(doc, "users", body.get("user")) if body.get("user") else {"name": "", "user": {}}
-    if user is None:
-        raise ConnectionFailure("context '%s' names user '%s', which %s does not define"
-                                % (context, body.get("user"), where))
-    return context, copy.deepcopy(entry), copy.deepcopy(cluster), copy.deepcopy(user)
-
-
 def _in_cluster(environ):
     host, port = environ.get("KUBERNETES_SERVICE_HOST"), environ.get("KUBERNETES_SERVICE_PORT")
     token = os.path.join(SERVICE_ACCOUNT_DIR, "token")
@@ -412,10 +316,10 @@ def _base(options, environ):
         unreadable = [p for p in paths if not (os.path.isfile(p) and os.access(p, os.R_OK))]
         if unreadable:
             raise ConnectionFailure("kubeconfig %s is missing or not readable"
-                                    % " and ".join(_file_hint(p) for p in unreadable))
+                                    % " and ".join(file_hint(p) for p in unreadable))
         doc = merge_kubeconfigs(paths)
-        where = "kubeconfig " + " + ".join(_file_hint(p) for p in paths)
-    context, entry, cluster, user = _pick_context(doc, wanted, where)
+        where = "kubeconfig " + " + ".join(file_hint(p) for p in paths)
+    context, entry, cluster, user = pick_context(doc, wanted, where)
     return context, entry, cluster, user, str(wanted or host or context)
 
 
@@ -513,7 +417,7 @@ def fallback_label(options, environ):
     source = kubeconfig or environ.get("KUBECONFIG") or DEFAULT_KUBECONFIG
     for path in kubeconfig_paths(source):
         try:
-            current = _read_kubeconfig(path).get("current-context")
+            current = read_kubeconfig(path).get("current-context")
         except ConnectionFailure:
             continue
         if current:

@@ -40,7 +40,7 @@ from ansible_collections.helmops.unstick.plugins.module_utils.release.state impo
     with_liveness,
 )
 from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import HelmError, StorageError, VerifyError
-from ansible_collections.helmops.unstick.plugins.module_utils.cluster.session import ClusterSession, HelmGate
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.session import ClusterSession
 from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.options import validate
 from ansible_collections.helmops.unstick.plugins.module_utils.remediation.plan import (
     GuardError,

@@ -13,7 +13,7 @@ from ansible_collections.helmops.unstick.plugins.module_utils.release import cla
 from ansible_collections.helmops.unstick.plugins.module_utils.guarded_upgrade import guard
 from ansible_collections.helmops.unstick.plugins.module_utils.guarded_upgrade import plan as guard_plan
 from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module import options
-from ansible_collections.helmops.unstick.plugins.module_utils.cluster.session import ClusterSession
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.session import ClusterSession, HelmGate
 from ansible_collections.helmops.unstick.plugins.module_utils.remediation import runner
 from ansible_collections.helmops.unstick.plugins.module_utils.release.records import decode_payload
 
@@ -28,7 +28,7 @@ UPGRADE_FAILED = {"msg": "Failure when executing Helm command. Exited 1.",
 def job(store, helm="works", check=False, **params):
     opts = dict(PARAMS, **params)
     settings, dummy = options.validate_guard(opts, {})
-    gate = runner.HelmGate(FakeHelm(store, helm)) if helm else runner.HelmGate(problem="helm_binary: not on PATH")
+    gate = HelmGate(FakeHelm(store, helm)) if helm else HelmGate(problem="helm_binary: not on PATH")
     return runner.Run(settings, ClusterSession(store, "c1", "ops@ctl", gate), check_mode=check, diff=True,
                       clock=lambda: NOW)
 

@@ -7,12 +7,10 @@ __metaclass__ = type
 
 import json
 
-import pytest
-
 from release_fakes import NOW, FakeHelm, Store, history
 
 from ansible_collections.helmops.unstick.plugins.module_utils.release import claims
-from ansible_collections.helmops.unstick.plugins.module_utils.cluster.session import ClusterSession
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.session import ClusterSession, HelmGate
 from ansible_collections.helmops.unstick.plugins.module_utils.remediation import runner
 from ansible_collections.helmops.unstick.plugins.module_utils.remediation.actions.base import rfc3339, unlocked_object
 from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import HelmError
@@ -25,7 +23,7 @@ PARAMS = dict(namespaces=[], exclude_namespaces=[], releases=[], exclude_release
 
 
 def run(store, helm=None, clock=NOW, **params):
-    gate = runner.HelmGate(helm) if helm is not None else runner.HelmGate(problem="helm_binary: 'helm' is not on PATH")
+    gate = HelmGate(helm) if helm is not None else HelmGate(problem="helm_binary: 'helm' is not on PATH")
     opts = dict(PARAMS, **params)
     check = opts.pop("check_mode", False)
     return runner.run(opts, store, "c1", "me@here", helm_gate=gate, check_mode=check, diff=True,
@@ -225,8 +223,8 @@ def test_two_runs_from_one_scan_roll_back_once(make_release, make_object):
     store = Store(history(make_release, make_object, "web", ["deployed", "pending-upgrade"]))
     helm = FakeHelm(store)
     settings = runner.validate(dict(PARAMS, strategy="rollback"), {})
-    first = runner.Run(settings, ClusterSession(store, "c1", "a", runner.HelmGate(helm)))
-    second = runner.Run(settings, ClusterSession(store, "c1", "b", runner.HelmGate(helm)))
+    first = runner.Run(settings, ClusterSession(store, "c1", "a", HelmGate(helm)))
+    second = runner.Run(settings, ClusterSession(store, "c1", "b", HelmGate(helm)))
     found_a, now = first.scan()
     found_b, dummy = second.scan()
     first.remediate(found_a, now)
@@ -256,7 +254,7 @@ def test_no_remediation_starts_after_the_cluster_timeout(make_release, make_obje
             return Store.replace(self, obj)
     store = SlowStore(history(make_release, make_object, "a", ["deployed", "pending-upgrade"])
                       + history(make_release, make_object, "b", ["deployed", "pending-upgrade"]))
-    out = runner.run(dict(PARAMS), store, "c1", "me@here", helm_gate=runner.HelmGate(problem="no helm"),
+    out = runner.run(dict(PARAMS), store, "c1", "me@here", helm_gate=HelmGate(problem="no helm"),
                      clock=lambda: NOW, deadline=Deadline(60, clock=lambda: elapsed[0]))
     assert sorted(states(out)) == [("a", "remediated"), ("b", "error")]
     [late] = [e for e in out["releases"] if e["name"] == "b"]
@@ -268,7 +266,7 @@ def test_no_remediation_starts_after_the_cluster_timeout(make_release, make_obje
 def job(store, helm=None, **params):
     from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.options import validate
     opts = dict(PARAMS, **params)
-    gate = runner.HelmGate(helm) if helm is not None else runner.HelmGate(problem="no helm")
+    gate = HelmGate(helm) if helm is not None else HelmGate(problem="no helm")
     return runner.Run(validate(opts, {}), ClusterSession(store, "c1", "me@here", gate), clock=lambda: NOW + 7)
 
 
