@@ -225,8 +225,7 @@ def main():
         # the guarded write path, as helm_unstick's and helm_guard's: backup, helm on the session's connection,
         # the cluster read again, an Event, all within cluster_timeout (the restore action: nothing to claim)
         scan = job.scan_release(namespace, name, min_age=0)
-        item = job.act(scan.classification, scan.obj, scan.release, scan.summary, job.context(scan.now),
-                       plan=Plan("restore", target, None))
+        item = job.act(scan, job.context(scan.now), plan=Plan("restore", target, None))
         entry = job.releases[-1]
         read()
     except UnstickError as err:   # the API or a record: say which release, on which cluster

@@ -31,7 +31,7 @@ class GuardStop(UnstickError):
 
 
 def _view(scan):
-    """The newest revision as ``scan`` (a runner.ReleaseScan) read it, or None when there is no record."""
+    """The newest revision as ``scan`` (a release.model.Release) read it, or None when there is no record."""
     cls = scan.classification
     if cls is None:
         return None
@@ -48,10 +48,10 @@ def _shown(release):
 def _outcome(item, found):
     """The newest revision once an action verified its work (``item.outcome``), as a ReleaseView; its chart
     from the record the verification read (a rollback's), or from ``found`` when it is the same revision."""
-    meta = getattr(item, "outcome", None)
+    meta = item.outcome
     if meta is None:
         return None
-    summary = getattr(item, "outcome_summary", None)
+    summary = item.outcome_summary
     if summary is not None:
         return guard_plan.view(meta, summary)
     if found is not None and found.revision == meta.revision:
@@ -94,7 +94,7 @@ def before(job, namespace, name, min_age_shown):
             where, why, guard_plan.describe(found) if found else "nothing (a first install)")
         return out
     # UNSTICK: the runner remediates it exactly as helm_unstick would (claim, helm, verification)
-    item = job.act(cls, scan.obj, scan.release, scan.summary, job.context(scan.now))
+    item = job.act(scan, job.context(scan.now))
     entry = job.releases[-1]
     out["changed"] = bool(entry.get("changed"))
     stuck = "revision %s was stuck in %s (%ss old)" % (cls.revision, cls.status, cls.age_seconds)
@@ -159,8 +159,7 @@ def after(job, namespace, name, from_revision, good, failure, rescue=True, targe
     final = newest
     if plan.action is not None:
         action_plan = Plan("restore", plan.target, None) if plan.action == guard_plan.RESCUE_RESTORE else None
-        item = job.act(scan.classification, scan.obj, scan.release, scan.summary, job.context(scan.now),
-                       plan=action_plan)
+        item = job.act(scan, job.context(scan.now), plan=action_plan)
         entry = job.releases[-1]
         out["changed"] = bool(entry.get("changed"))
         if entry["state"] == report.STATE_REMEDIATED:

@@ -17,17 +17,14 @@ __metaclass__ = type
 
 import time
 import uuid
-from collections import namedtuple
 
 from ansible_collections.helmops.unstick.plugins.module_utils.remediation import actions
-from ansible_collections.helmops.unstick.plugins.module_utils.release import claims
 from ansible_collections.helmops.unstick.plugins.module_utils.report import release_report as report
 from ansible_collections.helmops.unstick.plugins.module_utils.remediation import tidy
+from ansible_collections.helmops.unstick.plugins.module_utils.release.model import Release
 from ansible_collections.helmops.unstick.plugins.module_utils.remediation.actions.base import (
     ActionContext,
-    Remediation,
     release_claim,
-    rfc3339,
 )
 from ansible_collections.helmops.unstick.plugins.module_utils.undo.backup_run import BackupError, RunBackups
 from ansible_collections.helmops.unstick.plugins.module_utils.release.state import (
@@ -56,8 +53,6 @@ from ansible_collections.helmops.unstick.plugins.module_utils.release.records im
 )
 from ansible_collections.helmops.unstick.plugins.module_utils.common.scope import in_scope
 
-#: one named release as ``Run.scan_release`` read it: the newest record (obj, decoded release, safe summary)
-ReleaseScan = namedtuple("ReleaseScan", ["classification", "obj", "release", "summary", "now"])
 
 
 def _has_glob(patterns):
@@ -225,7 +220,7 @@ class Run:
                 if self.settings.remediate and not self.check_mode:
                     self._event(cls, obj, "Refused", "%s left %s alone: %s" % (self.actor, where, cls.reason), now)
                 continue
-            found.append((cls, obj, release, summary))
+            found.append(Release(cls, obj, release, summary, now=now))
         return found, now
 
     def _liveness(self, cls, obj, release, now):
@@ -253,12 +248,12 @@ class Run:
         now = self._server_time(date)
         metas = [meta_from_object(item) for item in items]
         if not metas:
-            return ReleaseScan(None, None, None, None, now)
+            return Release(None, now=now)
         cls = classify_release(metas, now, self.settings.min_age if min_age is None else min_age)
         if cls.kind == KIND_ERROR:
-            return ReleaseScan(cls, None, None, None, now)
+            return Release(cls, now=now)
         obj, release = self._load_newest(cls, metas)
-        return ReleaseScan(cls, obj, release, safe_summary(release), now)
+        return Release(cls, obj, release, safe_summary(release), now=now)
 
     # -- act --------------------------------------------------------------
     def _note(self, item, after):
@@ -266,37 +261,20 @@ class Run:
         self.before[name] = "%s (revision %s)" % (item.classification.status, item.revision)
         self.after[name] = after
 
-    def _refused_or_failed(self, item, err, where):
-        """A StorageError while acting: before any write it is a refusal, after one a failure."""
-        if item.written:
-            reason = ("%s: revision %s was claimed (marked failed) but then: %s; the next run resumes it"
-                      % (where, item.revision, err.describe()))
-            return report.STATE_FAILED, reason
-        if err.conflict:
-            return report.STATE_REFUSED, ("%s: the record changed since it was read (a live Helm operation?); "
-                                          "skipped, nothing written" % where)
-        if err.forbidden:
-            return report.STATE_REFUSED, "%s: the server refused the write: %s; nothing written" % (
-                where, err.describe())
-        if err.status == 0:
-            # no answer (dropped, timed out): the server may still apply the write
-            return report.STATE_FAILED, ("%s: %s; no answer to the write, so it may have landed or not; "
-                                         "nothing else was done (run again to see)" % (where, err.describe()))
-        return report.STATE_FAILED, "%s: %s; nothing written" % (where, err.describe())
-
-    def act(self, cls, obj, release, summary, ctx, refused=None, plan=None):
-        """Remediate one release and report it in ``releases``; returns the Remediation (None when nothing
-        could be planned). ``plan``: carry out this Plan instead of the one ``strategy``/``pending_install``
-        choose (the guard's rescue restores a failed revision)."""
+    def act(self, item, ctx, refused=None, plan=None):
+        """Remediate one release (a release.model.Release as scanned) and report it in ``releases``; returns
+        it, its ``plan`` None when nothing could be planned. ``plan``: carry out this Plan instead of the one
+        ``strategy``/``pending_install`` choose (the guard's rescue restores a failed revision). The action
+        owns every word and Event of the outcome; this keeps the order of the guarded write path."""
+        cls, summary = item.classification, item.summary
         where = self._where(cls.namespace, cls.name)
         try:
             plan = plan or plan_action(cls, self.settings.strategy, self.settings.pending_install)
         except ValueError as err:
             self._problem("%s: %s" % (where, err), report.release_entry(cls, summary=summary))
-            return None
+            return item
         action = actions.get(plan.action)
-        item = Remediation(cls, obj, release, summary, plan)
-        item.now = ctx.now
+        item.plan, item.now = plan, ctx.now
 
         def entry(state, message=None, changed=False, **extra):
             out = report.release_entry(cls, plan=plan, summary=summary, state=state,
@@ -310,8 +288,8 @@ class Run:
             return item
         if refused:
             self.releases.append(entry(report.STATE_REFUSED, reason=refused, refused_by="max_remediations"))
-            self._event(cls, obj, "Refused", "%s (run %s): %s" % (self.actor, self.run_id, refused), ctx.now,
-                        action.name)
+            self._event(cls, item.obj, *action.event(report.STATE_REFUSED, item, refused, self.actor, self.run_id),
+                        now=ctx.now, action=action.name)
             return item
         if action.needs_helm and not self.gate.ready():
             self.releases.append(entry(report.STATE_ERROR, reason="%s: %s needs the helm CLI: %s; nothing written"
@@ -337,7 +315,7 @@ class Run:
             after += self._tidy(ctx, item)
         except StorageError as err:
             item.seen_after = None   # not what the verification saw: the backups list the release again
-            state, reason = self._refused_or_failed(item, err, where)
+            state, reason = action.storage_failure(item, err, where)
             self.releases.append(entry(state, changed=item.written, reason=reason, backup=backup,
                                        **self._finish(item, action, state, reason)))
             if item.written:
@@ -346,10 +324,7 @@ class Run:
         except (HelmError, VerifyError) as err:
             kept = release_claim(ctx, item)
             item.seen_after = None
-            what = "helm %s failed: %s" % (action.name, err) if isinstance(err, HelmError) else str(err)
-            reason = ("%s: revision %s was marked failed (unlocked) and claimed, but %s; %s"
-                      % (where, cls.revision, what, _claim_outcome(item, kept))) if item.written \
-                else "%s: %s" % (where, what)
+            reason = action.helm_failure(item, err, where, kept)
             self.releases.append(entry(report.STATE_FAILED, changed=item.written, reason=reason, backup=backup,
                                        **self._finish(item, action, report.STATE_FAILED, reason)))
             self._note(item, "failed (revision %s); %s unfinished" % (cls.revision, action.name))
@@ -357,7 +332,7 @@ class Run:
         except BackupError as err:
             self._problem("%s: %s; nothing written" % (where, err), entry(report.STATE_ERROR))
             return item
-        message = "%s: now %s" % (action.name, after)
+        message = action.done(after)
         self.releases.append(entry(report.STATE_REMEDIATED, message, True, backup=backup,
                                    **self._finish(item, action, report.STATE_REMEDIATED, message)))
         self._note(item, after)
@@ -381,23 +356,13 @@ class Run:
 
     def _finish(self, item, action, state, text):
         """After an action: note the release's records on its backups, send the Event; the entry's extra keys."""
-        cls = item.classification
         extra = {"run_id": self.run_id}
         if item.written:
             self.backups.finish(item)
-        saved = getattr(item, "backups", None) or []
-        if saved:
-            extra["cluster_backups"] = [b["metadata"]["name"] for b in saved]
-        if state == report.STATE_REMEDIATED:
-            reason = action.event_reason
-            revisions = "revision %s (%s)" % (cls.revision, cls.status)
-            message = "%s (run %s) remediated release %s, %s: %s" % (self.actor, self.run_id, cls.name, revisions,
-                                                                     text)
-        elif state == report.STATE_REFUSED:
-            reason, message = "Refused", "%s (run %s): %s" % (self.actor, self.run_id, text)
-        else:
-            reason, message = "RemediationFailed", "%s (run %s): %s" % (self.actor, self.run_id, text)
-        self._event(cls, item.obj, reason, message, item.now, action.name)
+        if item.backups:
+            extra["cluster_backups"] = [b["metadata"]["name"] for b in item.backups]
+        reason, message = action.event(state, item, text, self.actor, self.run_id)
+        self._event(item.classification, item.obj, reason, message, item.now, action.name)
         return extra
 
     def context(self, now):
@@ -407,8 +372,8 @@ class Run:
 
     def remediate(self, found, now, refused=None):
         ctx = self.context(now)
-        for cls, obj, release, summary in found:
-            self.act(cls, obj, release, summary, ctx, refused)
+        for item in found:
+            self.act(item, ctx, refused)
 
     def result(self):
         for entry in self.releases:
@@ -423,18 +388,6 @@ class Run:
         if self.diff and (self.before or self.after):
             out["diff"] = {"before": self.before, "after": self.after}
         return out
-
-
-def _claim_outcome(item, kept):
-    """What happens next to a claimed release whose helm step failed: ``kept`` is release_claim's error."""
-    if kept is None:
-        return "the next run resumes it"
-    # e.g. the API server went away with helm: the claim holds (unless helm wrote a newer revision first)
-    mark = claims.read_claim((item.obj or {}).get("metadata"))
-    error = kept.describe() if isinstance(kept, StorageError) else str(kept)
-    until = rfc3339(mark.until) if mark else "?"
-    return ("its claim could not be released (%s): while revision %s is the newest, runs leave the release alone "
-            "until the claim expires at %s, then resume it" % (error, item.revision, until))
 
 
 def run(params, storage, cluster, actor, helm_gate=None, check_mode=False, diff=False, clock=time.time,

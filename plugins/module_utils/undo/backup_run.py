@@ -96,13 +96,13 @@ class RunBackups:
         """After the remediation (done or not, once something was written): note the release's records as
         they are now on its cluster backups, then prune old runs. Best effort: a failure is a warning (a
         restore then refuses, as it cannot tell what the run left)."""
-        saved = getattr(item, "backups", None) or []
-        files = getattr(item, "file_backups", None) or []
+        saved = item.backups
+        files = item.file_backups
         if not saved and not files:
             return
         cls = item.classification
         try:
-            metas = getattr(item, "seen_after", None)
+            metas = item.seen_after
             if metas is None:   # no verification saw it (a failure), or a write came after it (tidy_history)
                 metas = [meta_from_object(obj) for obj in self.storage.revisions(cls.namespace, cls.name)]
             after = dict((meta.object_name, meta.resource_version) for meta in metas)

@@ -2,12 +2,13 @@
 # Copyright: helmops.unstick contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""What every action is made of, and the steps they share.
+"""What every action is made of (``Action``), and the steps of the guarded write path they share.
 
 An action owns its name, whether it needs helm, its messages (planned, check
-mode, outcome), ``execute`` (the writes and helm calls) and ``verify`` (read
-the cluster again and raise VerifyError unless it shows the outcome). The
-runner only asks the registry (``actions/__init__.py``) for them.
+mode, done, refused, failed), its Event reason and message, ``execute`` (the
+writes and helm calls) and ``verify`` (read the cluster again and raise
+VerifyError unless it shows the outcome). The runner only asks the registry
+(``actions/__init__.py``) for them, and keeps the order of things.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,7 +18,12 @@ __metaclass__ = type
 import time
 
 from ansible_collections.helmops.unstick.plugins.module_utils.release import claims
-from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import VerifyError
+from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import HelmError, StorageError, VerifyError
+from ansible_collections.helmops.unstick.plugins.module_utils.report.release_report import (
+    STATE_FAILED,
+    STATE_REFUSED,
+    STATE_REMEDIATED,
+)
 from ansible_collections.helmops.unstick.plugins.module_utils.release.state import rollback_landed
 from ansible_collections.helmops.unstick.plugins.module_utils.release.records import (
     decode_payload,
@@ -50,35 +56,80 @@ class ActionContext:
         return max(1, int(self.deadline.cap(timeout))) if self.deadline is not None else timeout
 
 
-class Remediation:
-    """One release being remediated: its classification, the newest record as read,
-    its decoded payload, the plan; ``obj`` follows our writes (the claim)."""
+class Action:
+    """What every action is: its ``name``, whether it ``needs_helm``, its Event reason (``event_reason``), its
+    words for each outcome, ``execute`` (the writes and helm calls) and ``verify`` (read the cluster again,
+    raise VerifyError unless it shows the outcome; return the outcome in words)."""
 
-    def __init__(self, classification, obj, release, summary, plan):
-        self.classification = classification
-        self.obj = obj
-        self.release = release
-        self.summary = summary
-        self.plan = plan
-        self.written = False   # set once the cluster was changed (the claim or the unlock)
-        self.outcome = None    # the newest revision (RevisionMeta) as the verification read it; None: no record
-        self.outcome_summary = None   # its records.safe_summary, when the verification read the record
-        self.seen_after = None   # the release's RevisionMetas as the verification listed them (newest())
-        self.now = None          # the server's time of the run's scan
-        self.backups = []        # the cluster backup objects written before the first write (backup_run.py)
-        self.file_backups = []   # the same, to be written as a file bundle once the run is done
+    name = None
+    needs_helm = True
+    event_reason = None
 
-    @property
-    def namespace(self):
-        return self.classification.namespace
+    def planned(self, item):
+        """What it will do, in words (report-only runs list it)."""
+        raise NotImplementedError
 
-    @property
-    def name(self):
-        return self.classification.name
+    def would(self, item):
+        """Check mode's words."""
+        return "would " + self.planned(item)
 
-    @property
-    def revision(self):
-        return self.classification.revision
+    def execute(self, ctx, item):
+        raise NotImplementedError
+
+    def verify(self, ctx, item):
+        raise NotImplementedError
+
+    def done(self, after):
+        """The outcome once verified (``after``: what ``verify`` said)."""
+        return "%s: now %s" % (self.name, after)
+
+    def storage_failure(self, item, err, where):
+        """``(state, reason)`` for a StorageError while acting: before any write it is a refusal, after one a
+        failure (the claim stays: the next run resumes it)."""
+        if item.written:
+            return STATE_FAILED, ("%s: revision %s was claimed (marked failed) but then: %s; the next run resumes it"
+                                  % (where, item.revision, err.describe()))
+        if err.conflict:
+            return STATE_REFUSED, ("%s: the record changed since it was read (a live Helm operation?); skipped, "
+                                   "nothing written" % where)
+        if err.forbidden:
+            return STATE_REFUSED, "%s: the server refused the write: %s; nothing written" % (where, err.describe())
+        if err.status == 0:
+            # no answer (dropped, timed out): the server may still apply the write
+            return STATE_FAILED, ("%s: %s; no answer to the write, so it may have landed or not; nothing else was "
+                                  "done (run again to see)" % (where, err.describe()))
+        return STATE_FAILED, "%s: %s; nothing written" % (where, err.describe())
+
+    def helm_failure(self, item, err, where, kept):
+        """The reason for a helm step that failed or did not do its job (``err``: HelmError or VerifyError);
+        ``kept``: why the claim could not be released (None when it was, or there was none)."""
+        what = "helm %s failed: %s" % (self.name, err) if isinstance(err, HelmError) else str(err)
+        if not item.written:
+            return "%s: %s" % (where, what)
+        return "%s: revision %s was marked failed (unlocked) and claimed, but %s; %s" % (
+            where, item.revision, what, claim_outcome(item, kept))
+
+    def event(self, state, item, text, actor, run_id):
+        """``(reason, message)`` of the Event for this outcome (``state``: a report state)."""
+        cls = item.classification
+        if state == STATE_REMEDIATED:
+            return self.event_reason, "%s (run %s) remediated release %s, revision %s (%s): %s" % (
+                actor, run_id, cls.name, cls.revision, cls.status, text)
+        if state == STATE_REFUSED:
+            return "Refused", "%s (run %s): %s" % (actor, run_id, text)
+        return "RemediationFailed", "%s (run %s): %s" % (actor, run_id, text)
+
+
+def claim_outcome(item, kept):
+    """What happens next to a claimed release whose helm step failed: ``kept`` is release_claim's error."""
+    if kept is None:
+        return "the next run resumes it"
+    # e.g. the API server went away with helm: the claim holds (unless helm wrote a newer revision first)
+    mark = claims.read_claim((item.obj or {}).get("metadata"))
+    error = kept.describe() if isinstance(kept, StorageError) else str(kept)
+    until = rfc3339(mark.until) if mark else "?"
+    return ("its claim could not be released (%s): while revision %s is the newest, runs leave the release alone "
+            "until the claim expires at %s, then resume it" % (error, item.revision, until))
 
 
 def rfc3339(epoch):

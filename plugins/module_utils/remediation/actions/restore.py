@@ -19,7 +19,7 @@ from ansible_collections.helmops.unstick.plugins.module_utils.remediation.action
 from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import HelmError
 
 
-class Restore:
+class Restore(base.Action):
     name = "restore"
     needs_helm = True
     event_reason = "Restored"
@@ -27,9 +27,6 @@ class Restore:
     def planned(self, item):
         return "roll revision %s (%s) back to revision %s" % (item.revision, item.classification.status,
                                                               item.plan.target_revision)
-
-    def would(self, item):
-        return "would " + self.planned(item)
 
     def execute(self, ctx, item):
         target = item.plan.target_revision
@@ -40,7 +37,7 @@ class Restore:
 
     def verify(self, ctx, item):
         target = item.plan.target_revision
-        revision = base.verify_rolled_back(ctx, item, target, base.said(getattr(item, "helm_output", "")))
+        revision = base.verify_rolled_back(ctx, item, target, base.said(item.helm_output))
         return "deployed (rolled back to revision %s, now revision %s)" % (target, revision)
 
 

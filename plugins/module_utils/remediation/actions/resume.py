@@ -25,7 +25,7 @@ from ansible_collections.helmops.unstick.plugins.module_utils.remediation.action
 CLAIMING = dict((action.name, action) for action in (rollback.ACTION, uninstall.ACTION))
 
 
-class Resume:
+class Resume(base.Action):
     name = "resume"
     needs_helm = True
     event_reason = "Resumed"
@@ -39,9 +39,6 @@ class Resume:
     def planned(self, item):
         claim, action = self._claimed(item)
         return "finish the unfinished %s: %s" % (claim.action, action.planned(item))
-
-    def would(self, item):
-        return "would " + self.planned(item)
 
     def execute(self, ctx, item):
         old, action = self._claimed(item)

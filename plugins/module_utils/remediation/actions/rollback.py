@@ -20,16 +20,13 @@ __metaclass__ = type
 from ansible_collections.helmops.unstick.plugins.module_utils.remediation.actions import base
 
 
-class Rollback:
+class Rollback(base.Action):
     name = "rollback"
     needs_helm = True
     event_reason = "RolledBack"
 
     def planned(self, item):
         return "roll back to revision %s" % item.plan.target_revision
-
-    def would(self, item):
-        return "would roll back to revision %s" % item.plan.target_revision
 
     def execute(self, ctx, item):
         target = item.plan.target_revision
@@ -43,7 +40,7 @@ class Rollback:
 
     def verify(self, ctx, item):
         target = item.plan.target_revision
-        revision = base.verify_rolled_back(ctx, item, target, base.said(getattr(item, "helm_output", "")))
+        revision = base.verify_rolled_back(ctx, item, target, base.said(item.helm_output))
         return "deployed (rolled back to revision %s, now revision %s)" % (target, revision)
 
 

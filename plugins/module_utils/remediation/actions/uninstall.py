@@ -16,16 +16,13 @@ __metaclass__ = type
 from ansible_collections.helmops.unstick.plugins.module_utils.remediation.actions import base
 
 
-class Uninstall:
+class Uninstall(base.Action):
     name = "uninstall"
     needs_helm = True
     event_reason = "Uninstalled"
 
     def planned(self, item):
         return "uninstall the release"
-
-    def would(self, item):
-        return "would uninstall the release"
 
     def execute(self, ctx, item):
         base.claim(ctx, item, self.name, None, "uninstalling the release")
@@ -36,7 +33,7 @@ class Uninstall:
         item.helm_output = ctx.helm.uninstall(item.namespace, item.name, ctx.wait, ctx.helm_seconds())
 
     def verify(self, ctx, item):
-        base.verify_uninstalled(ctx, item, base.said(getattr(item, "helm_output", "")))
+        base.verify_uninstalled(ctx, item, base.said(item.helm_output))
         return "uninstalled"
 
 

@@ -20,7 +20,7 @@ from ansible_collections.helmops.unstick.plugins.module_utils.remediation.action
 from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import VerifyError
 
 
-class Unlock:
+class Unlock(base.Action):
     name = "unlock"
     needs_helm = False
     event_reason = "Unlocked"

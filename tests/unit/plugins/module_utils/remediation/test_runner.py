@@ -278,7 +278,8 @@ def test_scan_release_reads_one_release_whole_in_one_list_and_one_get(make_relea
         ("healthy", 2, 1)
     assert scan.summary["status"] == "deployed" and scan.obj["metadata"]["name"] == "sh.helm.release.v1.web.v2"
     assert scan.now == NOW and (store.lists, store.gets) == (1, 1)          # the server's time, not this host's
-    assert job(store).scan_release("apps", "nothing") == runner.ReleaseScan(None, None, None, None, NOW)
+    nothing = job(store).scan_release("apps", "nothing")
+    assert not nothing.found and (nothing.classification, nothing.obj, nothing.now) == (None, None, NOW)
 
 
 def test_scan_release_classifies_with_the_min_age_it_is_given(make_release, make_object):
@@ -301,7 +302,7 @@ def test_act_carries_out_a_given_plan_and_returns_what_the_action_verified(make_
     store = Store(history(make_release, make_object, "web", ["superseded", "deployed", "failed"]))
     run = job(store, FakeHelm(store))
     scan = run.scan_release("apps", "web")
-    item = run.act(scan.classification, scan.obj, scan.release, scan.summary, run.context(scan.now),
+    item = run.act(scan, run.context(scan.now),
                    plan=Plan("restore", 2, None))
     assert (item.outcome.revision, item.outcome.status) == (4, "deployed")
     assert [(e["state"], e["action"], e["message"]) for e in run.releases] == [
@@ -312,5 +313,5 @@ def test_an_unlock_records_the_revision_it_verified(make_release, make_object):
     store = Store(history(make_release, make_object, "web", ["deployed", "pending-upgrade"]))
     run = job(store)
     scan = run.scan_release("apps", "web")
-    item = run.act(scan.classification, scan.obj, scan.release, scan.summary, run.context(scan.now))
+    item = run.act(scan, run.context(scan.now))
     assert (item.outcome.revision, item.outcome.status, item.outcome_summary) == (2, "failed", None)

@@ -8,6 +8,7 @@ from collections import namedtuple
 
 import pytest
 
+from ansible_collections.helmops.unstick.plugins.module_utils.release.model import Release
 from ansible_collections.helmops.unstick.plugins.module_utils.remediation.actions import base
 from ansible_collections.helmops.unstick.plugins.module_utils.release.state import Classification
 from ansible_collections.helmops.unstick.plugins.module_utils.remediation.plan import plan_action
@@ -30,7 +31,7 @@ def stuck_item(make_release, make_object):
                              good, None, claim)
         obj = store.get("apps", "sh.helm.release.v1.web.v%d" % revision)
         release = base.decode_payload(obj["data"]["release"], "secret")
-        item = base.Remediation(cls, obj, release, {}, plan_action(cls, strategy, pending_install))
+        item = Release(cls, obj, release, {}, plan_action(cls, strategy, pending_install))
         ctx = base.ActionContext(store, helm, "ops@ctl", "run1", NOW, Settings(300), True, "c1")
         return ctx, item, store, helm
     return _make

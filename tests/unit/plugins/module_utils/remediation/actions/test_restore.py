@@ -7,6 +7,7 @@ import pytest
 
 from release_fakes import NOW, FakeHelm, Store, history
 
+from ansible_collections.helmops.unstick.plugins.module_utils.release.model import Release
 from ansible_collections.helmops.unstick.plugins.module_utils.release import claims
 from ansible_collections.helmops.unstick.plugins.module_utils.remediation.actions import get
 from ansible_collections.helmops.unstick.plugins.module_utils.remediation.actions import base
@@ -23,7 +24,7 @@ def failed_item(make_release, make_object):
         helm = FakeHelm(store, helm_mode)
         cls = Classification("healthy", "apps", "web", 3, "failed", 3600, 2, None)
         obj = store.get("apps", "sh.helm.release.v1.web.v3")
-        item = base.Remediation(cls, obj, base.decode_payload(obj["data"]["release"], "secret"), {},
+        item = Release(cls, obj, base.decode_payload(obj["data"]["release"], "secret"), {},
                                 Plan("restore", 2, None))
         ctx = base.ActionContext(store, helm, "ops@ctl", "run1", NOW, type("S", (), {"timeout": 300}), True, "c1")
         return ctx, item, store, helm

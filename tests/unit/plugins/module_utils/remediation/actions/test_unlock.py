@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from ansible_collections.helmops.unstick.plugins.module_utils.release.model import Release
 from ansible_collections.helmops.unstick.plugins.module_utils.remediation.actions import base as unlock
 from ansible_collections.helmops.unstick.plugins.module_utils.release.records import decode_payload
 
@@ -51,7 +52,7 @@ def test_unlock_action_writes_once_through_storage(make_release, make_object):
     release = make_release(status="pending-install", version=1)
     storage = RecordingStorage("secret")
     cls = Classification("stuck", "apps", "web", 1, "pending-install", 3600, None, "old")
-    item = unlock.Remediation(cls, make_object(release), release, {}, None)
+    item = Release(cls, make_object(release), release, {}, None)
     ctx = unlock.ActionContext(storage, None, "ops@ctl", "run1", NOW, None, True, "c1")
     action = get("unlock")
     assert action.needs_helm is False and action.would(item) == "would mark revision 1 failed (unlock)"
