@@ -34,6 +34,7 @@ description:
     the release, or when the upgrade reported success (then it is someone else's).
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - helmops.unstick.one_release_options
 requirements:
   - python >= 3.9
   - kubernetes >= 24.2.0
@@ -55,14 +56,6 @@ options:
     type: str
     required: true
     choices: [before, after]
-  namespace:
-    description: Namespace of the release.
-    type: str
-    required: true
-  release:
-    description: Name of the release.
-    type: str
-    required: true
   min_age:
     description:
       - O(phase=before). A pending newest revision is stuck only once at least this old (seconds or a duration such
@@ -109,33 +102,6 @@ options:
     description: O(phase=before). An older helm CLI fails the task before anything is read.
     type: str
     default: 3.8.0
-  storage_driver:
-    description: Where Helm keeps release records. Defaults to the E(HELM_DRIVER) environment variable, else C(secret).
-    type: str
-    choices: [secret, configmap]
-  helm_binary:
-    description: The helm CLI (a path, or a name looked up on PATH).
-    type: str
-    default: helm
-  wait:
-    description: Pass helm's wait flag to the rollbacks.
-    type: bool
-    default: true
-  timeout:
-    description: helm's C(--timeout) for the rollbacks (Go duration or seconds); helm is killed 60 s after it.
-    type: raw
-    default: 5m
-  backup_dir:
-    description: Back up a record before changing it (it holds the release values; files are 0600).
-    type: path
-  request_timeout:
-    description: How long to wait for each answer of the API server.
-    type: raw
-    default: 60s
-  cluster_timeout:
-    description: The most the whole phase may take on the cluster (requests, retries, helm).
-    type: raw
-    default: 30m
 notes:
   - One phase is one module run. The role C(helmops.unstick.guarded_upgrade) is the usual way to use it; alone,
     run C(before), your upgrade task in a C(block) whose C(rescue) keeps C(ansible_failed_result), then C(after)
@@ -285,15 +251,12 @@ releases:
 import time
 
 from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.base import kubernetes_module, validated_options
-from ansible_collections.helmops.unstick.plugins.module_utils.cluster.connection import AUTH_ARG_SPEC
+from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.argspec import one_release_argument_spec
 
 
 def argument_spec():
-    spec = dict(AUTH_ARG_SPEC)
-    spec.update(
+    return one_release_argument_spec(
         phase=dict(type="str", required=True, choices=["before", "after"]),
-        namespace=dict(type="str", required=True),
-        release=dict(type="str", required=True),
         min_age=dict(type="raw", default="15m"),
         strategy=dict(type="str", default="rollback", choices=["rollback", "unlock"]),
         pending_install=dict(type="str", default="unlock", choices=["unlock", "uninstall"]),
@@ -303,15 +266,7 @@ def argument_spec():
         rescue=dict(type="bool", default=True),
         chart=dict(type="str", default=""),
         min_helm_version=dict(type="str", default="3.8.0"),
-        storage_driver=dict(type="str", choices=["secret", "configmap"]),
-        helm_binary=dict(type="str", default="helm"),
-        wait=dict(type="bool", default=True),
-        timeout=dict(type="raw", default="5m"),
-        backup_dir=dict(type="path"),
-        request_timeout=dict(type="raw", default="60s"),
-        cluster_timeout=dict(type="raw", default="30m"),
     )
-    return spec
 
 
 def main():

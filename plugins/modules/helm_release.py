@@ -30,6 +30,7 @@ description:
     a live operation (a pending newest revision), helm itself refuses to roll back over one only in some cases.
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - helmops.unstick.one_release_options
 requirements:
   - python >= 3.9
   - kubernetes >= 24.2.0
@@ -40,40 +41,9 @@ attributes:
     support: full
     description: Reads the history; with O(rollback_to) says what it would do and writes nothing.
 options:
-  namespace:
-    description: Namespace of the release.
-    type: str
-    required: true
-  release:
-    description: Name of the release.
-    type: str
-    required: true
   rollback_to:
     description: Roll the release back to this revision (C(helm rollback)), then verify it on the cluster.
     type: int
-  storage_driver:
-    description:
-      - Where Helm keeps release records. Defaults to the E(HELM_DRIVER) environment variable (read as Helm
-        reads it), else C(secret).
-    type: str
-    choices: [secret, configmap]
-  helm_binary:
-    description: The helm CLI (a path, or a name looked up on PATH), for O(rollback_to).
-    type: str
-    default: helm
-  wait:
-    description: Pass helm's wait flag (C(--wait) for helm 3, C(--wait=watcher) for helm 4) to the rollback.
-    type: bool
-    default: true
-  timeout:
-    description: helm's C(--timeout) for the rollback (Go duration or seconds); helm is killed 60 s after it.
-    type: raw
-    default: 5m
-  backup_dir:
-    description:
-      - Before the rollback, write the records it may change, exactly as the API returned them, to files under
-        this directory (mode 0600), as M(helmops.unstick.helm_unstick) does. They contain the release values.
-    type: path
   backup:
     description:
       - Where to save the records the rollback may change before it runs, V(file) (under O(backup_dir)) and/or
@@ -91,16 +61,6 @@ options:
         (C(RemediationFailed)). An Event that cannot be written is a warning, never a failure.
     type: bool
     default: true
-  request_timeout:
-    description: How long to wait for each answer of the API server.
-    type: raw
-    default: 60s
-  cluster_timeout:
-    description:
-      - The most the whole module run may take, in seconds or as a duration (V(10m)); every request and the
-        helm call are cut to what is left of it.
-    type: raw
-    default: 30m
 """
 
 EXAMPLES = r"""
@@ -161,27 +121,16 @@ run_id:
 
 
 from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.base import kubernetes_module, validated_options
-from ansible_collections.helmops.unstick.plugins.module_utils.cluster.connection import AUTH_ARG_SPEC
+from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.argspec import one_release_argument_spec
 
 
 def argument_spec():
-    spec = dict(AUTH_ARG_SPEC)
-    spec.update(
-        namespace=dict(type="str", required=True),
-        release=dict(type="str", required=True),
+    return one_release_argument_spec(
         rollback_to=dict(type="int"),
-        storage_driver=dict(type="str", choices=["secret", "configmap"]),
-        helm_binary=dict(type="str", default="helm"),
-        wait=dict(type="bool", default=True),
-        timeout=dict(type="raw", default="5m"),
-        backup_dir=dict(type="path"),
         backup=dict(type="list", elements="str"),
         backup_keep=dict(type="int", default=5),
         events=dict(type="bool", default=True),
-        request_timeout=dict(type="raw", default="60s"),
-        cluster_timeout=dict(type="raw", default="30m"),
     )
-    return spec
 
 
 def main():

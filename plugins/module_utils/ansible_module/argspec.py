@@ -44,3 +44,27 @@ def argument_spec():
     spec = copy.deepcopy(AUTH_ARG_SPEC)
     spec.update(copy.deepcopy(UNSTICK_ARG_SPEC))
     return spec
+
+
+#: the options of the modules that act on one named release (helm_guard, helm_release), documented in
+#: doc_fragments/one_release_options.py
+ONE_RELEASE_ARG_SPEC = dict(
+    namespace=dict(type="str", required=True),
+    release=dict(type="str", required=True),
+    storage_driver=dict(type="str", choices=["secret", "configmap"]),
+    helm_binary=dict(type="str", default="helm"),
+    wait=dict(type="bool", default=True),
+    timeout=dict(type="raw", default="5m"),
+    backup_dir=dict(type="path"),
+    request_timeout=dict(type="raw", default="60s"),
+    cluster_timeout=dict(type="raw", default="30m"),
+)
+
+
+def one_release_argument_spec(**options):
+    """The argument spec of a module acting on one named release: the connection, ONE_RELEASE_ARG_SPEC and
+    ``options`` (its own)."""
+    spec = copy.deepcopy(AUTH_ARG_SPEC)
+    spec.update(copy.deepcopy(ONE_RELEASE_ARG_SPEC))
+    spec.update(options)
+    return spec

@@ -15,7 +15,8 @@ CAPABILITIES = ["ansible_module", "cluster", "common", "guarded_upgrade", "relea
                 "storage", "undo"]
 #: decisions from values: the model and state machine, the plans, the reports
 PURE = ["common/errors.py", "common/duration.py", "common/scope.py", "common/deadline.py",
-        "release/claims.py", "release/history.py", "release/liveness.py", "release/records.py", "release/state.py",
+        "release/claims.py", "release/history.py", "release/liveness.py", "release/model.py", "release/records.py",
+        "release/state.py",
         "remediation/plan.py", "guarded_upgrade/plan.py", "undo/plan.py", "undo/cluster_backup.py",
         "report/release_report.py", "report/fleet.py", "report/render.py"]
 #: what does I/O from the standard library and the clients
