@@ -54,7 +54,6 @@ from ansible_collections.helmops.unstick.plugins.module_utils.release.records im
 from ansible_collections.helmops.unstick.plugins.module_utils.common.scope import in_scope
 
 
-
 def _has_glob(patterns):
     return any(ch in p for p in patterns or [] for ch in "*?[")
 

@@ -205,8 +205,8 @@ def verify_rolled_back(ctx, item, target, helm_said):
         description = (release.get("info") or {}).get("description")
     problem = rollback_landed(item.revision, now, description, target)
     if problem is not None:
-        raise VerifyError("helm rollback reported success (%s) but cluster %s shows %s" % (helm_said, ctx.cluster,
-                                                                                      problem))
+        raise VerifyError("helm rollback reported success (%s) but cluster %s shows %s"
+                          % (helm_said, ctx.cluster, problem))
     return now.revision
 
 

@@ -24,8 +24,7 @@ def failed_item(make_release, make_object):
         helm = FakeHelm(store, helm_mode)
         cls = Classification("healthy", "apps", "web", 3, "failed", 3600, 2, None)
         obj = store.get("apps", "sh.helm.release.v1.web.v3")
-        item = Release(cls, obj, base.decode_payload(obj["data"]["release"], "secret"), {},
-                                Plan("restore", 2, None))
+        item = Release(cls, obj, base.decode_payload(obj["data"]["release"], "secret"), {}, Plan("restore", 2, None))
         ctx = base.ActionContext(store, helm, "ops@ctl", "run1", NOW, type("S", (), {"timeout": 300}), True, "c1")
         return ctx, item, store, helm
     return _make
