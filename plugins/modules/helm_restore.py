@@ -177,8 +177,7 @@ def main():
     session = open_cluster_session(module, settings.connection, settings.driver, settings.request_timeout,
                                    events=settings.events, liveness=False)
     cluster, events = session.cluster, session.events
-    undo = Undo(session.backup_store, session.storage, cluster, session.actor, events, module.check_mode,
-                module._diff)
+    undo = Undo(session, module.check_mode, module._diff)
     found = None
     if settings.source == "file":
         try:

@@ -17,8 +17,8 @@ __metaclass__ = type
 
 from ansible_collections.helmops.unstick.plugins.module_utils.undo import cluster_backup
 from ansible_collections.helmops.unstick.plugins.module_utils.undo.backup_files import write_backup, write_bundle
-from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import UnstickError
 from ansible_collections.helmops.unstick.plugins.module_utils.cluster.api import ApiError
+from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import StorageError, UnstickError
 from ansible_collections.helmops.unstick.plugins.module_utils.release.records import meta_from_object
 from ansible_collections.helmops.unstick.plugins.module_utils.remediation.tidy import pending_below
 
@@ -73,7 +73,7 @@ class RunBackups:
             objs = self._backup_objects(item, metas, now, why)
             if "cluster" in self.settings.backup:
                 saved = [self.store.create(obj) for obj in objs]
-        except ApiError as err:
+        except StorageError as err:
             raise BackupError("cannot write the backup in namespace %s (backup: %s): API error %s: %s"
                               % (cls.namespace, ", ".join(self.settings.backup), err.status, err.message))
         item.backups = saved
@@ -110,7 +110,7 @@ class RunBackups:
             if files:
                 write_bundle(self.settings.backup_dir, self.cluster, cls.namespace, cls.name, self.run_id,
                              [cluster_backup.with_after(b, after) for b in files])
-        except (ApiError, UnstickError, OSError, IOError) as err:
+        except (UnstickError, OSError, IOError) as err:   # StorageError included
             self.warnings.append("cluster %s: release %s/%s: the backups of run %s could not note the release's "
                                  "records after the remediation (%s); a restore of this run will refuse"
                                  % (self.cluster, cls.namespace, cls.name, self.run_id, err))

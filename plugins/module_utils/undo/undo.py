@@ -36,12 +36,15 @@ def _entry(plan, state, changed=False, **extra):
 
 
 class Undo:
-    def __init__(self, store, storage, cluster, actor, events=None, check_mode=False, diff=False):
-        self.store = store          # k8s.backups.BackupStore
-        self.storage = storage      # k8s.releases.ReleaseStorage
-        self.cluster = cluster
-        self.actor = actor
-        self.events = events
+    """helm_restore's run on one cluster's session (cluster.session.ClusterSession: its backup store, release
+    storage, Event sink and actor)."""
+
+    def __init__(self, session, check_mode=False, diff=False):
+        self.store = session.backup_store     # storage.backups.BackupStore
+        self.storage = session.storage        # storage.kube.ReleaseStorage
+        self.cluster = session.cluster
+        self.actor = session.actor
+        self.events = session.events
         self.check_mode = check_mode
         self.diff = diff
         self.id = uuid.uuid4().hex[:12]
