@@ -48,3 +48,9 @@ def test_a_pure_decision_imports_nothing_that_does_io(name):
             assert module in pure, "%s imports %s, which is not a pure module" % (name, module)
         else:
             assert not module.startswith(IO_MODULES), "%s imports %s" % (name, module)
+
+
+def test_no_file_in_plugins_is_over_450_lines():
+    long = [(str(p.relative_to(ROOT)), n) for p in (ROOT / "plugins").rglob("*.py")
+            for n in [len(p.read_text().splitlines())] if n > 450]
+    assert long == []

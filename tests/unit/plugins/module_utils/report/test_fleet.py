@@ -11,6 +11,7 @@ import re
 import pytest
 
 from ansible_collections.helmops.unstick.plugins.module_utils.report import fleet as fr
+from ansible_collections.helmops.unstick.plugins.module_utils.report import render as rr
 
 EVIL = '<img src=x onerror="alert(1)">&\'|`*'
 
@@ -85,7 +86,7 @@ def test_report_only_and_check_mode_say_so():
     assert (row["state"], row["action_taken"]) == ("would_remediate", "none (check mode)")
     assert "would roll back" in row["result"]
     for fmt in ("markdown", "html"):
-        text = fr.render(check, fmt)
+        text = rr.render(check, fmt)
         assert "Mode: check mode (nothing was changed)" in text
         assert re.search(r"would remediate", text, re.I) and not re.search(r">1</div><div class=\"l\">remediated<", text)
     assert fr.summary_lines(check)[0].startswith("Stuck Helm releases (check mode): 1 cluster(s), 0 could not be "
@@ -107,14 +108,14 @@ def test_batches_name_the_hosts_not_run_yet_instead_of_failing_them():
     fleet = fr.build_fleet({"a": record("a")}, ["a", "b", "c"], batch={"hosts": ["a"], "pending": ["b", "c"]})
     assert [c["host"] for c in fleet["clusters"]] == ["a"] and fleet["summary"]["clusters_failed"] == 0
     assert fr.summary_lines(fleet)[1] == "(batch: a; not run yet: b, c)"
-    assert "not run yet: b, c" in fr.render_markdown(fleet)
+    assert "not run yet: b, c" in rr.render_markdown(fleet)
 
 
 def test_only_whitelisted_fields_are_copied():
     sneaky = entry("web", config={"password": "hunter2"}, manifest="password: hunter2", description="hunter2")
     fleet = fr.build_fleet({"a": record("a", [sneaky], remediate=False)})
     for fmt in fr.FORMATS:
-        assert "hunter2" not in fr.render(fleet, fmt)
+        assert "hunter2" not in rr.render(fleet, fmt)
 
 
 def test_gate_problems_and_notification(fleet):
@@ -141,23 +142,23 @@ def test_format_age(seconds, text):
 
 
 def test_json_is_the_fleet(fleet):
-    assert json.loads(fr.render_json(fleet)) == json.loads(json.dumps(fleet))
+    assert json.loads(rr.render_json(fleet)) == json.loads(json.dumps(fleet))
 
 
 def test_markdown_tables_escape_cells(fleet):
-    md = fr.render_markdown(fleet)
+    md = rr.render_markdown(fleet)
     assert md.startswith("# Stuck Helm releases\n\nMode: remediate; generated 2026-11-24T12:00:00Z; by ops@ctl.\n")
     assert "| prod | shop | web | pending-upgrade | 1h 30m | 3 | 2 | rollback | remediated |" in md
     assert "| prod | prod-ctx | https://prod.example:6443 |  | yes | stuck |" in md      # records: not said
     assert "* **dead**" in md and "could not be checked: cluster dead: cannot scan" in md
     evil = fr.build_fleet({EVIL: record(EVIL, checked=False, msg="line1\nline2 | " + EVIL)})
-    md = fr.render_markdown(evil)
+    md = rr.render_markdown(evil)
     for line in md.splitlines():
         if line.startswith("| ") and "could not" not in line:
             # every row has as many unescaped pipes as its header
             assert len(re.findall(r"(?<!\\)\|", line)) in (8, 11, 13), line
-    assert fr.md_cell(EVIL) == "\\<img src=x onerror=\"alert(1)\"\\>&'\\|\\`\\*"
-    assert EVIL not in md and md.count(fr.md_cell(EVIL)) >= 4
+    assert rr.md_cell(EVIL) == "\\<img src=x onerror=\"alert(1)\"\\>&'\\|\\`\\*"
+    assert EVIL not in md and md.count(rr.md_cell(EVIL)) >= 4
     assert "\\<img" in md and "line1 line2 \\|" in md
 
 
@@ -174,7 +175,7 @@ def test_html_escapes_every_field():
                      cluster=EVIL, server=EVIL, remediate=False, warnings=[EVIL]),
         "dead": record("dead", checked=False, msg=EVIL),
     }, title=EVIL, generated_at=EVIL, generated_by=EVIL)
-    page = fr.render_html(fleet)
+    page = rr.render_html(fleet)
     body = _strip_script(page)
     assert "<img" not in body and 'onerror="' not in body
     assert body.count("&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;&#x27;|`*") >= 10
@@ -185,13 +186,13 @@ def test_html_escapes_every_field():
 
 
 def test_html_is_self_contained_and_sortable(fleet):
-    page = fr.render_html(fleet)
+    page = rr.render_html(fleet)
     assert page.startswith("<!DOCTYPE html>")
     assert not re.search(r"""(src|href)\s*=|@import|url\(|<link|<script\s+[^>]""", page)   # no external assets
     assert "default-src 'none'" in page
     assert '<table class="sortable" id="releases">' in page
     headers = re.findall(r'<th data-key="([a-z_]+)" data-type="(\w+)">', page)
-    assert [h[0] for h in headers] == [c[0] for c in fr.CLUSTER_COLUMNS + fr.RELEASE_COLUMNS]
+    assert [h[0] for h in headers] == [c[0] for c in rr.CLUSTER_COLUMNS + rr.RELEASE_COLUMNS]
     assert ("age_seconds", "number") in headers
     assert '<td class="num" data-sort="5400">1h 30m</td>' in page
     assert 'addEventListener(\'click\'' in page
@@ -201,7 +202,7 @@ def test_html_is_self_contained_and_sortable(fleet):
 
 
 def test_html_without_releases_or_errors():
-    page = fr.render_html(fr.build_fleet({"a": record("a")}))
+    page = rr.render_html(fr.build_fleet({"a": record("a")}))
     assert 'id="no-releases"' in page and 'id="no-errors"' in page and 'id="releases"' not in page
 
 
@@ -214,7 +215,7 @@ def test_normalize_tolerates_odd_records():
 
 
 def test_prom_metrics_are_built_from_the_release_states(fleet):
-    text = fr.render_prom(fleet)
+    text = rr.render_prom(fleet)
     assert ('helm_unstick_release_pending_age_seconds{cluster="prod",namespace="shop",release="api",'
             'status="pending-upgrade",revision="3",state="refused"} 5400') in text
     assert 'release="web"' not in text                                   # remediated: no longer pending
@@ -222,9 +223,9 @@ def test_prom_metrics_are_built_from_the_release_states(fleet):
     assert 'helm_unstick_cluster_releases{cluster="prod",state="remediated"} 1' in text
     assert 'helm_unstick_cluster_scan_duration_seconds{cluster="prod"} 1.250' in text
     assert 'helm_unstick_run_timestamp_seconds{mode="remediate"} 1795000000.000' in text
-    assert text.count("# TYPE ") == len(fr.METRICS) and text.endswith("\n")
+    assert text.count("# TYPE ") == len(rr.METRICS) and text.endswith("\n")
     odd = fr.build_fleet({'a"b\\c\nd': record('a"b\\c\nd', [entry('w"e\\b\n', "stuck")])})
-    assert 'cluster="a\\"b\\\\c\\nd"' in fr.render_prom(odd) and 'release="w\\"e\\\\b\\n"' in fr.render_prom(odd)
+    assert 'cluster="a\\"b\\\\c\\nd"' in rr.render_prom(odd) and 'release="w\\"e\\\\b\\n"' in rr.render_prom(odd)
 
 
 def test_pending_hosts_stay_out_even_when_the_role_passes_them_with_empty_records():
@@ -242,8 +243,8 @@ def test_each_cluster_says_where_its_helm_keeps_records():
     assert (by_host["pg"]["storage_driver"], by_host["pg"]["database"], by_host["pg"]["records"]) == (
         "sql", "db.example:5432/helm", "sql db.example:5432/helm")
     assert by_host["k8s"]["records"] == "secret"
-    assert "| pg | pg-ctx | https://pg.example:6443 | sql db.example:5432/helm | yes | clean |" in fr.render_markdown(fleet)
-    assert "<td>sql db.example:5432/helm</td>" in fr.render_html(fleet)
+    assert "| pg | pg-ctx | https://pg.example:6443 | sql db.example:5432/helm | yes | clean |" in rr.render_markdown(fleet)
+    assert "<td>sql db.example:5432/helm</td>" in rr.render_html(fleet)
 
 
 # -- merge mode: the slices of a sliced job, one report ------------------------------------------------------
@@ -251,7 +252,7 @@ def test_merged_slices_are_the_report_of_one_run(fleet):
     results = {h: record(h, [entry("web", "stuck", cluster=h)], remediate=False) for h in ("a", "b", "c", "d")}
     results["c"] = record("c", checked=False, msg="cluster c: cannot scan Helm releases", remediate=False)
     one_run = fr.build_fleet(results, ["a", "b", "c", "d"], "t1", generated_by="ops@ctl")
-    parts = [json.loads(fr.render_json(fr.build_fleet({h: results[h] for h in hosts}, hosts, "t0",
+    parts = [json.loads(rr.render_json(fr.build_fleet({h: results[h] for h in hosts}, hosts, "t0",
                                                       generated_by="ops@ctl")))
              for hosts in (["a", "c"], ["b", "d"])]   # AWX's two slices of a, b, c, d
     merged = fr.merge(parts, generated_at="t1", generated_by="ops@ctl")
@@ -263,7 +264,7 @@ def test_merged_slices_are_the_report_of_one_run(fleet):
 
 
 def test_merge_refuses_a_host_in_two_reports_naming_it(fleet):
-    part = json.loads(fr.render_json(fleet))
+    part = json.loads(rr.render_json(fleet))
     other = fr.build_fleet({"x": record("x")}, ["x"])
     with pytest.raises(fr.MergeError, match=r"host\(s\) in more than one report: dead \(reports 1, 3\), "
                                             r"ghost \(reports 1, 3\), prod \(reports 1, 3\), stage \(reports 1, 3\)"):
