@@ -6,7 +6,8 @@ Seeding: one release is installed with the real Helm SDK on a throwaway
 server; its Secret is re-labelled and re-encoded for every release/revision
 (real Helm records, the payload Helm wrote, only name/namespace/version/status
 changed). Stuck releases are the first ``stuck`` ones: their newest revision is
-``pending-upgrade``, two hours old (``modifiedAt``), so past any usual min_age.
+``pending-upgrade``, two hours old (``creationTimestamp``, what its age is measured from), so past any usual
+min_age.
 
 Every server listens on 127.0.0.1 only.
 """
@@ -82,6 +83,7 @@ def seed_objects(template, releases, revisions, stuck, namespaces, manifest_kb=0
             labels = dict(meta0.get("labels") or {}, name=name, status=status, version=str(rev),
                           modifiedAt=str(int(NOW - 7200 + rev)))
             meta = dict(meta0, name="sh.helm.release.v1.%s.v%d" % (name, rev), namespace=ns, labels=labels,
+                        creationTimestamp=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW - 7200 + rev)),
                         resourceVersion=str(len(objects) + 2))  # loaded as is: writes need one
             obj = dict(template, metadata=meta, data=dict(template["data"], release=encode(rel)))
             objects.append(obj)

@@ -29,7 +29,8 @@ def pytest_configure(config):
     if only_unit_tests(config):
         return
     # the real helm CLIs are part of what the project claims: missing ones fail the run, never skip
-    missing = tools.missing_tools() + pgserver.missing_binaries()   # + PostgreSQL's server (the sql driver)
+    # + PostgreSQL's server (the sql driver), ansible-rulebook and Java (Event-Driven Ansible)
+    missing = tools.missing_tools() + pgserver.missing_binaries() + tools.missing_eda()
     if missing:
         raise pytest.UsageError("\n".join(missing))
 

@@ -149,16 +149,17 @@ options:
     default: true
   liveness_checks:
     description:
-      - Before acting on a pending revision older than O(min_age), look for signs that the operation is still
-        going on; any sign makes it V(possibly_running), listed with the evidence, and it is never acted on.
-        Made when remediating (and in check mode), not by a report-only run (O(remediate=false)), which stays
-        as cheap as its scan and reports by age alone.
+      - For a pending revision older than O(min_age), look for signs that the operation is still going on;
+        any sign makes it V(possibly_running), listed with the evidence, and it is never acted on. Made by
+        every run that finds one, report-only runs (O(remediate=false)) included, so a report never calls a
+        live operation stuck.
       - What is looked at, with at most 10 GETs per stuck release (counted in RV(liveness_requests)), is
         the Job and Pod hooks of the pending revision (named in its record) that have not finished (up to 4);
         the objects of its manifest, workloads first (up to 6), written by helm's field manager (a
         C(managedFields) entry of a manager named C(helm*)) less than O(min_age) ago; and, in the record itself,
-        a hook helm started less than O(min_age) ago. The record's own C(modifiedAt) is what its age is
-        measured from already.
+        a hook helm started less than O(min_age) ago. The revision's age itself is the time since its record
+        was created (C(metadata.creationTimestamp), or the C(createdat) column with O(storage_driver=sql)),
+        never the C(modifiedAt) label, which helm copies from the previous revision.
       - An object that cannot be read (RBAC) is a warning, not evidence. Not made with O(storage_driver=sql).
     type: bool
     default: true

@@ -181,7 +181,8 @@ summary:
       type: int
       returned: always
     in_progress:
-      description: Pending releases younger than C(min_age), never touched.
+      description: Pending releases left alone as possibly live, never touched (younger than C(min_age), or
+        older but C(possibly_running)).
       type: int
       returned: always
     errors:

@@ -23,9 +23,12 @@ description:
     cluster that was read, every write is conditional, and every outcome is verified on the cluster.
   - O(phase=before) reads the helm CLI's version (older than O(min_helm_version) fails), then the release. A newest
     revision stuck in a pending state for at least O(min_age) is remediated as M(helmops.unstick.helm_unstick)
-    would (O(strategy), O(pending_install)); a younger one may be a deploy still running, so the task fails
-    ("retry later") and touches nothing. Returns RV(from_revision) and RV(good_revision), the revision a failed
-    upgrade goes back to, and the upgrade flags this helm version wants (RV(helm_flags)).
+    would (O(strategy), O(pending_install)); a younger one may be a deploy still running, and so may an older
+    one the liveness checks of M(helmops.unstick.helm_unstick) find signs of life in (an unfinished hook, objects
+    helm wrote within O(min_age)). Then the task fails ("retry later"), naming the revision, its age and the
+    signs, and touches nothing. The age is the time since helm created the revision's record (server clock). Returns
+    RV(from_revision) and RV(good_revision), the revision a failed upgrade goes back to, and the upgrade flags
+    this helm version wants (RV(helm_flags)).
   - O(phase=after) checks that the upgrade landed (the newest revision is deployed, not below O(from_revision)).
     If it did not, or O(upgrade_failure) says the upgrade task failed, the release is put back (with O(rescue)) -
     a revision the failed upgrade left pending is remediated at any age, a failed one is rolled back to
@@ -45,8 +48,8 @@ attributes:
     support: full
     description:
       - Reads the release and says what would happen (would unlock, would roll back, would upgrade, would stop);
-        writes nothing. A pending revision younger than O(min_age) is a warning and RV(proceed) is false, not a
-        failure.
+        writes nothing. A pending revision younger than O(min_age), or older but possibly still running, is a
+        warning and RV(proceed) is false, not a failure.
   diff_mode:
     support: full
     description: Shows the release's newest revision and status before and after the phase.
@@ -163,7 +166,7 @@ server:
   type: str
 found:
   description: O(phase=before). The newest revision as the phase found it (C(status) V(missing) when there is none),
-    with C(age_seconds) and C(state) (V(healthy), V(stuck), V(in_progress), V(unfinished), V(error)).
+    with C(age_seconds) and C(state) (V(healthy), V(stuck), V(in_progress), V(possibly_running), V(unfinished), V(error)).
   returned: when O(phase=before)
   type: dict
 from_revision:

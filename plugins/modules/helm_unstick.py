@@ -34,7 +34,9 @@ description:
   - Release values (the C(config) of a release, often holding passwords) are never returned or logged.
     Only backups contain them, O(backup_dir) files, or with O(backup=cluster) objects of the driver's kind in
     the release's own namespace (so they never leave the cluster).
-  - Before acting on a pending revision older than O(min_age), O(liveness_checks) look for signs of a live
+  - A pending revision's age is the time since helm created its record, on the API server's clock (the
+    C(createdat) column with O(storage_driver=sql)).
+  - For a pending revision older than O(min_age), O(liveness_checks) look for signs of a live
     operation (unfinished hook Jobs or Pods, the release's objects written by helm within O(min_age)); any sign
     makes it V(possibly_running), never acted on. Every remediation, refusal and resume is recorded as a
     Kubernetes Event in the release's namespace (O(events)). M(helmops.unstick.helm_restore) undoes a run from

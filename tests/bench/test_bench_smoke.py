@@ -53,8 +53,9 @@ def test_growth():
     assert header == ["revisions/release", "stuck", "records", "module requests", "module bytes",
                       "module bytes/stuck", "module scan s", "Helm list bytes", "Helm list s"]
     assert [(r[0], r[1]) for r in rows] == [("2", "1"), ("2", "2"), ("3", "1"), ("3", "2")]
-    # two cluster-wide lists (odd statuses, our claims), then a history list and a GET per stuck release
-    assert [int(r[3]) for r in rows] == [4, 6, 4, 6]
+    # two cluster-wide lists (odd statuses, our claims), then a history list and a GET per stuck release, and
+    # its liveness check (one GET: the chart's ConfigMap; report-only runs look too)
+    assert [int(r[3]) for r in rows] == [5, 8, 5, 8]
 
 
 def test_fleet():

@@ -25,7 +25,8 @@ CLEAN_VENV = Path(os.environ.get("HELMOPS_USER_VENV") or ROOT / ".tools" / "venv
 # What the tarball holds: the collection's content and nothing of the development set-up. Every file of the
 # tree under these paths ships, and nothing else (besides Galaxy's MANIFEST.json and FILES.json).
 SHIPPED_FILES = {"README.md", "LICENSE", "CHANGELOG.rst", "execution-environment.yml"}
-SHIPPED_DIRS = ("plugins/", "roles/", "playbooks/", "meta/", "docs/", "awx/", "changelogs/", "tests/sanity/")
+SHIPPED_DIRS = ("plugins/", "roles/", "playbooks/", "meta/", "docs/", "awx/", "changelogs/", "tests/sanity/",
+                "extensions/eda/")
 # development helpers inside shipped directories (they need the checkout's test servers)
 NOT_SHIPPED = {"docs/make_screenshot.py"}
 # named outright, so a build_ignore slip cannot pass as "the tree changed"
@@ -33,9 +34,10 @@ MUST_SHIP = {"MANIFEST.json", "FILES.json", "LICENSE", "CHANGELOG.rst", "changel
              "meta/runtime.yml", "plugins/modules/helm_unstick.py", "plugins/inventory/kubeconfig.py",
              "roles/stuck_releases/tasks/main.yml", "roles/guarded_upgrade/tasks/main.yml",
              "playbooks/remediate.yml", "playbooks/report.yml", "playbooks/safe_upgrade.yml",
-             "tests/sanity/ignore-2.19.txt"}
+             "tests/sanity/ignore-2.19.txt", "extensions/eda/plugins/event_source/stuck_releases.py",
+             "extensions/eda/rulebooks/remediate.yml", "extensions/eda/rulebooks/remediate_awx.yml"}
 NEVER_SHIP = ("requirements.txt", "pytest.ini", "scripts/", "demo/", "bench/", "tests/support/", "tests/e2e/",
-              "tests/unit/", "tests/integration/", "extensions/", ".venv/", ".tools/", ".demo/", ".ci/",
+              "tests/unit/", "tests/integration/", "extensions/molecule/", ".venv/", ".tools/", ".demo/", ".ci/",
               "helm-stuck-report/")
 
 

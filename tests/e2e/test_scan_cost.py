@@ -65,12 +65,22 @@ def test_history_size_does_not_change_the_scan(tmp_path, template):
     assert [e["name"] for e in short["stuck"]] == [e["name"] for e in deep["stuck"]] == [
         "app-00000", "app-00001", "app-00002"]
     assert d_stats["requests"] == s_stats["requests"]               # 10x the history, same requests
-    assert d_stats["by_verb"]["get"]["requests"] == 3               # full records: only the stuck ones
+    # full records: only the stuck ones; then the liveness checks (a stuck release may be live: report-only
+    # runs look too), one GET per hook or object of the release
+    assert d_stats["by_verb"]["get"]["requests"] == 3 + deep["liveness_requests"]
+    assert deep["liveness_requests"] == 3 * liveness_targets(template)
     assert d_stats["bytes"] < 0.02 * d_total                        # a sliver of what the records weigh
     # everything listed is metadata only, and the first list is filtered on the server
     lists = [r for r in d_log if r["method"] == "GET" and "/secrets" in r["path"] and "sh.helm" not in r["path"]]
     assert lists and all("PartialObjectMetadataList" in (r["accept"] or "") for r in lists)
     assert "labelSelector=" in lists[0]["path"] and "status" in lists[0]["path"]
+
+
+def liveness_targets(template):
+    """The liveness checks' GETs for one stuck release of the bench's chart (liveness.targets)."""
+    from ansible_collections.helmops.unstick.plugins.module_utils.release import liveness
+    assert bench.decode(template["data"]["release"])["manifest"]
+    return len(liveness.targets(bench.decode(template["data"]["release"]), "ns"))
 
 
 def expected_requests(stuck, namespaces):
@@ -85,8 +95,10 @@ def test_cost_grows_with_the_stuck_count(tmp_path, template):
     for stuck in (1, 4, 16, 120):
         result, stats, _, _ = scan(tmp_path, template, releases=150, revisions=5, stuck=stuck)
         assert result["summary"]["stuck"] == stuck
-        assert stats["requests"] == expected_requests(stuck, 4), (stuck, stats)
-        assert stats["by_verb"]["get"]["requests"] == stuck
+        checks = stuck * liveness_targets(template)
+        assert result["liveness_requests"] == checks
+        assert stats["requests"] == expected_requests(stuck, 4) + checks, (stuck, stats)
+        assert stats["by_verb"]["get"]["requests"] == stuck + checks
 
 
 def test_big_lists_are_paged(tmp_path, template):

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """ansible-lint (production profile, offline; config in .ansible-lint) passes on
-the collection's roles and playbooks and the molecule scenario (awx/ and the EE: test_awx_lint.py)."""
+the collection's roles and playbooks, the EDA rulebooks and the molecule scenario (awx/ and the EE:
+test_awx_lint.py)."""
 
 import os
 import re
@@ -14,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_ansible_lint_production_profile_passes_on_roles_playbooks_and_molecule():
     lint = Path(sys.executable).parent / "ansible-lint"
     env = dict(os.environ, NO_COLOR="1", ANSIBLE_LINT_NODEPS="0")
-    proc = subprocess.run([str(lint), "--offline", "-vv", "roles/", "playbooks/", "extensions/molecule/default/"],
+    proc = subprocess.run([str(lint), "--offline", "-vv", "roles/", "playbooks/", "extensions/molecule/default/",
+                           "extensions/eda/rulebooks/"],
                           cwd=str(ROOT), env=env, capture_output=True, text=True, timeout=300)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
@@ -24,3 +26,6 @@ def test_ansible_lint_production_profile_passes_on_roles_playbooks_and_molecule(
     # the molecule scenario's playbooks were linted as playbooks
     for step in ("create", "converge", "verify", "destroy"):
         assert "Examining extensions/molecule/default/%s.yml of type playbook" % step in out, (step, out)
+    # the rulebooks were linted as rulebooks (ansible-rulebook's schema)
+    for rulebook in ("remediate", "remediate_awx"):
+        assert "Examining extensions/eda/rulebooks/%s.yml of type rulebook" % rulebook in out, (rulebook, out)

@@ -16,6 +16,7 @@ from ansible_collections.helmops.unstick.plugins.module_utils.release.records im
     decode_payload,
     encode_payload,
     format_http_date,
+    format_time,
 )
 
 NOW = 1795000000.0
@@ -133,7 +134,10 @@ class FakeHelm:
 def history(make_release, make_object, name, statuses, age=3600, namespace="apps", now=NOW):
     objs = []
     for rev, status in enumerate(statuses, 1):
+        # dated by its creation (what a pending revision's age is measured from); modifiedAt as real helm
+        # leaves it on a new record: the previous revision's, older (never an age)
         obj = make_object(make_release(name=name, namespace=namespace, version=rev, status=status),
-                          labels_extra={"modifiedAt": str(int(now - age))}, resource_version=str(rev * 10))
+                          labels_extra={"modifiedAt": str(int(now - age - 86400))},
+                          creation=format_time(now - age), resource_version=str(rev * 10))
         objs.append(obj)
     return objs

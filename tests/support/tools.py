@@ -4,6 +4,8 @@ builds into .tools/ (versions pinned in scripts/tool-versions), and the helm sta
 failing or hanging on purpose (tests/support/bin/helm)."""
 
 import os
+import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -47,6 +49,24 @@ def missing_tools():
             for path, what in ((HELM3, "helm " + HELM3_VERSION), (HELM4, "helm " + HELM4_VERSION),
                                (KUBE_APISERVER, "kube-apiserver " + KUBE_VERSION), (ETCD, "etcd " + ETCD_VERSION))
             if not (path.is_file() and os.access(str(path), os.X_OK))]
+
+
+#: Event-Driven Ansible's runner (requirements.txt) in the virtualenv the tests run in
+ANSIBLE_RULEBOOK = Path(sys.executable).parent / "ansible-rulebook"
+
+
+def missing_eda():
+    """Messages for what the EDA tests need and is missing: ansible-rulebook, and the Java its rule engine
+    (drools-jpy) runs on. The suite fails on them, as on a missing helm."""
+    missing = []
+    if not (ANSIBLE_RULEBOOK.is_file() and os.access(str(ANSIBLE_RULEBOOK), os.X_OK)):
+        missing.append("%s is missing: run scripts/bootstrap (requirements.txt pins ansible-rulebook and drools-jpy)"
+                       % ANSIBLE_RULEBOOK)
+    java_home = os.environ.get("JAVA_HOME")
+    if not (shutil.which("java") or (java_home and os.access(os.path.join(java_home, "bin", "java"), os.X_OK))):
+        missing.append("java is missing: ansible-rulebook's rule engine (drools-jpy) needs a Java 17 JDK "
+                       "(Debian: openjdk-17-jdk-headless)")
+    return missing
 
 
 #: ``@both_helms``: run a test once with real helm 3 and once with real helm 4 (the ``helm_bin`` fixture)

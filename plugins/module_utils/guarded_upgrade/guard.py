@@ -68,9 +68,10 @@ def _diff(job, where, before, after):
 def before(job, namespace, name, min_age_shown):
     """The phase before the upgrade; returns its result (``proceed``: whether the upgrade may start).
 
-    Raises GuardStop when it must not: a pending revision younger than min_age (a live deploy?), a release
-    that cannot be judged, or a stuck one that could not be unstuck. In check mode nothing is written and a
-    live deploy is a warning with ``proceed`` false, not a failure."""
+    Raises GuardStop when it must not: a pending revision younger than min_age or older but possibly still
+    running (the liveness checks helm_unstick makes: a live deploy?), a release that cannot be judged, or a
+    stuck one that could not be unstuck. In check mode nothing is written and a live deploy is a warning
+    with ``proceed`` false, not a failure."""
     where = "%s/%s" % (namespace, name)
     scan = job.scan_release(namespace, name)
     cls = scan.classification
@@ -123,8 +124,8 @@ def after(job, namespace, name, from_revision, good, failure, rescue=True, targe
     both what failed and what the rescue did. In check mode nothing is written."""
     where = "%s/%s" % (namespace, name)
     # min_age 0: a revision our own failed upgrade left pending is stuck at any age (plan_rescue decides
-    # whether it is ours)
-    scan = job.scan_release(namespace, name, min_age=0)
+    # whether it is ours); no liveness checks: our own upgrade's writes are no sign of another operation
+    scan = job.scan_release(namespace, name, min_age=0, liveness=False)
     newest = _view(scan)
     error = guard_plan.upgrade_error(failure) if failure else None
     problem = guard_plan.landed(from_revision, newest)

@@ -19,6 +19,7 @@ from ansible_collections.helmops.unstick.plugins.module_utils.release.state impo
     GOOD_STATUSES,
     KIND_HEALTHY,
     KIND_IN_PROGRESS,
+    KIND_POSSIBLY_RUNNING,
     KIND_STUCK,
     KIND_UNFINISHED,
     PENDING_STATUSES,
@@ -30,7 +31,7 @@ LOCKED = "another operation (install/upgrade/rollback) is in progress"
 #: what the phase before the upgrade does (``judge_before``)
 GO = "go"              # healthy, or no release yet: upgrade as it is
 UNSTICK = "unstick"    # stuck, or an unfinished remediation of ours: remediate first
-WAIT = "wait"          # a pending revision younger than min_age (a live deploy?): stop, retry later
+WAIT = "wait"          # a pending revision younger than min_age, or possibly running (a live deploy?): stop
 BROKEN = "broken"      # the records cannot be judged: stop, touch nothing
 
 #: what the rescue does (``plan_rescue``)
@@ -102,12 +103,13 @@ def judge_before(classification, summary):
     (``classification`` None: no record, a first install)."""
     if classification is None:
         return GO, "no release yet (the upgrade installs it)"
-    if classification.kind not in (KIND_HEALTHY, KIND_STUCK, KIND_UNFINISHED, KIND_IN_PROGRESS):
+    if classification.kind not in (KIND_HEALTHY, KIND_STUCK, KIND_UNFINISHED, KIND_IN_PROGRESS,
+                                   KIND_POSSIBLY_RUNNING):
         return BROKEN, classification.reason
     if summary is not None and summary.get("status") != classification.status:
         return BROKEN, ("the status label of revision %s says %s but its record says %s"
                         % (classification.revision, classification.status, summary.get("status")))
-    if classification.kind == KIND_IN_PROGRESS:
+    if classification.kind in (KIND_IN_PROGRESS, KIND_POSSIBLY_RUNNING):
         return WAIT, classification.reason
     if classification.kind in (KIND_STUCK, KIND_UNFINISHED):
         return UNSTICK, classification.reason
@@ -117,7 +119,9 @@ def judge_before(classification, summary):
 def live_operation(where, classification, min_age):
     """The "retry later" message for a release a live operation may hold (``judge_before`` said WAIT)."""
     cls = classification
-    if cls.claim is not None or cls.age_seconds is None or cls.age_seconds < 0:
+    if cls.kind == KIND_POSSIBLY_RUNNING:   # its reason names status, age, min_age and the signs of life
+        found = "revision %s is %s" % (cls.revision, cls.reason)
+    elif cls.claim is not None or cls.age_seconds is None or cls.age_seconds < 0:
         found = "revision %s is %s: %s" % (cls.revision, cls.status, cls.reason)
     else:
         found = "revision %s is %s and only %ss old (min_age %s)" % (

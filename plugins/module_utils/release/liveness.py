@@ -9,7 +9,7 @@ Age alone cannot tell a dead operation from a slow one: a pre-upgrade hook Job t
 helm that keeps applying objects, is alive. So, for a release about to be remediated, we look at:
 
 * the record itself (no request): a hook Helm started within ``min_age`` (its ``last_run.started_at``);
-  the record's own ``modifiedAt`` is already what its age is measured from;
+  the record's creation (when the operation started) is already what its age is measured from;
 * the hooks of the pending revision that are Jobs or Pods (their names are in the record): one GET each, at
   most MAX_HOOKS; one that has not finished is evidence;
 * the objects of its manifest, workloads first: one metadata GET each, at most MAX_OBJECTS; a

@@ -75,8 +75,8 @@ RevisionMeta = namedtuple("RevisionMeta", [
     "status",            # value of the ``status`` label (str or None)
     "object_name",       # storage object name (str or None)
     "resource_version",  # metadata.resourceVersion (str or None)
-    "created_at",        # epoch seconds from creationTimestamp / createdAt label, or None
-    "modified_at",       # epoch seconds from the ``modifiedAt`` label, or None
+    "created_at",        # epoch seconds the record was created (server's creationTimestamp; see meta_from_object)
+    "modified_at",       # epoch seconds from the ``modifiedAt`` label, or None (never an age: Helm copies it)
     "claim",             # a ``claims.Claim`` when this record carries our claim, else None
 ], defaults=(None,))
 
@@ -201,10 +201,16 @@ def meta_from_object(obj):
       neither -> ``RecordError("cannot determine release name")``.
     * status: the ``status`` label (``None`` when absent; classification
       reports that as an error).
-    * created_at: ``creationTimestamp``, else the ``createdAt`` label (epoch).
-    * modified_at: the ``modifiedAt`` label (epoch seconds, set by Helm on
-      every update); a non-numeric value raises ``RecordError`` because a
-      wrong age could lead to acting on a live operation.
+    * created_at: when the record was created, on the server's clock:
+      ``creationTimestamp`` (the SQL driver's ``createdat`` column, see
+      ``sql/rows.py``). Helm creates every pending revision's record, so
+      this is when the pending operation started: what its age is measured
+      from. Only an object without a creation time (never one the API
+      returns) falls back to Helm's ``createdAt`` label.
+    * modified_at: the ``modifiedAt`` label (epoch seconds). Never an age:
+      Helm copies it from the previous revision onto a new record, so a
+      live upgrade's record carries the previous revision's time. A
+      non-numeric value raises ``RecordError`` (a corrupt record).
     """
     if not isinstance(obj, dict):
         raise RecordError(REASON_NO_RELEASE, "object is not a mapping")
@@ -324,7 +330,8 @@ def failed_labels(labels, now_epoch):
     """Return a copy of storage-object ``labels`` for a record marked failed.
 
     Sets ``status=failed`` and ``modifiedAt=<int now_epoch>`` (what Helm's
-    driver ``Update`` does); every other label is kept.
+    driver ``Update`` does for a record that has none; no age is read from
+    it); every other label is kept.
     """
     new = dict(labels or {})
     new["status"] = "failed"

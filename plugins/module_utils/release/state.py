@@ -94,12 +94,15 @@ def rollback_landed(was_revision, newest, description, target):
     return None
 
 
-def _age(meta, now):
-    """Seconds since the newest revision last changed, or None if unknown."""
-    ref = meta.modified_at if meta.modified_at is not None else meta.created_at
-    if ref is None:
+def record_age(meta, now):
+    """Seconds since the revision's record was created (server clock), or None if unknown.
+
+    Helm creates a pending revision's record when the operation starts, so its creation time is the
+    operation's start. Never the ``modifiedAt`` label: Helm copies it from the previous revision onto the
+    new record, so a live upgrade would look as old as the last change before it."""
+    if meta.created_at is None:
         return None
-    return now - ref
+    return now - meta.created_at
 
 
 def classify_release(revisions, now, min_age):
@@ -114,14 +117,14 @@ def classify_release(revisions, now, min_age):
     * ``pending-*`` younger than ``min_age`` -> ``in_progress``;
     * ``pending-*`` with negative age (record dated in the future, clock
       skew) -> ``in_progress``: never act on it;
-    * ``pending-*`` whose age cannot be determined (no ``modifiedAt`` label
-      and no creation time) -> ``error`` "cannot determine age": acting
+    * ``pending-*`` whose age cannot be determined (no creation time)
+      -> ``error`` "cannot determine age": acting
       blindly could break a live operation;
     * any other status -> ``error`` "unknown status 'xyz'"; no status label
       -> ``error`` "missing status label";
     * two records claiming the newest revision -> ``error``.
 
-    Age = ``now`` - (``modified_at`` if set, else ``created_at``).
+    Age = ``now`` - ``created_at`` (``record_age``), both on the server's clock.
     ``revisions`` must be non-empty and belong to one release.
     """
     if not revisions:
@@ -131,7 +134,7 @@ def classify_release(revisions, now, min_age):
     ordered = sorted(revisions, key=lambda m: m.revision)
     newest = ordered[-1]
     good = last_good_revision(ordered, newest.revision)
-    age = _age(newest, now)
+    age = record_age(newest, now)
     age_seconds = int(age // 1) if age is not None else None
 
     def result(kind, reason=None, claim=None):
@@ -167,6 +170,18 @@ def _classify_claim(result, claim, now):
         return result(KIND_IN_PROGRESS, "a helmops.unstick run is finishing its work: %s, for up to %d more "
                       "seconds" % (goal, int(claim.until - now)), claim)
     return result(KIND_UNFINISHED, "unfinished remediation: %s did not complete" % goal, claim)
+
+
+def judge_release(revisions, now, min_age, probe=None):
+    """THE decision for one release, wherever a release is judged (helm_unstick, report-only runs included,
+    the batch, helm_guard's phase before the upgrade): ``classify_release``, then, for a release it finds
+    stuck, the liveness checks: ``probe(classification)`` returns evidence sentences (liveness.py) that the
+    pending operation is still going on, or None when no check can be made. Stuck, in progress
+    (younger than ``min_age``) or possibly running (old enough, but seen alive: never acted on)."""
+    classification = classify_release(revisions, now, min_age)
+    if classification.kind != KIND_STUCK or probe is None:
+        return classification
+    return with_liveness(classification, probe(classification))
 
 
 def with_liveness(classification, evidence):

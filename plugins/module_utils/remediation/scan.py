@@ -29,9 +29,8 @@ from ansible_collections.helmops.unstick.plugins.module_utils.release.state impo
     KIND_HEALTHY,
     KIND_IN_PROGRESS,
     KIND_POSSIBLY_RUNNING,
-    KIND_STUCK,
     classify_release,
-    with_liveness,
+    judge_release,
 )
 from ansible_collections.helmops.unstick.plugins.module_utils.report import release_report as report
 
@@ -164,21 +163,24 @@ class Scanner:
                 metas = self._history(namespace, name, histories.get((namespace, name)))
                 if not metas:
                     continue
-                cls = classify_release(metas, now, self.settings.min_age)
+                cls, obj, release = self.judge(metas, now, self.settings.min_age)
                 if cls.kind == KIND_HEALTHY:
                     continue
                 entry = report.release_entry(cls)
                 if cls.kind == KIND_ERROR:
                     self._problem("%s: %s" % (where, cls.reason), entry)
                     continue
-                obj, release = self._load_newest(cls, metas)
+                if obj is None:
+                    obj, release = self._load_newest(cls, metas)
                 self.metas[(namespace, name)] = metas
-                cls = self._liveness(cls, obj, release, now)
             except StorageError as err:
                 self._problem("%s: %s" % (where, err.describe()), namespace=namespace, name=name)
                 continue
             except RecordError as err:
-                self._problem("%s: corrupt record (revision %s): %s" % (where, cls.revision, err), entry)
+                # the newest record (read for the liveness checks or here) cannot be decoded: judged by age
+                judged = cls or classify_release(metas, now, self.settings.min_age)
+                self._problem("%s: corrupt record (revision %s): %s" % (where, judged.revision, err),
+                              report.release_entry(judged))
                 continue
             summary = safe_summary(release)
             entry = report.release_entry(cls, summary=summary)
@@ -197,25 +199,37 @@ class Scanner:
             found.append(Release(cls, obj, release, summary, now=now))
         return found, now
 
-    def _liveness(self, cls, obj, release, now):
-        """A stuck release with signs of a live operation becomes possibly_running (classify.with_liveness)."""
-        # before acting only: a report-only run stays as cheap as its scan (check mode plans an action: checked)
-        if cls.kind != KIND_STUCK or self.prober is None or not self.settings.remediate:
-            return cls
-        probe = self.prober.probe(cls.namespace, release, now, self.settings.min_age)
-        self.liveness_requests.append(probe.requests)
-        for note in probe.unchecked:
-            self.warnings.append("cluster %s: release %s/%s: liveness check not made: %s"
-                                 % (self.cluster, cls.namespace, cls.name, note))
-        return with_liveness(cls, probe.evidence)
+    def judge(self, metas, now, min_age):
+        """(classification, newest record object, its release) of one release by state.judge_release, the
+        one decision: stuck, in progress or possibly running (the liveness checks run for every release
+        found stuck, report-only runs included: a report calling a live upgrade stuck sends someone to break
+        it). The newest record is read only for the checks: (cls, None, None) otherwise."""
+        loaded = []
+
+        def probe(cls):
+            obj, release = self._load_newest(cls, metas)
+            loaded.append((obj, release))
+            if self.prober is None:
+                return None
+            found = self.prober.probe(cls.namespace, release, now, min_age)
+            self.liveness_requests.append(found.requests)
+            for note in found.unchecked:
+                self.warnings.append("cluster %s: release %s/%s: liveness check not made: %s"
+                                     % (self.cluster, cls.namespace, cls.name, note))
+            return found.evidence
+        cls = judge_release(metas, now, min_age, probe)
+        obj, release = loaded[0] if loaded else (None, None)
+        return cls, obj, release
 
     def _event(self, cls, obj, reason, message, now, action=None):
         if self.events is not None:
             self.events.emit(cls.namespace, obj or {}, reason, message, now, action)
 
-    def scan_release(self, namespace, name, min_age=None):
+    def scan_release(self, namespace, name, min_age=None, liveness=True):
         """One named release, read in one scan (the guarded upgrade's): its records' metadata (one list,
-        whose answer also gives the server's time), then its newest record, whatever its state.
+        whose answer also gives the server's time), then its newest record, whatever its state. Judged as
+        every release is (``judge``); ``liveness`` False: by age alone (the guard's phase after its own
+        upgrade, whose writes are no sign of someone else's operation).
         ``classification`` is None when the release has no record. Raises StorageError or RecordError: a
         release that cannot be read cannot be judged."""
         items, date = self.storage.revisions_at(namespace, name)
@@ -223,8 +237,13 @@ class Scanner:
         metas = [meta_from_object(item) for item in items]
         if not metas:
             return Release(None, now=now)
-        cls = classify_release(metas, now, self.settings.min_age if min_age is None else min_age)
+        min_age = self.settings.min_age if min_age is None else min_age
+        if liveness:
+            cls, obj, release = self.judge(metas, now, min_age)
+        else:
+            cls, obj, release = classify_release(metas, now, min_age), None, None
         if cls.kind == KIND_ERROR:
             return Release(cls, now=now)
-        obj, release = self._load_newest(cls, metas)
+        if obj is None:
+            obj, release = self._load_newest(cls, metas)
         return Release(cls, obj, release, safe_summary(release), now=now)

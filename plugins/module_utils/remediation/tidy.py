@@ -36,7 +36,7 @@ def tidy(ctx, item, metas):
         obj = ctx.storage.get(item.namespace, meta.object_name)
         release = decode_payload((obj.get("data") or {}).get("release"), ctx.storage.driver)
         then = "tidy_history after the rollback of revision %s (run %s)" % (item.revision, ctx.run_id)
-        since = meta.modified_at or meta.created_at or ctx.now
+        since = meta.created_at or ctx.now   # when the record was created: when the operation started
         description = base.describe(meta.status, meta.revision, int(ctx.now - since), ctx.actor, ctx.now, then)
         ctx.storage.replace(base.unlocked_object(obj, release, description, ctx.now, ctx.storage.driver))
         done.append(meta.revision)

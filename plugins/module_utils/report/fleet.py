@@ -28,6 +28,7 @@ from ansible_collections.helmops.unstick.plugins.module_utils.report.release_rep
     STATE_ERROR,
     STATE_FAILED,
     STATE_IN_PROGRESS,
+    STATE_POSSIBLY_RUNNING,
     STATE_REFUSED,
     STATE_REMEDIATED,
     STATE_STUCK,
@@ -44,6 +45,9 @@ SCHEMA_VERSION = 2
 
 #: still locked (Helm refuses the next upgrade) after this run
 LOCKED_STATES = (STATE_STUCK, STATE_UNFINISHED, STATE_WOULD_REMEDIATE, STATE_REFUSED, STATE_FAILED)
+#: left alone because the operation may be live: the ``in_progress`` count, list and column (a possibly running
+#: one is pending past min_age, so a CI gate fails on it: a human has to look)
+IN_PROGRESS_STATES = (STATE_IN_PROGRESS, STATE_POSSIBLY_RUNNING)
 #: the ``errors`` count: what went wrong for a release (a guard refusal is the cluster's, not a release's)
 ERROR_STATES = (STATE_ERROR, STATE_FAILED, STATE_REFUSED)
 
@@ -110,6 +114,8 @@ def _row(entry, cluster_name, mode, guard):
         taken, result = "none", reason or "unknown error"
     elif state == STATE_IN_PROGRESS:
         taken, result = "none", reason or "in progress (younger than min_age): not touched"
+    elif state == STATE_POSSIBLY_RUNNING:
+        taken, result = "none (may still be running)", "left alone: %s" % (reason or "signs of a live operation")
     elif state == STATE_UNFINISHED:
         taken = "none"
         result = "unfinished: %s" % (reason or message or "an earlier remediation did not complete; "
@@ -163,6 +169,8 @@ def normalize_cluster(host, record):
         status, message = "refused", guard
     elif remaining:
         status = "stuck"
+    elif counts[STATE_POSSIBLY_RUNNING]:
+        status = "possibly running"
     elif counts[STATE_ERROR]:
         status = "errors"
     elif counts[STATE_REMEDIATED]:
@@ -200,13 +208,13 @@ def _views(rows):
     """The per-kind lists of report schema 1, derived from the rows (the one model): ``stuck`` (found
     stuck or unfinished), ``in_progress``, ``remediated`` (done: never check mode's would) and ``errors``."""
     return {"stuck": [r for r in rows if r["state"] in FOUND_STATES],
-            "in_progress": [r for r in rows if r["state"] == STATE_IN_PROGRESS],
+            "in_progress": [r for r in rows if r["state"] in IN_PROGRESS_STATES],
             "remediated": [r for r in rows if r["state"] == STATE_REMEDIATED],
             "errors": [r for r in rows if r["state"] in ERROR_STATES and not r["refused_by"]]}
 
 
 def _cluster_summary(counts):
-    return {"stuck": sum(counts[s] for s in FOUND_STATES), "in_progress": counts[STATE_IN_PROGRESS],
+    return {"stuck": sum(counts[s] for s in FOUND_STATES), "in_progress": sum(counts[s] for s in IN_PROGRESS_STATES),
             "remediated": counts[STATE_REMEDIATED], "would_remediate": counts[STATE_WOULD_REMEDIATE],
             "unfinished": counts[STATE_UNFINISHED], "refused": counts[STATE_REFUSED],
             "failed": counts[STATE_FAILED], "errors": sum(counts[s] for s in ERROR_STATES),
@@ -325,6 +333,11 @@ def cluster_problems(cluster):
         out.append("cluster %s: %s" % (cluster["host"], cluster["message"]))
     if cluster["remaining"]:
         out.append("cluster %s: %d release(s) still stuck" % (cluster["host"], cluster["remaining"]))
+    running = [r for r in cluster["releases"] if r["state"] == STATE_POSSIBLY_RUNNING]
+    if running:
+        out.append("cluster %s: %d release(s) pending past min_age and possibly still running, left alone: %s"
+                   % (cluster["host"], len(running), "; ".join("%s/%s revision %s (%s)" % (
+                       r["namespace"], r["name"], r["revision"], r["result"]) for r in running)))
     errors = cluster["errors"]
     if errors:
         reasons = "; ".join(r["result"] for r in errors)

@@ -16,12 +16,12 @@ import json
 from html import escape as _html_escape
 
 from ansible_collections.helmops.unstick.plugins.module_utils.report.fleet import (
+    IN_PROGRESS_STATES,
     LOCKED_STATES,
     MODE_CHECK,
     MODE_REPORT,
     STATE_ERROR,
     STATE_FAILED,
-    STATE_IN_PROGRESS,
     STATES,
     as_text,
     format_age,
@@ -301,7 +301,7 @@ def render_html(fleet):
 METRICS = (
     ("helm_unstick_release_pending_age_seconds", "gauge",
      "Age in seconds of a release's newest revision that is still pending after the run (state: stuck, "
-     "in_progress, unfinished, would_remediate, refused or failed), one series per release."),
+     "in_progress, possibly_running, unfinished, would_remediate, refused or failed), one series per release."),
     ("helm_unstick_cluster_checked", "gauge", "1 when the cluster was scanned, 0 when it could not be checked."),
     ("helm_unstick_cluster_releases", "gauge", "Releases of the cluster in each state (healthy ones are not counted)."),
     ("helm_unstick_cluster_scan_duration_seconds", "gauge", "Seconds helm_unstick took on the cluster."),
@@ -323,7 +323,7 @@ def render_prom(fleet):
     now = fleet.get("generated_epoch")
     samples = dict((name, []) for name, _t, _h in METRICS)
     for row in fleet["releases"]:
-        if row["state"] in LOCKED_STATES + (STATE_IN_PROGRESS,) and row.get("age_seconds") is not None:
+        if row["state"] in LOCKED_STATES + IN_PROGRESS_STATES and row.get("age_seconds") is not None:
             samples["helm_unstick_release_pending_age_seconds"].append(_sample(
                 "helm_unstick_release_pending_age_seconds",
                 [("cluster", row["cluster"]), ("namespace", row["namespace"]), ("release", row["name"]),

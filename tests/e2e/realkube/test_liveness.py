@@ -14,10 +14,12 @@ import time
 import pytest
 
 import helmfix
-from playbook_run import run_module
+from fleet_run import report_files, run_playbook, write_inventory
+from playbook_run import ROOT, run_module
 from realkube.stuck import kill, workload_chart
 
 pytestmark = pytest.mark.slow
+REPORT = ROOT / "playbooks" / "report.yml"
 
 _JOB_HOOK = """apiVersion: batch/v1
 kind: Job
@@ -112,6 +114,20 @@ def test_a_running_pre_upgrade_hook_job_is_possibly_running(tmp_path, kube, ns, 
     events = kube.store.list("events", shop)
     assert [(e["reason"], e["type"]) for e in events] == [("Refused", "Warning")], events
     assert "has not finished" in events[0]["message"]
+    # report.yml (report only: the liveness checks run there too) counts it in progress, and as a CI gate
+    # (stuck_releases_fail_on_stuck) fails on it: a release pending past min_age needs a human
+    inventory = write_inventory(tmp_path / "inventory.yml", {"c": {"stuck_releases_kubeconfig": kube.kubeconfig}})
+    gate = run_playbook(tmp_path, REPORT, inventory, {"stuck_releases_min_age": "2s", "stuck_releases_namespaces": [shop],
+                                                      "stuck_releases_fail_on_stuck": True,
+                                                      "stuck_releases_report_dir": str(tmp_path / "gate")})
+    assert gate.rc == 2 and gate.recap["c"]["failed"] == 1, gate.text
+    assert "1 release(s) pending past min_age and possibly still running, left alone: %s/web revision 2" % shop \
+        in " ".join(gate.stdout.split()), gate.text
+    data = json.loads(report_files(tmp_path / "gate")["json"].read_text())
+    assert (data["summary"]["in_progress"], data["summary"]["stuck"], data["summary"]["remaining"]) == (1, 0, 0)
+    assert [(r["state"], r["action_taken"]) for r in data["releases"]] == [("possibly_running",
+                                                                             "none (may still be running)")]
+    assert record(kube, shop, "web", 2)["metadata"]["resourceVersion"] == rv       # still not touched
 
     off = unstick(module_args(strategy="unlock", min_age="2s", namespaces=[shop], liveness_checks=False,
                               backup=["cluster"]))

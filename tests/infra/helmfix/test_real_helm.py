@@ -86,9 +86,12 @@ def test_configmap_driver_install_and_stuck_upgrade(kube):
 def test_age_record_rewrites_time_everywhere(kube, env):
     env.install("old", "shop")
     rev = helmfix.make_stuck_upgrade(env, kube, "old", "shop")
+    labels_before = kube.store.get("secrets", "shop", "sh.helm.release.v1.old.v%d" % rev)["metadata"]["labels"]
     helmfix.age_record(kube, "shop", "old", rev, 7200)
     obj = kube.store.get("secrets", "shop", "sh.helm.release.v1.old.v%d" % rev)
-    assert abs(kube.now() - 7200 - int(obj["metadata"]["labels"]["modifiedAt"])) < 5
+    assert abs(kube.now() - 7200 - helmfix._epoch(obj["metadata"]["creationTimestamp"])) < 5
+    assert abs(kube.now() - 7200 - int(obj["metadata"]["labels"]["modifiedAt"])) < 5     # as helm wrote it then
+    assert set(obj["metadata"]["labels"]) == set(labels_before)
     release = json.loads(helmfix.decode_record(obj))
     assert release["info"]["last_deployed"] == obj["metadata"]["creationTimestamp"]
     assert release["info"]["status"] == "pending-upgrade"
@@ -154,23 +157,26 @@ def test_age_record_store_rest_and_configmap(kube, tmp_path):
     assert "modifiedAt" not in before["metadata"]["labels"]                  # so no modifiedAt label
     helmfix.age_record(kube.store, "shop", "fresh", rev, 600)                 # a bare Store works too
     obj = kube.store.get("secrets", "shop", "sh.helm.release.v1.fresh.v1")
-    then = int(obj["metadata"]["labels"]["createdAt"])
+    then = helmfix._epoch(obj["metadata"]["creationTimestamp"])
     assert abs(kube.now() - 600 - then) < 5 and "modifiedAt" not in obj["metadata"]["labels"]
+    assert int(obj["metadata"]["labels"]["createdAt"]) == then                 # as helm wrote it then
     release = json.loads(helmfix.decode_record(obj))
     assert release["info"]["first_deployed"] == release["info"]["last_deployed"] == obj["metadata"]["creationTimestamp"]
 
     kube.clock_offset_seconds = -7200                                       # ages follow the server's clock
-    helmfix.age_record(make_api(kube), "shop", "fresh", rev, 60)           # through the REST API
+    helmfix.age_record(kube, "shop", "fresh", rev, 60)
     obj = kube.store.get("secrets", "shop", "sh.helm.release.v1.fresh.v1")
-    assert abs(time.time() - 7260 - int(obj["metadata"]["labels"]["createdAt"])) < 5
+    assert abs(time.time() - 7260 - helmfix._epoch(obj["metadata"]["creationTimestamp"])) < 5
     assert helmfix.LOCKED in helmfix.assert_locked(env, "fresh", "shop")    # still a valid, locked record
+    with pytest.raises(AssertionError, match="no API request can make a record older"):
+        helmfix.age_record(make_api(kube), "shop", "fresh", rev, 60)       # a real server keeps creationTimestamp
 
     cm_env = helmfix.HelmEnv(kube.kubeconfig, driver="configmap")
     cm_env.install("cm", "apps")
     rev = helmfix.make_stuck_upgrade(cm_env, kube, "cm", "apps")
     helmfix.age_record(kube, "apps", "cm", rev, 3600)                       # driver found by itself
     obj = kube.store.get("configmaps", "apps", "sh.helm.release.v1.cm.v%d" % rev)
-    assert abs(kube.now() - 3600 - int(obj["metadata"]["labels"]["modifiedAt"])) < 5
+    assert abs(kube.now() - 3600 - helmfix._epoch(obj["metadata"]["creationTimestamp"])) < 5
     assert json.loads(helmfix.decode_record(obj))["info"]["status"] == "pending-upgrade"
     assert helmfix.LOCKED in helmfix.assert_locked(cm_env, "cm", "apps")
 

@@ -65,6 +65,8 @@ def test_age_record_uses_the_servers_clock_and_replaces_over_rest(served):
     aged = helmfix.age_record(kube, "shop", "web", rev, 3600)
     stored = kube.store.get("secrets", "shop", helmfix.record_name("web", rev))
     server_now = kube.now()
+    # the creation time the server reports, through localkube's test hook (a PUT cannot change it)
+    assert abs(helmfix._epoch(stored["metadata"]["creationTimestamp"]) - (server_now - 3600)) < 5
     for label in ("createdAt", "modifiedAt"):
         assert abs(int(stored["metadata"]["labels"][label]) - (server_now - 3600)) < 5
     release = json.loads(helmfix.decode_record(stored))

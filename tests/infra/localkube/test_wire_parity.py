@@ -854,6 +854,47 @@ def test_watches_answer_alike(servers):
     assert last["type"] == "BOOKMARK" and last["object"]["metadata"].keys() == {"resourceVersion"}
 
 
+META_WATCH = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"   # the EDA event source's watch
+
+
+def _metadata_watches(server):
+    """The EDA event source's metadata-only list and watch (extensions/eda/plugins/event_source): initial events
+    up to a bookmark, and a watch from a list's resourceVersion that sees a record created, patched, deleted."""
+    listed = server.send("GET", q(SECRETS, labelSelector="metawatched"),
+                         headers={"Accept": META_LIST.split(",")[0]})
+    start = listed.json["metadata"]["resourceVersion"]
+    out = {"list": shape(listed)}
+    watcher = threading.Thread(target=lambda: out.__setitem__("changes", server.send(
+        "GET", q(SECRETS, watch=1, labelSelector="metawatched", resourceVersion=start, allowWatchBookmarks="true",
+                 timeoutSeconds=2), headers={"Accept": META_WATCH})))
+    watcher.start()
+    time.sleep(0.5)
+    server.send("POST", SECRETS, secret("metawatched", {"metawatched": "yes"}))
+    server.send("PATCH", SECRETS + "/metawatched", {"metadata": {"labels": {"more": "1"}}},
+                headers={"Content-Type": "application/merge-patch+json"})
+    server.send("DELETE", SECRETS + "/metawatched")
+    watcher.join(10)
+    out["initial"] = server.send("GET", q(SECRETS, watch=1, labelSelector="owner=helm", sendInitialEvents="true",
+                                          resourceVersionMatch="NotOlderThan", allowWatchBookmarks="true",
+                                          timeoutSeconds=1), headers={"Accept": META_WATCH})
+    return out
+
+
+def test_metadata_only_watches_answer_alike(servers):
+    """As Accept ...;as=PartialObjectMetadata asks: every event's object is PartialObjectMetadata (bookmarks
+    included), the same events in the same order, no record data."""
+    real, local = parallel(servers, _metadata_watches)
+    for case in ("changes", "initial"):
+        assert differences(watch_shape(real[case]), watch_shape(local[case])) == [], case
+    assert differences(real["list"], local["list"]) == []
+    changes = watch_shape(real["changes"])["events"]
+    assert [e[0] for e in changes] == ["ADDED", "MODIFIED", "DELETED"]
+    assert {e[1] for e in changes} == {"PartialObjectMetadata"}
+    assert watch_shape(real["initial"])["events"][-1][:2] == ("BOOKMARK", "PartialObjectMetadata")
+    for answer in (real["changes"], real["initial"], local["changes"], local["initial"]):
+        assert b'"data"' not in answer.raw
+
+
 # --- discovery --------------------------------------------------------------------------------------------------
 def test_legacy_discovery_of_the_served_resources_is_alike(servers):
     """kubectl and helm fall back to /api/v1 (see KNOWN): the entries of the kinds localkube serves are

@@ -221,14 +221,17 @@ def _rfc3339(epoch):
 
 
 def _age(obj, now, seconds):
-    """Rewrite one record in place so it looks ``seconds`` old at server time ``now``."""
+    """Rewrite one record in place so it looks ``seconds`` old at server time ``now``, as helm would have
+    written it back then: its creation time (what a pending revision's age is measured from), the time labels
+    helm wrote (those present: a new revision copies the previous one's ``modifiedAt``, so a live upgrade of
+    a release aged here carries an old ``modifiedAt``, as in life) and the payload's times."""
     then = int(now - seconds)
     stamp = _rfc3339(then)
+    obj["metadata"]["creationTimestamp"] = stamp
     labels = obj["metadata"].setdefault("labels", {})
-    for label in ("modifiedAt", "createdAt"):   # only those Helm wrote: a fresh pending-install has no modifiedAt
+    for label in ("modifiedAt", "createdAt"):
         if label in labels:
             labels[label] = str(then)
-    obj["metadata"]["creationTimestamp"] = stamp
     release = json.loads(decode_record(obj))
     info = release.setdefault("info", {})
     info["last_deployed"] = stamp
@@ -238,21 +241,19 @@ def _age(obj, now, seconds):
 
 
 def age_record(target, namespace, name, revision, seconds, driver=None):
-    """Make one release record look ``seconds`` older, as if the interrupted
-    operation had started back then: the ``modifiedAt`` and ``createdAt``
-    labels (those present: Helm 4 writes createdAt on create and modifiedAt on
-    update, so a never-updated pending-install record has no modifiedAt),
-    ``metadata.creationTimestamp`` and the payload's
-    ``info.last_deployed`` (and ``first_deployed`` if it would be later), all
-    measured from the API server's clock.
+    """Make one release record ``seconds`` older, as if the interrupted operation had started back then:
+    ``metadata.creationTimestamp`` (the server reports it; localkube's store is written directly, or through
+    its test hook when it runs as a process), the payload's ``info.last_deployed`` (and ``first_deployed`` if
+    it would be later), and helm's managedFields times on the release's objects, all measured from the API
+    server's clock; the ``createdAt``/``modifiedAt`` labels present, to that time too.
 
-    ``target``: a LocalKube (or anything with ``.store``), a localkube Store
-    (direct write, no validation), or a ``kubernetes.client.CoreV1Api`` (REST
-    GET + PUT; a real API server would ignore a creationTimestamp change).
-    ``driver``: "secret"/"configmap"; None finds whichever holds the record.
-    Returns the rewritten object."""
+    ``target``: a LocalKube (or anything with ``.store``: a remote one's store has ``set_creation``) or a
+    localkube Store. A ``kubernetes.client.CoreV1Api`` is refused: over the API no record can be made older
+    (a real API server keeps its creationTimestamp), so on a real server a test waits for real.
+    ``driver``: "secret"/"configmap"; None finds whichever holds the record. Returns the rewritten object."""
     if hasattr(target, "read_namespaced_secret"):
-        return _age_via_rest(target, namespace, name, revision, seconds, driver)
+        raise AssertionError("age_record: no API request can make a record older (the server keeps its "
+                             "creationTimestamp); use localkube's store, or wait on a real server")
     store = _store(target)
     drivers = [driver] if driver else ["secret", "configmap"]
     for drv in drivers:
@@ -264,7 +265,10 @@ def age_record(target, namespace, name, revision, seconds, driver=None):
                                                                   "/".join(drivers)))
     now = target.now() if hasattr(target, "now") else _epoch(store.clock())
     _age(obj, now, seconds)
-    store.put(obj, _resource(drv))
+    obj = store.put(obj, _resource(drv)) or obj
+    if hasattr(store, "set_creation"):
+        obj = store.set_creation(_resource(drv), namespace, record_name(name, revision),
+                                 _rfc3339(int(now - seconds)))
     _age_objects(store, namespace, json.loads(decode_record(obj)), int(now - seconds))
     return obj
 
@@ -291,27 +295,6 @@ def _age_objects(store, namespace, release, then):
                 changed = True
         if changed:
             store.put(live, resource)
-
-
-def _age_via_rest(api, namespace, name, revision, seconds, driver):
-    import email.utils
-    drivers = [driver] if driver else ["secret", "configmap"]
-    for drv in drivers:
-        read = api.read_namespaced_secret if drv == "secret" else api.read_namespaced_config_map
-        try:
-            resp = read(record_name(name, revision), namespace, _preload_content=False)
-        except Exception as err:   # kubernetes.client.ApiException: 404 -> try the other driver
-            if getattr(err, "status", None) == 404:
-                continue
-            raise
-        obj = json.loads(resp.data)
-        date = resp.headers.get("Date") if resp.headers else None
-        now = email.utils.parsedate_to_datetime(date).timestamp() if date else time.time()
-        _age(obj, now, seconds)
-        replace = api.replace_namespaced_secret if drv == "secret" else api.replace_namespaced_config_map
-        replace(record_name(name, revision), namespace, obj)
-        return obj
-    raise AssertionError("no release record %s in %s" % (record_name(name, revision), namespace))
 
 
 # -- stuck releases --------------------------------------------------------

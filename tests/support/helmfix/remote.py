@@ -314,6 +314,11 @@ class RemoteStore:
     def clock(self):
         return self._kube.timestamp()
 
+    def set_creation(self, resource, namespace, name, stamp):
+        """Backdate an object's ``creationTimestamp`` (localkube's test hook: no API request can)."""
+        return self._kube.admin("POST", "creation", {"resource": resource, "namespace": namespace, "name": name,
+                                                     "creationTimestamp": stamp})
+
 
 # -- running localkube as a process -----------------------------------------
 def free_port():

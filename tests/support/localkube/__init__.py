@@ -38,8 +38,8 @@ auto_create_namespaces=True, state_file=None, client_certs=None, anonymous_auth=
 * Responses are always JSON (clients that send ``Accept:
   application/vnd.kubernetes.protobuf,application/json`` accept that).  Request
   bodies may be JSON, YAML or protobuf (Secret/ConfigMap/Namespace).
-* Watch: chunked JSON events, initial events + bookmark, resourceVersion (410 when forgotten),
-  timeoutSeconds. Not implemented: server-side-apply field ownership conflicts
+* Watch: chunked JSON events, initial events + bookmark, resourceVersion (410 when forgotten, or after
+  ``store.compact()``), timeoutSeconds, metadata only with ``Accept: ...;as=PartialObjectMetadata``. Not implemented: server-side-apply field ownership conflicts
   (apply merges and records the manager), API groups other than core/v1.
 
 Admin HTTP API (never hit by real clients; no auth, no faults, not counted):
@@ -211,6 +211,12 @@ class LocalKube:
                 s["by_code"][code] += 1
             else:
                 s["dropped"] += 1
+
+    def _count_bytes(self, verb: str, nbytes: int) -> None:
+        """Bytes sent on a stream (a watch's events) after its request was counted."""
+        with self._stats_lock:
+            self._stats["bytes"] += nbytes
+            self._stats["by_verb"][verb]["bytes"] += nbytes
 
     def _fault_fired(self, fault) -> None:
         with self._stats_lock:

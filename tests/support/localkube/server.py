@@ -417,6 +417,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                             "hanging": kube.faults.hanging})
             if path.startswith("/_localkube/faults/") and m == "DELETE":
                 return self._send_obj(200, {"removed": kube.faults.remove(int(path[19:]))})
+            if path == "/_localkube/creation" and m == "POST":
+                # test hook: backdate an object's creationTimestamp (no API request can: the server keeps it),
+                # so a record looks as old as the operation it stands for (helmfix.age_record)
+                obj = kube.store.get(data["resource"], data.get("namespace"), data["name"])
+                if obj is None:
+                    raise ApiError(404, "%s %s/%s not found" % (data["resource"], data.get("namespace"), data["name"]))
+                obj["metadata"]["creationTimestamp"] = data["creationTimestamp"]
+                return self._send_obj(200, kube.store.put(obj, data["resource"]))
             if path == "/_localkube/release" and m == "POST":
                 kube.faults.release(data.get("id"))
                 return self._send_obj(200, {"hanging": kube.faults.hanging})
@@ -637,6 +645,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _list(self, resource, ns, q):
         store, kind = self.kube.store, RESOURCES[resource]["kind"]
         lsel, fsel = self._selectors(q, kind)
+        # Accept: ...;as=PartialObjectMetadata;g=meta.k8s.io;v=v1 (client-go's metadata informers): every object
+        # of the stream, bookmarks included, is the object's metadata only
+        partial = "as=PartialObjectMetadata" in (self.headers.get("Accept") or "")
+        bookmark_kind = ('"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1"' if partial
+                         else '"kind":"%s","apiVersion":"v1"' % kind)
         limit, rv = self._list_options(q)
         if not q.get("continue"):
             self._wait_for(rv)
@@ -697,6 +710,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
           client goes away, or when the server stops."""
         store, kind = self.kube.store, RESOURCES[resource]["kind"]
         lsel, fsel = self._selectors(q, kind)
+        # Accept: ...;as=PartialObjectMetadata;g=meta.k8s.io;v=v1 (client-go's metadata informers): every object
+        # of the stream, bookmarks included, is the object's metadata only
+        partial = "as=PartialObjectMetadata" in (self.headers.get("Accept") or "")
+        bookmark_kind = ('"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1"' if partial
+                         else '"kind":"%s","apiVersion":"v1"' % kind)
         initial = q.get("sendInitialEvents") == "true"
         if initial and q.get("resourceVersionMatch") != "NotOlderThan":
             message = "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"
@@ -745,6 +763,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             line = b'{"type":"' + kind_.encode() + b'","object":' + obj_raw + b"}\n"
             self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
             self.wfile.flush()
+            self.kube._count_bytes("watch", len(line))
+
+        def bookmark(rv, annotations=""):
+            # as kube-apiserver encodes an empty object of the watched type carrying only a resourceVersion
+            return ('{%s,"metadata":{"resourceVersion":"%d"%s}}' % (bookmark_kind, rv, annotations)).encode()
+
+        def item(rec):
+            return rec.meta_raw if partial else rec.raw
 
         try:
             if expired:
@@ -752,27 +778,31 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                                % (since, store.resource_version), "Expired")))
                 return self._end_chunks()
             for kind_, rec in first:
-                emit(kind_, rec.raw)
+                emit(kind_, item(rec))
             if initial:
-                emit("BOOKMARK", dumps({"kind": kind, "apiVersion": "v1", "metadata": {
-                    "resourceVersion": str(last), "annotations": {"k8s.io/initial-events-end": "true"}}}))
+                emit("BOOKMARK", bookmark(last, ',"annotations":{"k8s.io/initial-events-end":"true"}'))
             deadline = time.monotonic() + timeout
             while self.kube._srv is not None and time.monotonic() < deadline:
                 with store.changed:
                     if store.resource_version <= last:
                         store.changed.wait(min(0.25, max(0.0, deadline - time.monotonic())))
-                    events = store.events_after(last) or []
+                    events = store.events_after(last)
+                if events is None:
+                    # the changes this watch has still to send were compacted away (Store.compact): kube-apiserver
+                    # ends such a watch with 410 Gone too, and the client relists
+                    emit("ERROR", dumps(status_obj(410, "too old resource version: %d (%d)"
+                                                   % (last, store.resource_version), "Expired")))
+                    return self._end_chunks()
                 for rv, res, kind_, rec in events:
                     last = rv
                     if wanted(res, rec.obj):
-                        emit(kind_, rec.raw)
+                        emit(kind_, item(rec))
                 if not events and self._peer_gone():
                     return
             if self.kube._srv is not None and q.get("allowWatchBookmarks") == "true":
                 # kube-apiserver's watch cache sends a bookmark before the watch times out, so the client
                 # may resume from the newest resourceVersion
-                emit("BOOKMARK", dumps({"kind": kind, "apiVersion": "v1",
-                                        "metadata": {"resourceVersion": str(max(last, store.resource_version))}}))
+                emit("BOOKMARK", bookmark(max(last, store.resource_version)))
             self._end_chunks()
         except (BrokenPipeError, ConnectionResetError, OSError):
             return

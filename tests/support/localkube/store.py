@@ -70,6 +70,8 @@ class Store:
         #: (resourceVersion, resource, "ADDED"|"MODIFIED"|"DELETED", Rec), oldest first
         self.events: collections.deque = collections.deque(maxlen=EVENT_WINDOW)
         self._rv = 1
+        #: changes up to this resourceVersion are forgotten (compact): a watch from before it gets 410 Gone
+        self.compacted = 0
         self._data: dict[str, dict[tuple, Rec]] = {r: {} for r in RESOURCES}
         self._keys: dict[str, list | None] = {r: [] for r in RESOURCES}
 
@@ -120,6 +122,8 @@ class Store:
     def events_after(self, rv: int):
         """The remembered changes after ``rv``; None when some of them are no longer remembered."""
         with self.lock:
+            if rv < self.compacted:
+                return None
             if self.events and self.events[0][0] > rv + 1 and len(self.events) == self.events.maxlen:
                 return None
             return [e for e in self.events if e[0] > rv]
@@ -147,6 +151,15 @@ class Store:
             rec = table.get(key)
             if rec is not None:
                 yield key, rec
+
+    def compact(self) -> int:
+        """Forget every change so far, as etcd's compaction does: a watch that starts from (or still has to send)
+        an older resourceVersion gets 410 Gone. Returns the resourceVersion compacted to."""
+        with self.lock:
+            self.compacted = self._rv
+            self.events.clear()
+            self.changed.notify_all()
+            return self._rv
 
     # --- public helpers for tests ------------------------------------------
     def get(self, resource: str, namespace: str | None, name: str) -> dict | None:

@@ -9,7 +9,10 @@ keeps one row per revision: ``key`` (``sh.helm.release.v1.<name>.v<rev>``,
 as the Kubernetes object name), ``type``, ``body`` (base64 of gzipped release
 JSON), ``name``, ``namespace``, ``version``, ``status``, ``owner``,
 ``createdat`` and ``modifiedat`` (epoch seconds of Helm's clock; 0 until the
-first update), and custom labels in ``custom_labels_v1``. Shown as an object
+first update), and custom labels in ``custom_labels_v1``. ``createdat`` is set
+once, when Helm inserts the row (a pending revision's row is inserted when its
+operation starts): it is the record's creation time (``creationTimestamp``
+of the object), what a pending revision's age is measured from. Shown as an object
 with the labels Helm's Kubernetes drivers carry, the classification, claims
 and actions work unchanged; ``resourceVersion`` is the row version (``xmin``)
 that every write is conditional on.
@@ -30,6 +33,7 @@ __metaclass__ = type
 import json
 
 from ansible_collections.helmops.unstick.plugins.module_utils.release.claims import CLAIM_ANNOTATION, CLAIM_LABEL
+from ansible_collections.helmops.unstick.plugins.module_utils.release.records import format_time
 
 TABLE = "releases_v1"
 LABELS_TABLE = "custom_labels_v1"
@@ -86,7 +90,8 @@ def record_object(row, custom_labels=None, body=None):
     if row.get("modifiedat"):          # 0: never updated (Helm's column default)
         labels["modifiedAt"] = str(int(row["modifiedat"]))
     metadata = {"name": row["key"], "namespace": row["namespace"], "labels": labels,
-                "resourceVersion": str(row["row_version"])}
+                "resourceVersion": str(row["row_version"]),
+                "creationTimestamp": format_time(int(row["createdat"]))}
     annotation = claim_annotation(custom_labels)
     if annotation:
         labels[CLAIM_LABEL] = custom_labels[CLAIM_LABEL]

@@ -12,13 +12,13 @@ ROOT = Path(__file__).resolve().parents[4]
 MODULE_UTILS = ROOT / "plugins" / "module_utils"
 PREFIX = "ansible_collections.helmops.unstick.plugins.module_utils."
 CAPABILITIES = ["ansible_module", "cluster", "common", "guarded_upgrade", "release", "remediation", "report",
-                "storage", "undo"]
+                "storage", "undo", "watch"]
 #: decisions from values: the model and state machine, the plans, the reports
 PURE = ["common/errors.py", "common/duration.py", "common/scope.py", "common/deadline.py",
         "release/claims.py", "release/history.py", "release/liveness.py", "release/model.py", "release/records.py",
         "release/state.py",
         "remediation/plan.py", "guarded_upgrade/plan.py", "undo/plan.py", "undo/cluster_backup.py",
-        "report/release_report.py", "report/fleet.py", "report/render.py"]
+        "report/release_report.py", "report/fleet.py", "report/render.py", "watch/tracker.py"]
 #: what does I/O from the standard library and the clients
 IO_MODULES = ("subprocess", "socket", "urllib", "http", "ssl", "tempfile", "shutil", "kubernetes", "psycopg",
               "ansible.module_utils.basic")

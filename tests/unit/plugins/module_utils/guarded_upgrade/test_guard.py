@@ -15,7 +15,7 @@ from ansible_collections.helmops.unstick.plugins.module_utils.guarded_upgrade im
 from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module import options
 from ansible_collections.helmops.unstick.plugins.module_utils.cluster.session import ClusterSession, HelmGate
 from ansible_collections.helmops.unstick.plugins.module_utils.remediation import runner
-from ansible_collections.helmops.unstick.plugins.module_utils.release.records import decode_payload
+from ansible_collections.helmops.unstick.plugins.module_utils.release.records import decode_payload, format_time
 
 PARAMS = dict(phase="before", namespace="apps", release="web", min_age="15m", strategy="rollback",
               pending_install="unlock", timeout="5m", request_timeout="60s", cluster_timeout="30m",
@@ -44,8 +44,9 @@ def web(make_release, make_object):
             revision = len(store.release_records("apps", "web")) + 1
             release = make_release(name="web", version=revision, status=status, description=description)
             release["chart"]["metadata"]["version"] = chart_version
-            obj = make_object(release, labels_extra={"modifiedAt": str(int(NOW - 5))},
-                              resource_version=str(revision * 10))
+            # created 5 seconds ago, as real helm labels it: createdAt now, modifiedAt copied from before
+            obj = make_object(release, labels_extra={"createdAt": str(int(NOW - 5)), "modifiedAt": str(int(NOW - age))},
+                              creation=format_time(NOW - 5), resource_version=str(revision * 10))
             store.objs[("apps", obj["metadata"]["name"])] = obj
             return revision
         store.upgrade = upgrade

@@ -159,3 +159,14 @@ def test_helm_connection_args_never_carry_a_token():
     assert args == ["--kubeconfig", "/k/c", "--kube-context", "eu", "--kube-ca-file", "/ca.pem",
                     "--kube-insecure-skip-tls-verify"]
     assert gp.helm_connection_args({"kubeconfig": {"clusters": []}, "validate_certs": None}) == []
+
+
+def test_a_possibly_running_release_stops_the_guard_naming_revision_age_and_signs_of_life():
+    reason = ("pending-upgrade for 40 seconds (min_age 30), but it may still be running: Deployment shop/web-app "
+              "was written by helm (field manager 'helm', Update) 3s ago")
+    cls = Classification("possibly_running", "shop", "web", 3, "pending-upgrade", 40, 2, reason)
+    decision, why = gp.judge_before(cls, {"status": "pending-upgrade"})
+    assert (decision, why) == (gp.WAIT, reason)
+    message = gp.live_operation("shop/web", cls, "30s")
+    assert message.startswith("guarded upgrade of shop/web: revision 3 is " + reason + ": another deploy may still "
+                              "be running, so nothing was touched and no upgrade was started.")

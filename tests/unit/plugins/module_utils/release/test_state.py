@@ -8,7 +8,8 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.helmops.unstick.plugins.module_utils.release.state import (
-    Classification, classify_release, group_revisions, last_good_revision, rollback_landed, KNOWN_STATUSES,
+    Classification, classify_release, group_revisions, judge_release, last_good_revision, rollback_landed,
+    KNOWN_STATUSES,
 )
 from ansible_collections.helmops.unstick.plugins.module_utils.release.records import (
     meta_from_object, parse_time,
@@ -85,12 +86,38 @@ def test_in_progress_when_young(make_release, make_object):
     assert "less than min_age" in result.reason
 
 
-def test_modified_at_preferred_over_creation(make_release, make_object):
+def test_age_is_from_the_records_creation_never_from_modified_at(make_release, make_object):
+    # real helm copies modifiedAt from the previous revision onto a new pending record (issue 25): a live
+    # upgrade of a release last changed an hour ago carries that hour-old modifiedAt
     metas = history(make_release, make_object, ["deployed", "pending-upgrade"],
-                    newest_labels={"modifiedAt": str(int(T0 + 3000))})
+                    newest_labels={"modifiedAt": str(int(T0 - 3600)), "createdAt": str(int(T0 - 3600))})
+    young = classify_release(metas, T0 + 10, 900)
+    assert (young.kind, young.age_seconds) == ("in_progress", 10)
+    old = classify_release(metas, T0 + 900, 900)
+    assert (old.kind, old.age_seconds) == ("stuck", 900)
+
+
+def test_without_a_creation_time_the_created_at_label_dates_the_record(make_release, make_object):
+    metas = history(make_release, make_object, ["deployed", "pending-upgrade"], drop=("creationTimestamp",),
+                    newest_labels={"createdAt": str(int(T0 + 3000)), "modifiedAt": str(int(T0))})
     assert classify_release(metas, T0 + 3600, 900).kind == "in_progress"
-    assert classify_release(metas, T0 + 3900, 900).kind == "stuck"
     assert classify_release(metas, T0 + 3900, 900).age_seconds == 900
+
+
+def test_judge_release_asks_for_signs_of_life_only_of_a_stuck_release(make_release, make_object):
+    asked = []
+
+    def probe(cls):
+        asked.append(cls.revision)
+        return ["hook Job apps/migrate has not finished"]
+    metas = history(make_release, make_object, ["deployed", "pending-upgrade"])
+    young = judge_release(metas, T0 + 10, 900, probe)
+    assert young.kind == "in_progress" and asked == []
+    running = judge_release(metas, T0 + 3600, 900, probe)
+    assert running.kind == "possibly_running" and asked == [2]
+    assert "may still be running: hook Job apps/migrate has not finished" in running.reason
+    assert judge_release(metas, T0 + 3600, 900, lambda cls: []).kind == "stuck"
+    assert judge_release(metas, T0 + 3600, 900, None).kind == "stuck"
 
 
 def test_future_record_is_never_acted_on(make_release, make_object):

@@ -279,3 +279,32 @@ def test_merge_refuses_a_host_in_two_reports_naming_it(fleet):
 def test_merge_refuses_what_is_not_a_fleet_report(report, why):
     with pytest.raises(fr.MergeError, match=re.escape(why)):
         fr.merge([report])
+
+
+def test_a_possibly_running_release_is_counted_in_progress_everywhere_and_fails_the_gate():
+    # left alone because it may still be running (issue 25): in progress in every count, and a CI gate fails
+    reason = ("pending-upgrade for 600 seconds (min_age 300), but it may still be running: hook Job shop/web-migrate "
+              "(pre-upgrade) has not finished")
+    fleet = fr.build_fleet({"a": record("a", [entry("web", "possibly_running", age=600, action=None, reason=reason),
+                                              entry("young", "in_progress", age=5, action=None)])},
+                           generated_epoch=1795000000.0)
+    s = fleet["summary"]
+    assert (s["stuck"], s["remaining"], s["in_progress"]) == (0, 0, 2)
+    cluster = fleet["clusters"][0]
+    assert cluster["summary"]["in_progress"] == 2 and [r["name"] for r in cluster["in_progress"]] == ["web", "young"]
+    row = [r for r in fleet["releases"] if r["name"] == "web"][0]
+    assert (row["action_taken"], row["result"]) == ("none (may still be running)", "left alone: " + reason)
+    assert "0 still stuck, 2 in progress" in fr.summary_lines(fleet)[0]
+    assert "- a shop/web (pending-upgrade): possibly running: left alone: " + reason in fr.summary_lines(fleet)
+    assert fr.cluster_problems(cluster) == [
+        "cluster a: 1 release(s) pending past min_age and possibly still running, left alone: shop/web revision 3 "
+        "(left alone: %s)" % reason]
+    assert cluster["status"] == "possibly running"
+    markdown = rr.render_markdown(fleet)
+    assert "| 1 | 0 | 0 | 0 | 0 | 2 | 0 |" in markdown                       # fleet table: 2 in progress
+    assert "| a | a-ctx | https://a.example:6443 |  | yes | possibly running | 0 | 0 | 0 | 2 | 0 |" in markdown
+    assert '<div class="n">2</div><div class="l">in progress</div>' in rr.render_html(fleet)
+    prom = rr.render_prom(fleet)
+    assert ('helm_unstick_release_pending_age_seconds{cluster="a",namespace="shop",release="web",'
+            'status="pending-upgrade",revision="3",state="possibly_running"} 600') in prom
+    assert 'helm_unstick_cluster_releases{cluster="a",state="possibly_running"} 1' in prom
