@@ -141,15 +141,28 @@ def open_session(connection_options, driver, request_timeout, actor, cluster_tim
     except ConnectionFailure as err:
         err.cluster = conn.label
         raise
-    kind = OBJECT_KINDS.get(driver) if sql is None else None
     if sql is not None:
         storage = SqlReleaseStorage(Database(sql, request_timeout, deadline))
     else:
         storage = ReleaseStorage(api, driver)
     session = ClusterSession(storage, conn.label, actor, helm_gate(conn, driver, helm_binary, storage),
                              deadline, conn=conn, api=api)
-    if kind is not None:
-        session.events = EventSink(api, kind, actor, conn.label) if events else None
-        session.prober = Prober(api) if liveness else None
-        session.backup_store = BackupStore(api, driver)
+    if sql is None:   # the records are objects: Events, liveness checks and cluster backups go through the API
+        _object_services(session, api, driver, events, liveness)
     return session
+
+
+def session_of(storage, cluster, actor, gate=None, deadline=None, events=True, liveness=True):
+    """A session around a storage already at hand (tests, benchmarks): Secret/ConfigMap records bring their API
+    for Events, liveness checks and cluster backups, as ``open_session`` gives them."""
+    session = ClusterSession(storage, cluster, actor, gate, deadline)
+    if isinstance(storage, ReleaseStorage):
+        _object_services(session, storage.api, storage.driver, events, liveness)
+    return session
+
+
+def _object_services(session, api, driver, events, liveness):
+    """What needs the records to be Kubernetes objects: the Event sink, the liveness prober, cluster backups."""
+    session.events = EventSink(api, OBJECT_KINDS[driver], session.actor, session.cluster) if events else None
+    session.prober = Prober(api) if liveness else None
+    session.backup_store = BackupStore(api, driver)

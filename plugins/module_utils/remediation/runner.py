@@ -18,7 +18,7 @@ import time
 import uuid
 
 from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.options import validate
-from ansible_collections.helmops.unstick.plugins.module_utils.cluster.session import ClusterSession
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.session import session_of
 from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import HelmError, StorageError, VerifyError
 from ansible_collections.helmops.unstick.plugins.module_utils.release.records import RecordError
 from ansible_collections.helmops.unstick.plugins.module_utils.remediation import actions, tidy
@@ -187,10 +187,11 @@ class Run(Scanner):
 
 def run(params, storage, cluster, actor, helm_gate=None, check_mode=False, diff=False, clock=time.time,
         deadline=None):
-    """One run over a storage already at hand (tests, benchmarks): ``params`` validated here, a session of
-    ``storage`` alone (no Events, liveness checks or cluster backups: they need the API of an opened session)."""
-    return run_session(validate(params, {}), ClusterSession(storage, cluster, actor, helm_gate, deadline),
-                       check_mode, diff, clock)
+    """One run over a storage already at hand (tests, benchmarks): ``params`` validated here, a session around
+    ``storage`` (cluster.session.session_of)."""
+    settings = validate(params, {})
+    session = session_of(storage, cluster, actor, helm_gate, deadline, settings.events, settings.liveness_checks)
+    return run_session(settings, session, check_mode, diff, clock)
 
 
 def run_session(settings, session, check_mode=False, diff=False, clock=time.time):
