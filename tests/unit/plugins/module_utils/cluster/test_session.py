@@ -82,3 +82,11 @@ def test_a_connection_that_cannot_be_made_names_the_cluster_when_it_is_known(tmp
         session_mod.open_session({"kubeconfig": kubeconfig, "client_cert": str(tmp_path / "no.pem"),
                                   "client_key": str(tmp_path / "no.key")}, "secret", 30, "ops@ctl", environ={})
     assert err.value.cluster == "prod"
+
+
+def test_a_storage_at_hand_brings_its_api_when_its_records_are_objects(kubeconfig):
+    opened = session_mod.open_session({"kubeconfig": kubeconfig}, "secret", 30, "ops@ctl", environ={})
+    around = session_mod.session_of(opened.storage, "c1", "me@here", liveness=False)
+    assert isinstance(around.events, EventSink) and around.prober is None and around.backup_store.kind == "Secret"
+    bare = session_mod.session_of(ReleaseStore(), "c1", "me@here")
+    assert (bare.events, bare.prober, bare.backup_store, bare.helm) == (None, None, None, None)
