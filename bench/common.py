@@ -165,7 +165,7 @@ def measure(server, fn):
 
 
 def module_params(**overrides):
-    from ansible_collections.helmops.unstick.plugins.module_utils.module_args import UNSTICK_ARG_SPEC
+    from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.argspec import UNSTICK_ARG_SPEC
     params = dict((k, v.get("default")) for k, v in UNSTICK_ARG_SPEC.items())
     params.update(overrides)
     return params
@@ -176,9 +176,9 @@ def module_run(kubeconfig, storage_class=None, **overrides):
     done beforehand, the timed part is client creation plus the whole run.
     ``storage_class``: a ReleaseStorage subclass to use instead (A/B comparisons)."""
     import kubernetes
-    from ansible_collections.helmops.unstick.plugins.module_utils import runner
-    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import KubeApi
-    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
+    from ansible_collections.helmops.unstick.plugins.module_utils.remediation import runner
+    from ansible_collections.helmops.unstick.plugins.module_utils.cluster.api import KubeApi
+    from ansible_collections.helmops.unstick.plugins.module_utils.storage.kube import ReleaseStorage
     params = module_params(**overrides)
     start = time.perf_counter()
     client = kubernetes.config.new_client_from_config(config_file=str(kubeconfig))

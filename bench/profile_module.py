@@ -40,7 +40,7 @@ CASES = {"scan": dict(remediate=False),
 
 def one_by_one():
     """ReleaseStorage without batched histories: one history list per release (the scan before)."""
-    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
+    from ansible_collections.helmops.unstick.plugins.module_utils.storage.kube import ReleaseStorage
 
     class OneByOne(ReleaseStorage):
         histories = None
@@ -107,7 +107,7 @@ def main():
     summary, profiles = [], {}
     module_params()          # imports done before anything is timed (the CPU column counts this process)
     import kubernetes  # noqa: F401
-    from ansible_collections.helmops.unstick.plugins.module_utils import runner  # noqa: F401
+    from ansible_collections.helmops.unstick.plugins.module_utils.remediation import runner  # noqa: F401
     with tempfile.TemporaryDirectory() as tmp:
         template = template_record(tmp)
         objects, namespaces = seed_objects(template, args.releases, args.revisions, args.stuck, args.namespaces)

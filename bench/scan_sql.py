@@ -155,15 +155,17 @@ def timed_run(fn):
 
 
 def module_scan(kubeconfig, dsn):
-    from ansible_collections.helmops.unstick.plugins.module_utils import options, runner
-    from ansible_collections.helmops.unstick.plugins.module_utils.sql.database import Database
-    from ansible_collections.helmops.unstick.plugins.module_utils.sql.releases import SqlReleaseStorage
+    from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module import options
+    from ansible_collections.helmops.unstick.plugins.module_utils.cluster.session import ClusterSession
+    from ansible_collections.helmops.unstick.plugins.module_utils.remediation import runner
+    from ansible_collections.helmops.unstick.plugins.module_utils.storage.sql.database import Database
+    from ansible_collections.helmops.unstick.plugins.module_utils.storage.sql.releases import SqlReleaseStorage
     params = module_params(remediate=False, storage_driver="sql", sql_connection_string=dsn, kubeconfig=kubeconfig)
     settings = options.validate(params, {})
     start = time.perf_counter()
     storage = SqlReleaseStorage(Database(settings.sql, settings.request_timeout))
-    out = runner.run(params, storage, "bench", "bench", settings=settings)
-    storage.db.close()
+    out = runner.run_session(settings, ClusterSession(storage, "bench", "bench"))
+    storage.close()
     return dict(out["summary"], call_seconds=round(time.perf_counter() - start, 3), queries=storage.db.statements)
 
 

@@ -276,7 +276,8 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.helmops.unstick.plugins.module_utils import fleet_report
+from ansible_collections.helmops.unstick.plugins.module_utils.report import fleet as fleet_report
+from ansible_collections.helmops.unstick.plugins.module_utils.report import render as fleet_render
 
 
 def _write(path, text):
@@ -346,7 +347,7 @@ def main():
             if files and not os.path.isdir(dest):
                 os.makedirs(dest)
             for fmt, path in files.items():
-                _write(path, fleet_report.render(fleet, fmt))
+                _write(path, fleet_render.render(fleet, fmt))
         except (OSError, IOError) as err:
             module.fail_json(msg="cannot write the fleet report to %s: %s" % (dest, err), files=files)
     clusters = []

@@ -37,6 +37,7 @@ description:
     the release, or when the upgrade reported success (then it is someone else's).
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - helmops.unstick.one_release_options
 requirements:
   - python >= 3.9
   - kubernetes >= 24.2.0
@@ -58,14 +59,6 @@ options:
     type: str
     required: true
     choices: [before, after]
-  namespace:
-    description: Namespace of the release.
-    type: str
-    required: true
-  release:
-    description: Name of the release.
-    type: str
-    required: true
   min_age:
     description:
       - O(phase=before). A pending newest revision is stuck only once at least this old (seconds or a duration such
@@ -112,33 +105,6 @@ options:
     description: O(phase=before). An older helm CLI fails the task before anything is read.
     type: str
     default: 3.8.0
-  storage_driver:
-    description: Where Helm keeps release records. Defaults to the E(HELM_DRIVER) environment variable, else C(secret).
-    type: str
-    choices: [secret, configmap]
-  helm_binary:
-    description: The helm CLI (a path, or a name looked up on PATH).
-    type: str
-    default: helm
-  wait:
-    description: Pass helm's wait flag to the rollbacks.
-    type: bool
-    default: true
-  timeout:
-    description: helm's C(--timeout) for the rollbacks (Go duration or seconds); helm is killed 60 s after it.
-    type: raw
-    default: 5m
-  backup_dir:
-    description: Back up a record before changing it (it holds the release values; files are 0600).
-    type: path
-  request_timeout:
-    description: How long to wait for each answer of the API server.
-    type: raw
-    default: 60s
-  cluster_timeout:
-    description: The most the whole phase may take on the cluster (requests, retries, helm).
-    type: raw
-    default: 30m
 notes:
   - One phase is one module run. The role C(helmops.unstick.guarded_upgrade) is the usual way to use it; alone,
     run C(before), your upgrade task in a C(block) whose C(rescue) keeps C(ansible_failed_result), then C(after)
@@ -287,16 +253,13 @@ releases:
 
 import time
 
-from ansible_collections.helmops.unstick.plugins.module_utils.module_start import kubernetes_module, run_actor, validated_options
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.connection import AUTH_ARG_SPEC
+from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.base import kubernetes_module, validated_options
+from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.argspec import one_release_argument_spec
 
 
 def argument_spec():
-    spec = dict(AUTH_ARG_SPEC)
-    spec.update(
+    return one_release_argument_spec(
         phase=dict(type="str", required=True, choices=["before", "after"]),
-        namespace=dict(type="str", required=True),
-        release=dict(type="str", required=True),
         min_age=dict(type="raw", default="15m"),
         strategy=dict(type="str", default="rollback", choices=["rollback", "unlock"]),
         pending_install=dict(type="str", default="unlock", choices=["unlock", "uninstall"]),
@@ -306,41 +269,28 @@ def argument_spec():
         rescue=dict(type="bool", default=True),
         chart=dict(type="str", default=""),
         min_helm_version=dict(type="str", default="3.8.0"),
-        storage_driver=dict(type="str", choices=["secret", "configmap"]),
-        helm_binary=dict(type="str", default="helm"),
-        wait=dict(type="bool", default=True),
-        timeout=dict(type="raw", default="5m"),
-        backup_dir=dict(type="path"),
-        request_timeout=dict(type="raw", default="60s"),
-        cluster_timeout=dict(type="raw", default="30m"),
     )
-    return spec
 
 
 def main():
     module = kubernetes_module(argument_spec())
-    from ansible_collections.helmops.unstick.plugins.module_utils import guard, guard_plan, options, runner
-    from ansible_collections.helmops.unstick.plugins.module_utils.deadline import Deadline
-    from ansible_collections.helmops.unstick.plugins.module_utils.errors import UnstickError
-    from ansible_collections.helmops.unstick.plugins.module_utils.helm_cli import HelmCli, format_version, helm_timeout
-    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import ApiError
-    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
-    from ansible_collections.helmops.unstick.plugins.module_utils.module_connection import connect, helm_path
+    from ansible_collections.helmops.unstick.plugins.module_utils.guarded_upgrade import guard
+    from ansible_collections.helmops.unstick.plugins.module_utils.guarded_upgrade import plan as guard_plan
+    from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module import options
+    from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.base import open_cluster_session
+    from ansible_collections.helmops.unstick.plugins.module_utils.remediation import runner
+    from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import StorageError, UnstickError
+    from ansible_collections.helmops.unstick.plugins.module_utils.cluster.helm_cli import format_version, helm_timeout
 
     params = module.params
     started = time.time()
     where = "%s/%s" % (params["namespace"], params["release"])
     settings, minimum = validated_options(module, options.validate_guard)
-    deadline = Deadline(settings.cluster_timeout)
-    conn, api = connect(module, settings.request_timeout, deadline)
-    out = dict(phase=params["phase"], cluster=conn.label, server=conn.server)
-    path = helm_path(module)
-    if not path:
-        gate = runner.HelmGate(problem="helm_binary: %r is not on PATH" % params["helm_binary"])
-    elif conn.helm_unsupported:
-        gate = runner.HelmGate(problem="the connection cannot be given to helm: %s" % conn.helm_unsupported)
-    else:
-        gate = runner.HelmGate(HelmCli(path, conn, settings.driver))
+    session = open_cluster_session(module, settings.connection, settings.driver, settings.request_timeout,
+                                   cluster_timeout=settings.cluster_timeout, helm_binary=settings.helm_binary,
+                                   events=settings.events, liveness=settings.liveness_checks)
+    out = dict(phase=params["phase"], cluster=session.cluster, server=session.server)
+    gate = session.gate
     if params["phase"] == "before":
         # the upgrade needs helm as much as any remediation: a helm that cannot do it stops the guard first
         if not gate.ready():
@@ -351,16 +301,13 @@ def main():
             module.fail_json(msg="guarded upgrade of %s: helm %s (%s) is older than %s: before 3.8 oci:// charts "
                              "needed HELM_EXPERIMENTAL_OCI, and those releases no longer get fixes. Upgrade helm "
                              "(3.8+ or 4.x). Nothing was read or touched."
-                             % (where, format_version(version)[1:], path, params["min_helm_version"]), **out)
+                             % (where, format_version(version)[1:], gate.helm.binary, params["min_helm_version"]),
+                             **out)
         out.update(helm_version=format_version(version)[1:], helm_flags=guard_plan.upgrade_flags(version),
                    helm_environment=guard_plan.upgrade_environment(settings.driver),
                    helm_timeout=helm_timeout(settings.timeout),
                    helm_args=guard_plan.helm_connection_args(params))
-    job = runner.Run(dict(strategy=params["strategy"], pending_install=params["pending_install"], remediate=True,
-                          wait=params["wait"]),
-                     settings, ReleaseStorage(api, settings.driver), conn.label,
-                     run_actor(), gate, check_mode=module.check_mode,
-                     diff=module._diff, deadline=deadline)
+    job = runner.Run(settings, session, check_mode=module.check_mode, diff=module._diff)
     try:
         if params["phase"] == "before":
             out.update(guard.before(job, params["namespace"], params["release"], params["min_age"]))
@@ -373,11 +320,11 @@ def main():
         out.update(_report(job, started))
         _warn(module, job)
         module.fail_json(msg=str(err), **out)
-    except (ApiError, UnstickError) as err:   # the release could not be read (API, corrupt record)
-        what = runner.describe_api_error(err, conn.server) if isinstance(err, ApiError) else str(err)
+    except UnstickError as err:   # the release could not be read (API, corrupt record)
+        what = err.describe(session.server) if isinstance(err, StorageError) else str(err)
         out.update(_report(job, started))
         module.fail_json(msg="guarded upgrade of %s: cannot read the release on cluster %s (%s): %s; nothing was "
-                         "touched" % (where, conn.label, conn.server, what), **out)
+                         "touched" % (where, session.cluster, session.server, what), **out)
     out.update(_report(job, started))
     _warn(module, job)
     module.exit_json(**out)
@@ -385,7 +332,7 @@ def main():
 
 def _report(job, started):
     """The runner's release model of what this phase did, and how long it took."""
-    from ansible_collections.helmops.unstick.plugins.module_utils import report
+    from ansible_collections.helmops.unstick.plugins.module_utils.report import release_report as report
     for entry in job.releases:
         entry["cluster"] = job.cluster
     return dict(releases=job.releases, remediated=report.views(job.releases)["remediated"],

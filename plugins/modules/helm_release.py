@@ -19,15 +19,18 @@ description:
   - Reads the history of one release from its records (what C(helm history -o json) shows, without the
     release values), through the same connection handling as M(helmops.unstick.helm_unstick). The options
     (and E(K8S_AUTH_*)) are resolved once into one context, cluster and user.
-  - With O(rollback_to), runs C(helm rollback RELEASE REVISION) against exactly that connection (a private
+  - With O(rollback_to), takes the same guarded write path as M(helmops.unstick.helm_unstick), so it backs the records up
+    (O(backup)), runs C(helm rollback RELEASE REVISION) against exactly that connection (a private
     kubeconfig, C(--kube-context), none of the controller's E(HELM_KUBE*), E(HELM_NAMESPACE) or E(KUBECONFIG)),
-    then reads the history again and reports success only when the cluster shows a new newest revision,
-    C(deployed), "Rollback to REVISION". (The role C(helmops.unstick.guarded_upgrade) uses
+    then reads the release again and reports success only when the cluster shows a new newest revision,
+    C(deployed), "Rollback to REVISION"; writes a Kubernetes Event (reason C(Restored), or C(RemediationFailed))
+    and starts nothing after O(cluster_timeout). (The role C(helmops.unstick.guarded_upgrade) uses
     M(helmops.unstick.helm_guard), which also reads the release and rolls a failed upgrade back.)
   - Use M(helmops.unstick.helm_unstick) for releases stuck in a pending state; this module does not check for
     a live operation (a pending newest revision), helm itself refuses to roll back over one only in some cases.
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - helmops.unstick.one_release_options
 requirements:
   - python >= 3.9
   - kubernetes >= 24.2.0
@@ -38,39 +41,26 @@ attributes:
     support: full
     description: Reads the history; with O(rollback_to) says what it would do and writes nothing.
 options:
-  namespace:
-    description: Namespace of the release.
-    type: str
-    required: true
-  release:
-    description: Name of the release.
-    type: str
-    required: true
   rollback_to:
     description: Roll the release back to this revision (C(helm rollback)), then verify it on the cluster.
     type: int
-  storage_driver:
+  backup:
     description:
-      - Where Helm keeps release records. Defaults to the E(HELM_DRIVER) environment variable (read as Helm
-        reads it), else C(secret).
-    type: str
-    choices: [secret, configmap]
-  helm_binary:
-    description: The helm CLI (a path, or a name looked up on PATH), for O(rollback_to).
-    type: str
-    default: helm
-  wait:
-    description: Pass helm's wait flag (C(--wait) for helm 3, C(--wait=watcher) for helm 4) to the rollback.
+      - Where to save the records the rollback may change before it runs, V(file) (under O(backup_dir)) and/or
+        V(cluster) (objects in the release's namespace), as M(helmops.unstick.helm_unstick)'s O(backup).
+      - Unset means V(file) when O(backup_dir) is set, else no backup.
+    type: list
+    elements: str
+  backup_keep:
+    description: How many runs of cluster backups to keep per release (with O(backup=[cluster])).
+    type: int
+    default: 5
+  events:
+    description:
+      - Write a Kubernetes Event in the release's namespace for the rollback (reason C(Restored)) or its failure
+        (C(RemediationFailed)). An Event that cannot be written is a warning, never a failure.
     type: bool
     default: true
-  timeout:
-    description: helm's C(--timeout) for the rollback (Go duration or seconds); helm is killed 60 s after it.
-    type: raw
-    default: 5m
-  request_timeout:
-    description: How long to wait for each answer of the API server.
-    type: raw
-    default: 60s
 """
 
 EXAMPLES = r"""
@@ -123,53 +113,57 @@ revision:
   description: The revision the rollback created.
   returned: when O(rollback_to) was done
   type: int
+run_id:
+  description: The id of the rollback's run, as its backups and Events name it.
+  returned: when O(rollback_to) was attempted
+  type: str
 """
 
 
-from ansible_collections.helmops.unstick.plugins.module_utils.module_start import kubernetes_module, validated_options
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.connection import AUTH_ARG_SPEC
+from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.base import kubernetes_module, validated_options
+from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.argspec import one_release_argument_spec
 
 
 def argument_spec():
-    spec = dict(AUTH_ARG_SPEC)
-    spec.update(
-        namespace=dict(type="str", required=True),
-        release=dict(type="str", required=True),
+    return one_release_argument_spec(
         rollback_to=dict(type="int"),
-        storage_driver=dict(type="str", choices=["secret", "configmap"]),
-        helm_binary=dict(type="str", default="helm"),
-        wait=dict(type="bool", default=True),
-        timeout=dict(type="raw", default="5m"),
-        request_timeout=dict(type="raw", default="60s"),
+        backup=dict(type="list", elements="str"),
+        backup_keep=dict(type="int", default=5),
+        events=dict(type="bool", default=True),
     )
-    return spec
 
 
 def main():
     module = kubernetes_module(argument_spec())
-    from ansible_collections.helmops.unstick.plugins.module_utils import history, options
-    from ansible_collections.helmops.unstick.plugins.module_utils.actions.base import said
-    from ansible_collections.helmops.unstick.plugins.module_utils.errors import UnstickError
-    from ansible_collections.helmops.unstick.plugins.module_utils.helm_cli import HelmCli
-    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
-    from ansible_collections.helmops.unstick.plugins.module_utils.module_connection import connect, helm_path
+    from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module import options
+    from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.base import open_cluster_session
+    from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import StorageError, UnstickError
+    from ansible_collections.helmops.unstick.plugins.module_utils.release import history
+    from ansible_collections.helmops.unstick.plugins.module_utils.release.records import meta_from_object
+    from ansible_collections.helmops.unstick.plugins.module_utils.release.state import last_good_revision
+    from ansible_collections.helmops.unstick.plugins.module_utils.remediation import runner
+    from ansible_collections.helmops.unstick.plugins.module_utils.remediation.plan import Plan
+    from ansible_collections.helmops.unstick.plugins.module_utils.report.release_report import STATE_REMEDIATED
 
-    params = module.params
-    settings = validated_options(module, options.validate_release)
-    conn, api = connect(module, settings.request_timeout)
-    storage = ReleaseStorage(api, settings.driver)
-    where = "cluster %s: %s/%s" % (conn.label, params["namespace"], params["release"])
-    out = dict(cluster=conn.label, server=conn.server, changed=False)
+    settings, target = validated_options(module, options.validate_release)
+    session = open_cluster_session(module, settings.connection, settings.driver, settings.request_timeout,
+                                   cluster_timeout=settings.cluster_timeout, helm_binary=settings.helm_binary,
+                                   events=settings.events, liveness=False)
+    namespace, name = settings.namespaces[0], settings.releases[0]
+    where = "cluster %s: %s/%s" % (session.cluster, namespace, name)
+    out = dict(cluster=session.cluster, server=session.server, changed=False)
 
     def read():
-        rows = history.history_rows(storage.records(params["namespace"], params["release"]), settings.driver)
+        records = session.storage.records(namespace, name)
+        rows = history.history_rows(records, settings.driver)
         newest = rows[-1]["revision"] if rows else None
-        out.update(history=rows, last_good_revision=history.last_good(rows, below=newest))
+        out.update(history=rows, last_good_revision=last_good_revision(
+            [meta_from_object(record) for record in records], below=newest))
         return rows
 
+    job = runner.Run(settings, session, check_mode=module.check_mode, diff=module._diff)
     try:
         before = read()
-        target = params["rollback_to"]
         if target is None:
             module.exit_json(**out)
         if target not in [row["revision"] for row in before]:
@@ -177,18 +171,21 @@ def main():
         out["changed"] = True
         if module.check_mode:
             module.exit_json(msg="%s: would roll back to revision %d" % (where, target), **out)
-        path = helm_path(module)
-        if not path:
-            module.fail_json(msg="%s: helm_binary: %r is not on PATH" % (where, params["helm_binary"]), **out)
-        if conn.helm_unsupported:
-            module.fail_json(msg="%s: the connection cannot be given to helm: %s; nothing written"
-                             % (where, conn.helm_unsupported), **out)
-        helm = HelmCli(path, conn, settings.driver)
-        helm.check()
-        helm_said = helm.rollback(params["namespace"], params["release"], target, params["wait"], settings.timeout)
-        out["revision"] = history.check_rolled_back(before, read(), target, conn.label, said(helm_said))
-    except UnstickError as err:   # the API, helm or the verification: say which release, on which cluster
-        module.fail_json(msg="%s: %s" % (where, err), **out)
+        # the guarded write path, as helm_unstick's and helm_guard's: backup, helm on the session's connection,
+        # the cluster read again, an Event, all within cluster_timeout (the restore action: nothing to claim)
+        scan = job.scan_release(namespace, name, min_age=0)
+        item = job.act(scan, job.context(scan.now), plan=Plan("restore", target, None))
+        entry = job.releases[-1]
+        read()
+    except UnstickError as err:   # the API or a record: say which release, on which cluster
+        what = err.describe(session.server) if isinstance(err, StorageError) else str(err)
+        module.fail_json(msg="%s: %s" % (where, what), **out)
+    for warning in job.warnings + (session.events.warnings if session.events else []):
+        module.warn(warning)
+    out.update(run_id=job.run_id, changed=bool(entry.get("changed")))
+    if entry["state"] != STATE_REMEDIATED:
+        module.fail_json(msg=entry.get("reason") or entry.get("message"), **out)
+    out["revision"] = item.outcome.revision
     module.exit_json(msg="%s: rolled back to revision %d (now revision %d)" % (where, target, out["revision"]),
                      **out)
 

@@ -142,12 +142,12 @@ cluster:
   type: str
 """
 
-from ansible_collections.helmops.unstick.plugins.module_utils.module_start import kubernetes_module, run_actor, validated_options
+from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.base import kubernetes_module, validated_options
 
 
 def argument_spec():
     import copy
-    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.connection import AUTH_ARG_SPEC
+    from ansible_collections.helmops.unstick.plugins.module_utils.cluster.connection import AUTH_ARG_SPEC
     spec = copy.deepcopy(AUTH_ARG_SPEC)
     spec.update(
         releases=dict(type="list", elements="str", default=[]),
@@ -165,36 +165,34 @@ def argument_spec():
 
 def main():
     module = kubernetes_module(argument_spec())
-    from ansible_collections.helmops.unstick.plugins.module_utils import backup, cluster_backup, options
-    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import ApiError
-    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.backups import KINDS, BackupStore
-    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.events import EventSink
-    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
-    from ansible_collections.helmops.unstick.plugins.module_utils.module_connection import connect
-    from ansible_collections.helmops.unstick.plugins.module_utils.undo import Undo
+    from ansible_collections.helmops.unstick.plugins.module_utils.undo import backup_files as backup
+    from ansible_collections.helmops.unstick.plugins.module_utils.undo import cluster_backup
+    from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module import options
+    from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.base import open_cluster_session
+    from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import StorageError
+    from ansible_collections.helmops.unstick.plugins.module_utils.undo.undo import Undo
 
     params = module.params
     settings = validated_options(module, options.validate_restore)
-    conn, api = connect(module, settings.request_timeout)
-    actor = run_actor()
-    events = EventSink(api, KINDS[settings.driver], actor, conn.label) if params["events"] else None
-    undo = Undo(BackupStore(api, settings.driver), ReleaseStorage(api, settings.driver), conn.label, actor,
-                events, module.check_mode, module._diff)
+    session = open_cluster_session(module, settings.connection, settings.driver, settings.request_timeout,
+                                   events=settings.events, liveness=False)
+    cluster, events = session.cluster, session.events
+    undo = Undo(session, module.check_mode, module._diff)
     found = None
     if settings.source == "file":
         try:
             found = [b for b in (cluster_backup.read_backup(o)
-                                 for o in backup.read_bundles(settings.backup_dir, conn.label)) if b]
+                                 for o in backup.read_bundles(settings.backup_dir, cluster)) if b]
         except (OSError, IOError, ValueError) as err:
-            module.fail_json(msg="backup_dir: cannot read the backups of cluster %s: %s" % (conn.label, err))
+            module.fail_json(msg="backup_dir: cannot read the backups of cluster %s: %s" % (cluster, err))
     try:
-        result = undo.run(params["namespaces"], params["releases"], params["run"], settings.since, found)
-    except ApiError as err:
+        result = undo.run(list(settings.namespaces), list(settings.releases), settings.run, settings.since, found)
+    except StorageError as err:
         module.fail_json(msg="cluster %s: cannot list the backups: API error %s: %s"
-                         % (conn.label, err.status, err.message), cluster=conn.label)
-    result["cluster"] = conn.label
+                         % (cluster, err.status, err.message), cluster=cluster)
+    result["cluster"] = cluster
     for entry in result["releases"]:
-        entry["cluster"] = conn.label
+        entry["cluster"] = cluster
     for warning in undo.warnings + (events.warnings if events else []):
         module.warn(warning)
     for note in result["notes"]:
@@ -203,7 +201,7 @@ def main():
         result["diff"] = {"before": undo.before, "after": undo.after}
     if not result["releases"]:
         module.fail_json(msg="cluster %s: no backup matches (releases %s, run %s, since %s, source %s)"
-                         % (conn.label, params["releases"] or "any", params["run"] or "any",
+                         % (cluster, params["releases"] or "any", params["run"] or "any",
                             params["since"] or "any", settings.source), **result)
     bad = [e for e in result["releases"] if e["state"] in ("refused", "failed", "error")]
     if bad:

@@ -317,19 +317,19 @@ releases:
 """
 
 
-from ansible_collections.helmops.unstick.plugins.module_utils.module_start import kubernetes_module, validated_options
-from ansible_collections.helmops.unstick.plugins.module_utils.module_args import argument_spec
+from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.base import kubernetes_module, validated_options
+from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.argspec import argument_spec
 
 
 def main():
     module = kubernetes_module(argument_spec())
-    from ansible_collections.helmops.unstick.plugins.module_utils import options
-    from ansible_collections.helmops.unstick.plugins.module_utils.cluster_run import check_cluster
+    from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module import options
+    from ansible_collections.helmops.unstick.plugins.module_utils.remediation.cluster_run import check_cluster
 
     # Everything is checked before the first request or write.
     settings = validated_options(module, options.validate)
     # the whole run is the one shared with helm_unstick_batch (module_utils/cluster_run.py)
-    run = check_cluster(module.params, settings, check_mode=module.check_mode, diff=module._diff)
+    run = check_cluster(settings, check_mode=module.check_mode, diff=module._diff)
     module.no_log_values.update(run.secrets)
     for value in run.public:
         module.no_log_values.discard(value)

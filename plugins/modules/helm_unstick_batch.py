@@ -97,15 +97,16 @@ concurrency:
   type: int
 """
 
-from ansible_collections.helmops.unstick.plugins.module_utils.module_start import kubernetes_module
+from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.base import kubernetes_module
 
 
 def main():
     module = kubernetes_module(dict(clusters=dict(type="dict", required=True, no_log=True),
                                     concurrency=dict(type="int", default=16)))
-    from ansible_collections.helmops.unstick.plugins.module_utils import batch, options
-    from ansible_collections.helmops.unstick.plugins.module_utils.cluster_run import check_cluster
-    from ansible_collections.helmops.unstick.plugins.module_utils.module_args import argument_spec
+    from ansible_collections.helmops.unstick.plugins.module_utils.remediation import batch
+    from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module import options
+    from ansible_collections.helmops.unstick.plugins.module_utils.remediation.cluster_run import check_cluster
+    from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.argspec import argument_spec
 
     # shown instead of the options themselves (``clusters`` holds every cluster's credentials)
     invocation = {"module_args": {"clusters": "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER",
@@ -125,8 +126,7 @@ def main():
     runs = batch.run_all(prepared, module.params["concurrency"], check_cluster, check_mode=module.check_mode,
                          diff=module._diff)
     results, diffs, failed = {}, [], []
-    for host, params, settings in prepared:
-        run = runs[host]
+    for host, run in runs.items():   # in the given host order
         module.no_log_values.update(run.secrets)
         results[host] = run.result
         if run.result.get("failed"):
@@ -136,8 +136,8 @@ def main():
         diff = run.result.pop("diff", None)
         if diff:
             diffs.append(dict(diff, before_header="%s (before)" % host, after_header="%s (after)" % host))
-    for host, params, settings in prepared:
-        for value in runs[host].public:
+    for run in runs.values():
+        for value in run.public:
             module.no_log_values.discard(value)
     out = dict(invocation=invocation, changed=any(r.get("changed") for r in results.values()),
                cluster_results=results, failed_hosts=failed,

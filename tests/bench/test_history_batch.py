@@ -13,10 +13,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from common import encode, seed_objects  # noqa: E402
 
-from ansible_collections.helmops.unstick.plugins.module_utils import runner
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s import releases as releases_mod
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import KubeApi
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
+from ansible_collections.helmops.unstick.plugins.module_utils.remediation import runner
+from ansible_collections.helmops.unstick.plugins.module_utils.storage import kube as releases_mod
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.api import KubeApi
+from ansible_collections.helmops.unstick.plugins.module_utils.storage.interface import ReleaseStore
+from ansible_collections.helmops.unstick.plugins.module_utils.storage.kube import ReleaseStorage
 
 RELEASE = {"name": "x", "namespace": "x", "version": 1, "manifest": "", "config": {},
            "info": {"status": "deployed", "description": "Install complete",
@@ -44,8 +45,8 @@ def storage(kube, retries=4):
 
 
 class OneByOne(ReleaseStorage):
-    """The scan as it was: no batched histories."""
-    histories = None
+    """The scan as it was: no batched histories (the storage interface's one list per release)."""
+    histories = ReleaseStore.histories
 
 
 def params():

@@ -5,13 +5,14 @@ import time
 
 import pytest
 
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import ApiError, KubeApi
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.connection import AUTH_ARG_SPEC, connect
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.api import ApiError, KubeApi
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.connection import AUTH_ARG_SPEC
+from module_client import module_client
+from ansible_collections.helmops.unstick.plugins.module_utils.storage.kube import ReleaseStorage
 
 
 class Module:
-    """What auth.connect needs of an AnsibleModule: its params."""
+    """What a session needs of an AnsibleModule: its params."""
 
     def __init__(self, **params):
         self.params = dict((k, None) for k in AUTH_ARG_SPEC)
@@ -20,7 +21,7 @@ class Module:
 
 @pytest.fixture
 def api(kube):
-    client = connect(Module(kubeconfig=kube.kubeconfig).params)   # the module's own client set-up
+    client = module_client(Module(kubeconfig=kube.kubeconfig).params)   # the module's own client set-up
     return KubeApi(client, retries=3, max_backoff=0.5, timeout=5)
 
 
@@ -86,7 +87,7 @@ def test_forbidden_cluster_wide_list_falls_back_per_namespace(tmp_path):
     from localkube import LocalKube
     with LocalKube(tokens={"t": {"namespaces": ["a", "b"]}}) as kube:
         kubeconfig = str(kube.write_kubeconfig(tmp_path / "k", token="t"))
-        api = KubeApi(connect(Module(kubeconfig=kubeconfig).params))
+        api = KubeApi(module_client(Module(kubeconfig=kubeconfig).params))
         with pytest.raises(ApiError) as err:     # cannot list secrets cluster-wide nor namespaces
             ReleaseStorage(api).scan()
         assert "name the namespaces" in err.value.message

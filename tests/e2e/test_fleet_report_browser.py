@@ -10,7 +10,8 @@ import pytest
 
 import browser
 import fleet_sample
-from ansible_collections.helmops.unstick.plugins.module_utils import fleet_report
+from ansible_collections.helmops.unstick.plugins.module_utils.report import fleet as fleet_report
+from ansible_collections.helmops.unstick.plugins.module_utils.report import render as fleet_render
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +28,7 @@ COLUMN = "Array.prototype.map.call(document.querySelectorAll('#releases tbody tr
 
 
 def column(chromium, key):
-    index = [c[0] for c in fleet_report.RELEASE_COLUMNS].index(key)
+    index = [c[0] for c in fleet_render.RELEASE_COLUMNS].index(key)
     return chromium.evaluate(COLUMN % index)
 
 
@@ -35,7 +36,7 @@ def column(chromium, key):
 def page(tmp_path):
     fleet = fleet_report.build_fleet(fleet_sample.results(), fleet_sample.HOSTS, "2026-11-24T12:00:00Z")
     path = tmp_path / "stuck-releases.html"
-    path.write_text(fleet_report.render_html(fleet))
+    path.write_text(fleet_render.render_html(fleet))
     return path
 
 
@@ -81,7 +82,7 @@ def test_check_mode_report_says_would_and_nothing_changed(tmp_path):
     fleet = fleet_report.build_fleet(fleet_sample.results(check_mode=True), fleet_sample.HOSTS,
                                      "2026-11-24T12:00:00Z", generated_by="ops@awx-ee-7f9c")
     page = tmp_path / "check.html"
-    page.write_text(fleet_report.render_html(fleet))
+    page.write_text(fleet_render.render_html(fleet))
     with browser.Chromium() as chromium:
         chromium.open(page)
         assert chromium.evaluate("document.querySelector('#byline').innerText") == (

@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 
 from localkube import LocalKube
-from ansible_collections.helmops.unstick.plugins.module_utils import runner
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import KubeApi
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.connection import AUTH_ARG_SPEC, connect
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
-from ansible_collections.helmops.unstick.plugins.module_utils.module_args import argument_spec
+from ansible_collections.helmops.unstick.plugins.module_utils.remediation import runner
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.api import KubeApi
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.connection import AUTH_ARG_SPEC
+from module_client import module_client
+from ansible_collections.helmops.unstick.plugins.module_utils.storage.kube import ReleaseStorage
+from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.argspec import argument_spec
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,7 +47,7 @@ def scan(tmp_path, template, releases, revisions, stuck, namespaces=4):
     bench.write_state(state, objects, nss)
     with LocalKube(state_file=str(state)) as kube:
         kubeconfig = str(kube.write_kubeconfig(tmp_path / "kubeconfig"))
-        api = KubeApi(connect(Module(kubeconfig=kubeconfig).params))
+        api = KubeApi(module_client(Module(kubeconfig=kubeconfig).params))
         params = dict((name, spec.get("default")) for name, spec in argument_spec().items())
         params.update(remediate=False)
         kube.reset_stats()
@@ -77,7 +78,7 @@ def test_history_size_does_not_change_the_scan(tmp_path, template):
 
 def liveness_targets(template):
     """The liveness checks' GETs for one stuck release of the bench's chart (liveness.targets)."""
-    from ansible_collections.helmops.unstick.plugins.module_utils import liveness
+    from ansible_collections.helmops.unstick.plugins.module_utils.release import liveness
     assert bench.decode(template["data"]["release"])["manifest"]
     return len(liveness.targets(bench.decode(template["data"]["release"]), "ns"))
 

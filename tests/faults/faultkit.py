@@ -22,17 +22,17 @@ import pytest
 import helmfix
 from localkube import LocalKube
 from playbook_run import HELM_BIN, module_command, run_module
-
-from ansible_collections.helmops.unstick.plugins.module_utils import runner
-from ansible_collections.helmops.unstick.plugins.module_utils.helm_cli import HelmCli
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import KubeApi
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.connection import (
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.session import HelmGate
+from ansible_collections.helmops.unstick.plugins.module_utils.remediation import runner
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.helm_cli import HelmCli
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.api import KubeApi
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.connection import (
     AUTH_ARG_SPEC,
     client_retries,
     resolve,
 )
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
-from ansible_collections.helmops.unstick.plugins.module_utils.module_args import UNSTICK_ARG_SPEC
+from ansible_collections.helmops.unstick.plugins.module_utils.storage.kube import ReleaseStorage
+from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.argspec import UNSTICK_ARG_SPEC
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK_BIN = str(Path(sys.executable).parent / "ansible-playbook")
@@ -237,7 +237,7 @@ def inproc(kube):
         conn = resolve(_Module(full).params)
         api = KubeApi(conn.api_client(retries=client_retries()), retries=retries, max_backoff=max_backoff,
                       timeout=timeout)
-        gate = runner.HelmGate(HelmCli(str(HELM_BIN), conn, "secret"))
+        gate = HelmGate(HelmCli(str(HELM_BIN), conn, "secret"))
         storage = ReleaseStorage(api, "secret")
         out = runner.run(full, storage, "localkube", "faults@test", helm_gate=gate)
         out["requests"] = api.requests

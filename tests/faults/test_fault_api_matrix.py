@@ -9,7 +9,7 @@ import time
 import pytest
 
 from faultkit import STUCK, unlocked, wait_for
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import ApiError
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.api import ApiError
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import yaml
 
 import fleet_sample
-from ansible_collections.helmops.unstick.plugins.module_utils import fleet_report
+from ansible_collections.helmops.unstick.plugins.module_utils.report import fleet as fleet_report
+from ansible_collections.helmops.unstick.plugins.module_utils.report import render as fleet_render
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "docs" / "prometheus" / "helm-unstick-alerts.yml"
@@ -24,11 +25,11 @@ def test_metrics_of_a_fleet_pass_promtool_and_the_docs_name_every_metric():
     for check_mode in (False, True):
         fleet = fleet_report.build_fleet(fleet_sample.results(check_mode), fleet_sample.HOSTS, "x",
                                          generated_epoch=1795000000.0)
-        text = fleet_report.render_prom(fleet)
+        text = fleet_render.render_prom(fleet)
         out = promtool("check", "metrics", stdin=text)
         assert out.returncode == 0 and not out.stdout.strip() and not out.stderr.strip(), (out.stdout, out.stderr)
     docs = (ROOT / "docs" / "metrics.md").read_text()
-    assert all("`%s`" % name in docs for name, _kind, _help in fleet_report.METRICS)
+    assert all("`%s`" % name in docs for name, _kind, _help in fleet_render.METRICS)
 
 
 def test_alert_rules_load_and_fire_on_our_series(tmp_path):

@@ -9,10 +9,10 @@ __metaclass__ = type
 
 import copy
 
-from ansible_collections.helmops.unstick.plugins.module_utils.errors import HelmError
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import ApiError
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import SETTLED
-from ansible_collections.helmops.unstick.plugins.module_utils.records import (
+from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import HelmError
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.api import ApiError
+from ansible_collections.helmops.unstick.plugins.module_utils.storage.interface import SETTLED, ReleaseStore
+from ansible_collections.helmops.unstick.plugins.module_utils.release.records import (
     decode_payload,
     encode_payload,
     format_http_date,
@@ -28,7 +28,7 @@ class Scan:
         self.items, self.server_date, self.forbidden = items, date, []
 
 
-class Store:
+class Store(ReleaseStore):
     driver = "secret"
 
     def __init__(self, objs, now=NOW):

@@ -46,7 +46,7 @@ def payload(obj):
 
 def ours(kube, ns, name, rev):
     """What helm_unstick reads of a record: records.meta_from_object."""
-    from ansible_collections.helmops.unstick.plugins.module_utils.records import decode_payload, meta_from_object
+    from ansible_collections.helmops.unstick.plugins.module_utils.release.records import decode_payload, meta_from_object
     obj = secret_records(kube, ns, name)[rev]
     return meta_from_object(obj), decode_payload(obj["data"]["release"], "secret")
 
@@ -195,8 +195,8 @@ def test_what_real_helm_writes_into_sql_rows_over_time(tmp_path, kube, ns, pg, h
         # modifiedat of a new row: 0, never updated (nothing is copied from the previous revision in SQL)
         assert two["modifiedat"] == 0, two
         assert rows()[1]["status"] == "deployed"
-        from ansible_collections.helmops.unstick.plugins.module_utils.records import meta_from_object
-        from ansible_collections.helmops.unstick.plugins.module_utils.sql.rows import record_object
+        from ansible_collections.helmops.unstick.plugins.module_utils.release.records import meta_from_object
+        from ansible_collections.helmops.unstick.plugins.module_utils.storage.sql.rows import record_object
         meta = meta_from_object(record_object(dict(two, row_version=1)))
         assert meta.created_at == float(two["createdat"]) and meta.status == "pending-upgrade"
     finally:

@@ -72,16 +72,17 @@ def records(kube, ns):
 
 def in_process(kube, **params):
     """helm_unstick's run (runner.run, as the module calls it) against the real server, without ansible-playbook."""
-    from ansible_collections.helmops.unstick.plugins.module_utils import runner
-    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import KubeApi
-    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.connection import AUTH_ARG_SPEC, connect
-    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
-    from ansible_collections.helmops.unstick.plugins.module_utils.module_args import argument_spec
+    from ansible_collections.helmops.unstick.plugins.module_utils.remediation import runner
+    from ansible_collections.helmops.unstick.plugins.module_utils.cluster.api import KubeApi
+    from ansible_collections.helmops.unstick.plugins.module_utils.cluster.connection import AUTH_ARG_SPEC
+    from module_client import module_client
+    from ansible_collections.helmops.unstick.plugins.module_utils.storage.kube import ReleaseStorage
+    from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.argspec import argument_spec
     connection = dict((k, None) for k in AUTH_ARG_SPEC)
     connection["kubeconfig"] = str(kube.kubeconfig)
     args = dict((name, spec.get("default")) for name, spec in argument_spec().items())
     args.update(params)
-    return runner.run(args, ReleaseStorage(KubeApi(connect(connection))), "realkube", "test@host")
+    return runner.run(args, ReleaseStorage(KubeApi(module_client(connection))), "realkube", "test@host")
 
 
 def record(kube, ns, name, rev):

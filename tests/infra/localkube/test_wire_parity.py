@@ -27,8 +27,8 @@ import time
 import urllib.parse
 
 import pytest
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import META_LIST_ACCEPT
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import CLAIM_SELECTOR, ODD_SELECTOR
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.api import META_LIST_ACCEPT
+from ansible_collections.helmops.unstick.plugins.module_utils.storage.kube import CLAIM_SELECTOR, ODD_SELECTOR
 
 from localkube import LocalKube
 from realkube import ADMIN_TOKEN, READER_TOKEN, TEAM_NAMESPACE, TEAM_TOKEN, RealKube
@@ -967,16 +967,16 @@ def _raw(kube, method, path, body=None):
 # --- the real clients, each against both servers ------------------------------------------------------------------
 def _module(server, token):
     """The module's own client code (plugins/module_utils/k8s) bound to ``server`` with ``token``."""
-    from ansible_collections.helmops.unstick.plugins.module_utils.k8s import connection
-    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import KubeApi
-    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import ReleaseStorage
+    from ansible_collections.helmops.unstick.plugins.module_utils.cluster import connection
+    from ansible_collections.helmops.unstick.plugins.module_utils.cluster.api import KubeApi
+    from ansible_collections.helmops.unstick.plugins.module_utils.storage.kube import ReleaseStorage
     conn = connection.resolve({"host": server.url, "api_key": token, "ca_cert": server.ca_file}, environ={})
     api = KubeApi(conn.api_client(retries=connection.client_retries()), timeout=30)
     return api, ReleaseStorage(api, "secret")
 
 
 def _outcome(fn):
-    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.api import ApiError
+    from ansible_collections.helmops.unstick.plugins.module_utils.cluster.api import ApiError
     try:
         return ("ok", fn())
     except ApiError as err:
@@ -1228,7 +1228,7 @@ EVENTS = "/api/v1/namespaces/%s/events" % NS
 def test_events_answer_alike(servers):
     """helm_unstick's Event (k8s/events.py) created, read, and listed as kubectl get events lists it (a Table):
     the same answers on both servers, whatever the server fills in."""
-    from ansible_collections.helmops.unstick.plugins.module_utils.k8s.events import event_object
+    from ansible_collections.helmops.unstick.plugins.module_utils.cluster.events import event_object
     event = event_object(NS, {"metadata": {"name": "sh.helm.release.v1.web.v2"}}, "Secret", "RolledBack",
                          "ops@ctl (run r1) remediated release web", "ops@ctl", time.time(), "rollback", "ab12cd34")
     flow = Flow(servers)

@@ -15,8 +15,8 @@ from dateutil.rrule import rrulestr
 import awx_config
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.parsing.convert_bool import boolean
-from ansible_collections.helmops.unstick.plugins.module_utils.duration import parse_duration
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s import connection
+from ansible_collections.helmops.unstick.plugins.module_utils.common.duration import parse_duration
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster import connection
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_MAP
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s import client as k8s_client
 

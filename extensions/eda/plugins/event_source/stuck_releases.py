@@ -114,17 +114,17 @@ def _importable_collection():
 _importable_collection()
 
 # pylint: disable=wrong-import-position
-from ansible_collections.helmops.unstick.plugins.module_utils.duration import parse_duration  # noqa: E402
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.connection import (  # noqa: E402
+from ansible_collections.helmops.unstick.plugins.module_utils.common.duration import parse_duration  # noqa: E402
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.connection import (  # noqa: E402
     AUTH_ARG_SPEC, HAS_K8S_CORE, resolve,
 )
-from ansible_collections.helmops.unstick.plugins.module_utils.k8s.releases import (  # noqa: E402
+from ansible_collections.helmops.unstick.plugins.module_utils.storage.kube import (  # noqa: E402
     RESOURCES, resolve_driver,
 )
-from ansible_collections.helmops.unstick.plugins.module_utils.records import (  # noqa: E402
+from ansible_collections.helmops.unstick.plugins.module_utils.release.records import (  # noqa: E402
     format_time, parse_http_date,
 )
-from ansible_collections.helmops.unstick.plugins.module_utils.stuck_watch import ReleaseTracker  # noqa: E402
+from ansible_collections.helmops.unstick.plugins.module_utils.watch.tracker import ReleaseTracker  # noqa: E402
 
 LOG = logging.getLogger("helmops.unstick.stuck_releases")
 SELECTOR = "owner=helm"

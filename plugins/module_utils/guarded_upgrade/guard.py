@@ -1,0 +1,178 @@
+# -*- coding: utf-8 -*-
+# Copyright: helmops.unstick contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The guarded upgrade of one release, phase by phase, on the module's one connection.
+
+``before``: read the release, unstick it if a dead operation left it pending (the runner and its
+actions, as helm_unstick does), and say which revision a failed upgrade goes back to. ``after``: read it
+again and check the upgrade landed; if it did not (or the upgrade task failed), put it back on that
+revision and stop with both errors. Each phase reads the release in one scan (``Run.scan_release``); what
+to do is ``guard_plan``'s decision; the actions verify their own outcome on the cluster.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.helmops.unstick.plugins.module_utils.guarded_upgrade import plan as guard_plan
+from ansible_collections.helmops.unstick.plugins.module_utils.report import release_report as report
+from ansible_collections.helmops.unstick.plugins.module_utils.release.state import GOOD_STATUSES
+from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import UnstickError
+from ansible_collections.helmops.unstick.plugins.module_utils.remediation.plan import Plan
+
+
+class GuardStop(UnstickError):
+    """The guarded upgrade must stop here; ``result`` is what the phase found and did."""
+
+    def __init__(self, message, result):
+        super(GuardStop, self).__init__(message)
+        self.result = result
+
+
+def _view(scan):
+    """The newest revision as ``scan`` (a release.model.Release) read it, or None when there is no record."""
+    cls = scan.classification
+    if cls is None:
+        return None
+    return guard_plan.view(cls, scan.summary)
+
+
+def _shown(release):
+    """A ReleaseView as result keys."""
+    if release is None:
+        return {"revision": None, "status": "missing", "chart": "", "app_version": "", "description": ""}
+    return dict(release._asdict())
+
+
+def _outcome(item, found):
+    """The newest revision once an action verified its work (``item.outcome``), as a ReleaseView; its chart
+    from the record the verification read (a rollback's), or from ``found`` when it is the same revision."""
+    meta = item.outcome
+    if meta is None:
+        return None
+    summary = item.outcome_summary
+    if summary is not None:
+        return guard_plan.view(meta, summary)
+    if found is not None and found.revision == meta.revision:
+        return found._replace(status=meta.status)
+    return guard_plan.ReleaseView(meta.revision, meta.status, "", "", "")
+
+
+def _diff(job, where, before, after):
+    if job.diff:
+        return {"diff": {"before": {where: before}, "after": {where: after}}}
+    return {}
+
+
+def before(job, namespace, name, min_age_shown):
+    """The phase before the upgrade; returns its result (``proceed``: whether the upgrade may start).
+
+    Raises GuardStop when it must not: a pending revision younger than min_age or older but possibly still
+    running (the liveness checks helm_unstick makes: a live deploy?), a release that cannot be judged, or a
+    stuck one that could not be unstuck. In check mode nothing is written and a live deploy is a warning
+    with ``proceed`` false, not a failure."""
+    where = "%s/%s" % (namespace, name)
+    scan = job.scan_release(namespace, name)
+    cls = scan.classification
+    found = _view(scan)
+    decision, why = guard_plan.judge_before(cls, scan.summary)
+    out = {"phase": "before", "namespace": namespace, "release": name, "changed": False, "proceed": True,
+           "found": dict(_shown(found), age_seconds=cls.age_seconds if cls else None, state=cls.kind if cls else None),
+           "from_revision": cls.revision if cls else 0, "good_revision": guard_plan.good_revision(cls)}
+    if decision == guard_plan.BROKEN:
+        raise GuardStop("guarded upgrade of %s: cannot judge revision %s: %s; nothing was touched and no upgrade "
+                        "was started" % (where, cls.revision, why), out)
+    if decision == guard_plan.WAIT:
+        message = guard_plan.live_operation(where, cls, min_age_shown)
+        if not job.check_mode:
+            raise GuardStop(message, out)
+        job.warnings.append("check mode: a real run would stop here: " + message)
+        out.update(proceed=False, would="stop: " + message, msg="check mode: %s: would stop: %s" % (where, message))
+        return out
+    if decision == guard_plan.GO:
+        out["msg"] = "%s: %s; the upgrade starts from %s" % (
+            where, why, guard_plan.describe(found) if found else "nothing (a first install)")
+        return out
+    # UNSTICK: the runner remediates it exactly as helm_unstick would (claim, helm, verification)
+    item = job.act(scan, job.context(scan.now))
+    entry = job.releases[-1]
+    out["changed"] = bool(entry.get("changed"))
+    stuck = "revision %s was stuck in %s (%ss old)" % (cls.revision, cls.status, cls.age_seconds)
+    if entry["state"] == report.STATE_WOULD_REMEDIATE:
+        out.update(would=entry["message"][len("check mode: "):],
+                   msg="check mode: %s: %s: %s, then upgrade" % (where, stuck, entry["message"][len("check mode: "):]))
+        out.update(_diff(job, where, guard_plan.describe(found), entry["message"]))
+        return out
+    if entry["state"] != report.STATE_REMEDIATED:
+        raise GuardStop("guarded upgrade of %s: %s and could not be remediated: %s. No upgrade was started."
+                        % (where, stuck, entry.get("reason") or entry.get("message")), out)
+    now = _outcome(item, found)
+    out.update(from_revision=now.revision if now else 0,
+               good_revision=now.revision if now and now.status in GOOD_STATUSES else cls.last_good_revision,
+               msg="%s: %s; %s; the upgrade starts from %s" % (where, stuck, entry["message"],
+                                                               guard_plan.describe(now) if now else "nothing"))
+    out.update(_diff(job, where, guard_plan.describe(found), guard_plan.describe(now)))
+    return out
+
+
+def after(job, namespace, name, from_revision, good, failure, rescue=True, target=""):
+    """The phase after the upgrade; returns its result when the upgrade landed.
+
+    ``failure``: the failed upgrade task's result (msg, stderr, command), None when it succeeded. When the
+    upgrade failed or did not land, the release goes back to ``good`` (with ``rescue``) and GuardStop says
+    both what failed and what the rescue did. In check mode nothing is written."""
+    where = "%s/%s" % (namespace, name)
+    # min_age 0: a revision our own failed upgrade left pending is stuck at any age (plan_rescue decides
+    # whether it is ours); no liveness checks: our own upgrade's writes are no sign of another operation
+    scan = job.scan_release(namespace, name, min_age=0, liveness=False)
+    newest = _view(scan)
+    error = guard_plan.upgrade_error(failure) if failure else None
+    problem = guard_plan.landed(from_revision, newest)
+    out = {"phase": "after", "namespace": namespace, "release": name, "changed": False,
+           "from_revision": from_revision, "good_revision": good, "upgraded": False}
+    out.update(_shown(newest))
+    if failure and problem is None and newest.revision > from_revision and guard_plan.readback_only(failure):
+        job.warnings.append("%s: the upgrade task failed only reading the release back (%s); the cluster shows "
+                            "revision %s deployed" % (where, error, newest.revision))
+        error = None
+    if job.check_mode and error is None:
+        out.update(would="check that a revision above %s is deployed" % from_revision,
+                   msg="check mode: %s: would check that the upgrade landed (now %s)" % (where, guard_plan.describe(newest)))
+        return out
+    if error is None and problem is None:
+        # the upgrade task reported its own change; this phase only read
+        out.update(upgraded=newest.revision > from_revision,
+                   msg="%s: %s%s" % (where, guard_plan.describe(newest),
+                                     "" if newest.revision > from_revision else ", unchanged"))
+        return out
+    reason = error or "verify: %s%s" % (problem, "" if newest is None or newest.revision > from_revision
+                                        else " (the upgrade made no new revision)")
+    broken, why = guard_plan.judge_before(scan.classification, scan.summary)
+    if not rescue:
+        plan = guard_plan.RescuePlan(None, None, "none (rescue disabled)")
+    elif broken == guard_plan.BROKEN:
+        plan = guard_plan.RescuePlan(None, None, "none: cannot judge the release (%s); left as it is" % why)
+    else:
+        plan = guard_plan.plan_rescue(newest, from_revision, good, error)
+    out.update(error=reason, failed_revision=newest.revision if newest else None,
+               failed_status=newest.status if newest else "missing", rescue=plan.note, rescue_action=plan.action)
+    final = newest
+    if plan.action is not None:
+        action_plan = Plan("restore", plan.target, None) if plan.action == guard_plan.RESCUE_RESTORE else None
+        item = job.act(scan, job.context(scan.now), plan=action_plan)
+        entry = job.releases[-1]
+        out["changed"] = bool(entry.get("changed"))
+        if entry["state"] == report.STATE_REMEDIATED:
+            out["rescue"] = entry["message"]
+            final = _outcome(item, newest)
+        elif entry["state"] == report.STATE_WOULD_REMEDIATE:
+            out["rescue"] = entry["message"]
+        else:
+            out["rescue"] = "%s FAILED: %s" % (entry.get("action") or plan.action, entry.get("reason"))
+    out.update(_shown(final))
+    out["unlocked"] = final is None or not final.status.startswith("pending-")
+    out.update(_diff(job, where, "revision %s (the upgrade started from it)" % from_revision,
+                     guard_plan.describe(final)))
+    message = guard_plan.failure_message(where, target, reason, from_revision, newest, out["rescue"], final)
+    raise GuardStop(("check mode: " if job.check_mode else "") + message, out)
