@@ -328,7 +328,7 @@ def main():
 
     # Everything is checked before the first request or write.
     settings = validated_options(module, options.validate)
-    # the whole run is the one shared with helm_unstick_batch (module_utils/cluster_run.py)
+    # the whole run is the one shared with helm_unstick_batch (module_utils/remediation/cluster_run.py)
     run = check_cluster(settings, check_mode=module.check_mode, diff=module._diff)
     module.no_log_values.update(run.secrets)
     for value in run.public:

@@ -11,7 +11,6 @@ ROOT = Path(__file__).resolve().parents[2]
 PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md"), *(ROOT / "roles").glob("*/README.md")])
 #: pages that branches being merged add (docs/architecture.md and docs/modules.md come with the module_utils
 #: layout): a link to one passes while it is missing; once it exists, drop it from here
-ARRIVING = {"docs/architecture.md", "docs/modules.md"}
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
 FENCE = re.compile(r"^(```|~~~).*?^\1", re.M | re.S)
 
@@ -37,16 +36,10 @@ def test_relative_links_resolve(page):
         dest = (page.parent / path).resolve() if path else page
         rel = dest.relative_to(ROOT).as_posix() if dest.is_relative_to(ROOT) else str(dest)
         if not dest.exists():
-            if rel not in ARRIVING:
-                broken.append("%s (no such file)" % target)
+            broken.append("%s (no such file)" % target)
         elif anchor and dest.suffix == ".md" and anchor not in anchors(dest):
             broken.append("%s (no heading '%s' in %s)" % (target, anchor, rel))
     assert broken == [], "%s: broken links: %s" % (page.relative_to(ROOT), broken)
-
-
-def test_arriving_pages_are_still_arriving():
-    arrived = sorted(rel for rel in ARRIVING if (ROOT / rel).exists())
-    assert arrived == [], "these pages exist now: remove them from ARRIVING in %s" % Path(__file__).name
 
 
 def test_the_link_check_sees_links():

@@ -143,7 +143,7 @@ class Expired(Exception):
     """410 Gone: the watch's resourceVersion is no longer remembered; relist."""
 
 
-#: a cluster to watch: its name in events, and its one resolved connection (k8s/connection.py)
+#: a cluster to watch: its name in events, and its one resolved connection (cluster/connection.py)
 ClusterSpec = namedtuple("ClusterSpec", ["name", "connection"])
 #: the source's arguments, checked
 Settings = namedtuple("Settings", ["clusters", "min_age", "driver", "watch_timeout", "max_backoff", "namespaces"])

@@ -5,7 +5,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.helmops.unstick.plugins.module_utils import claims
+from ansible_collections.helmops.unstick.plugins.module_utils.release import claims
 
 
 def test_a_claim_outlives_helms_timeout_by_the_grace():
