@@ -105,6 +105,40 @@ options:
     description: O(phase=before). An older helm CLI fails the task before anything is read.
     type: str
     default: 3.8.0
+  wait_for_pending:
+    description:
+      - O(phase=before). How long to wait (seconds or a duration such as V(10m)) for a pending revision that may be
+        someone else's live operation (younger than O(min_age), or older with signs of life), and, with
+        O(take_turns), for the release's Lease, all together. The release's records' metadata is polled (every 1
+        to 5 seconds) and the release judged again when its newest record changes or reaches O(min_age):
+        settled (deployed, failed, superseded), the upgrade goes on; stale (pending past O(min_age), no sign of
+        life), it is unstuck as a stuck one is, then the upgrade goes on. When the wait runs out the task fails
+        naming the release, the revision, who started it as far as its record says, and how long it waited;
+        nothing is written.
+      - V(0) does not wait (the task fails at once, "retry later"). O(cluster_timeout) counts on top of the wait.
+      - In check mode nothing is waited for; the result says what a real run would wait for.
+    type: raw
+    default: 10m
+  take_turns:
+    description:
+      - Guarded upgrades of one release take turns on a C(coordination.k8s.io/v1) Lease in its namespace,
+        C(helmops-unstick-<release>) (hashed when too long). O(phase=before) waits for it in arrival order (a
+        queue in its C(helmops.unstick/queue) annotation), within O(wait_for_pending), and takes it; O(phase=after)
+        gives it back. Every Lease write is conditional (resourceVersion). A Lease whose holder stopped renewing
+        it is free once C(renewTime) + C(leaseDurationSeconds) is past. Check mode never takes it.
+      - Advice between guarded upgrades only; helm does not read it.
+    type: bool
+    default: false
+  lease_duration:
+    description:
+      - How long the Lease is held without renewal (seconds or a duration): long enough for the upgrade between
+        the two phases. Default O(timeout) plus 2 minutes.
+    type: raw
+  job_id:
+    description:
+      - Which job this is, for the Lease's holder (with the run's user@host). Default the C(AWX_JOB_ID),
+        C(TOWER_JOB_ID) or C(JOB_ID) environment variable; the role passes C(tower_job_id) / C(awx_job_id).
+    type: str
 notes:
   - One phase is one module run. The role C(helmops.unstick.guarded_upgrade) is the usual way to use it; alone,
     run C(before), your upgrade task in a C(block) whose C(rescue) keeps C(ansible_failed_result), then C(after)
@@ -177,6 +211,14 @@ good_revision:
   description: The revision a failed upgrade goes back to (the newest deployed one); null when there is none.
   returned: always
   type: int
+waited_seconds:
+  description: O(phase=before). How long the phase waited for a pending revision (0 when it did not).
+  returned: when O(phase=before)
+  type: float
+waited_for:
+  description: O(phase=before). The pending revision it waited for, when it waited.
+  returned: when it waited
+  type: str
 proceed:
   description: O(phase=before). Whether the upgrade may start (false only in check mode, when a real run would stop).
   returned: when O(phase=before)
@@ -269,6 +311,10 @@ def argument_spec():
         rescue=dict(type="bool", default=True),
         chart=dict(type="str", default=""),
         min_helm_version=dict(type="str", default="3.8.0"),
+        wait_for_pending=dict(type="raw", default="10m"),
+        take_turns=dict(type="bool", default=False),
+        lease_duration=dict(type="raw"),
+        job_id=dict(type="str"),
     )
 
 
@@ -285,9 +331,11 @@ def main():
     params = module.params
     started = time.time()
     where = "%s/%s" % (params["namespace"], params["release"])
-    settings, minimum = validated_options(module, options.validate_guard)
+    settings, minimum, guarding = validated_options(module, options.validate_guard)
+    # cluster_timeout bounds the requests and helm calls; the wait for the release comes on top of it
+    waits = guarding.wait_for_pending if params["phase"] == "before" else 0
     session = open_cluster_session(module, settings.connection, settings.driver, settings.request_timeout,
-                                   cluster_timeout=settings.cluster_timeout, helm_binary=settings.helm_binary,
+                                   cluster_timeout=settings.cluster_timeout + waits, helm_binary=settings.helm_binary,
                                    events=settings.events, liveness=settings.liveness_checks)
     out = dict(phase=params["phase"], cluster=session.cluster, server=session.server)
     gate = session.gate
@@ -310,7 +358,8 @@ def main():
     job = runner.Run(settings, session, check_mode=module.check_mode, diff=module._diff)
     try:
         if params["phase"] == "before":
-            out.update(guard.before(job, params["namespace"], params["release"], params["min_age"]))
+            out.update(guard.before(job, params["namespace"], params["release"], params["min_age"],
+                                    guarding.wait_for_pending))
         else:
             out.update(guard.after(job, params["namespace"], params["release"], params["from_revision"],
                                    params["good_revision"], params["upgrade_failure"], params["rescue"],

@@ -15,7 +15,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import time
+
 from ansible_collections.helmops.unstick.plugins.module_utils.guarded_upgrade import plan as guard_plan
+from ansible_collections.helmops.unstick.plugins.module_utils.guarded_upgrade import turns, waiting
 from ansible_collections.helmops.unstick.plugins.module_utils.report import release_report as report
 from ansible_collections.helmops.unstick.plugins.module_utils.release.state import GOOD_STATUSES
 from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import UnstickError
@@ -65,34 +68,54 @@ def _diff(job, where, before, after):
     return {}
 
 
-def before(job, namespace, name, min_age_shown):
+def before(job, namespace, name, min_age_shown, wait_for_pending=0, sleep=time.sleep, clock=time.monotonic):
     """The phase before the upgrade; returns its result (``proceed``: whether the upgrade may start).
 
-    Raises GuardStop when it must not: a pending revision younger than min_age or older but possibly still
-    running (the liveness checks helm_unstick makes: a live deploy?), a release that cannot be judged, or a
-    stuck one that could not be unstuck. In check mode nothing is written and a live deploy is a warning
-    with ``proceed`` false, not a failure."""
+    A pending revision younger than min_age, or older but possibly still running (the liveness checks
+    helm_unstick makes: a live deploy?), is waited for, up to ``wait_for_pending`` seconds, until it settles
+    (go on) or goes stale (unstick it, go on). Raises GuardStop when the upgrade must not start: the wait ran out
+    (or ``wait_for_pending`` is 0), a release that cannot be judged, or a stuck one that could not be unstuck. In
+    check mode nothing is written and nothing waited for: a live deploy is a warning with ``proceed`` false."""
     where = "%s/%s" % (namespace, name)
     scan = job.scan_release(namespace, name)
+    first = scan.classification
+    decision, why = guard_plan.judge_before(first, scan.summary)
+    waited = None
+    if decision == guard_plan.WAIT and wait_for_pending > 0 and not job.check_mode:
+        scan, decision, why, waited, polls = waiting.wait_for_pending(job, namespace, name, scan, wait_for_pending,
+                                                                      sleep, clock)
     cls = scan.classification
     found = _view(scan)
-    decision, why = guard_plan.judge_before(cls, scan.summary)
     out = {"phase": "before", "namespace": namespace, "release": name, "changed": False, "proceed": True,
            "found": dict(_shown(found), age_seconds=cls.age_seconds if cls else None, state=cls.kind if cls else None),
-           "from_revision": cls.revision if cls else 0, "good_revision": guard_plan.good_revision(cls)}
+           "from_revision": cls.revision if cls else 0, "good_revision": guard_plan.good_revision(cls),
+           "waited_seconds": waited or 0}
+    if waited is not None:
+        out["waited_for"] = "revision %s (%s)" % (first.revision, first.status)
     if decision == guard_plan.BROKEN:
         raise GuardStop("guarded upgrade of %s: cannot judge revision %s: %s; nothing was touched and no upgrade "
                         "was started" % (where, cls.revision, why), out)
     if decision == guard_plan.WAIT:
+        if waited is not None:
+            raise GuardStop(turns.waited_out(where, cls, turns.started_by(scan.summary, scan.obj), waited,
+                                             wait_for_pending), out)
         message = guard_plan.live_operation(where, cls, min_age_shown)
         if not job.check_mode:
             raise GuardStop(message, out)
+        if wait_for_pending > 0:
+            would = ("wait up to %ss (wait_for_pending) for revision %s (%s, %s) to settle or go stale, then "
+                     "upgrade" % (wait_for_pending, cls.revision, cls.status, cls.reason))
+            out.update(proceed=False, would=would, msg="check mode: %s: would %s" % (where, would))
+            job.warnings.append("check mode: %s: a real run would %s" % (where, would))
+            return out
         job.warnings.append("check mode: a real run would stop here: " + message)
         out.update(proceed=False, would="stop: " + message, msg="check mode: %s: would stop: %s" % (where, message))
         return out
+    after_wait = "" if waited is None else "after waiting %ss for revision %s (%s): " % (
+        waited, first.revision, first.status)
     if decision == guard_plan.GO:
-        out["msg"] = "%s: %s; the upgrade starts from %s" % (
-            where, why, guard_plan.describe(found) if found else "nothing (a first install)")
+        out["msg"] = "%s: %s%s; the upgrade starts from %s" % (
+            where, after_wait, why, guard_plan.describe(found) if found else "nothing (a first install)")
         return out
     # UNSTICK: the runner remediates it exactly as helm_unstick would (claim, helm, verification)
     item = job.act(scan, job.context(scan.now))
@@ -110,7 +133,7 @@ def before(job, namespace, name, min_age_shown):
     now = _outcome(item, found)
     out.update(from_revision=now.revision if now else 0,
                good_revision=now.revision if now and now.status in GOOD_STATUSES else cls.last_good_revision,
-               msg="%s: %s; %s; the upgrade starts from %s" % (where, stuck, entry["message"],
+               msg="%s: %s%s; %s; the upgrade starts from %s" % (where, after_wait, stuck, entry["message"],
                                                                guard_plan.describe(now) if now else "nothing"))
     out.update(_diff(job, where, guard_plan.describe(found), guard_plan.describe(now)))
     return out
