@@ -108,8 +108,7 @@ options:
   wait_for_pending:
     description:
       - O(phase=before). How long to wait (seconds or a duration such as V(10m)) for a pending revision that may be
-        someone else's live operation (younger than O(min_age), or older with signs of life), and, with
-        O(take_turns), for the release's Lease, all together. The release's records' metadata is polled (every 1
+        someone else's live operation (younger than O(min_age), or older with signs of life). The release's records' metadata is polled (every 1
         to 5 seconds) and the release judged again when its newest record changes or reaches O(min_age):
         settled (deployed, failed, superseded), the upgrade goes on; stale (pending past O(min_age), no sign of
         life), it is unstuck as a stuck one is, then the upgrade goes on. When the wait runs out the task fails
@@ -119,26 +118,6 @@ options:
       - In check mode nothing is waited for; the result says what a real run would wait for.
     type: raw
     default: 10m
-  take_turns:
-    description:
-      - Guarded upgrades of one release take turns on a C(coordination.k8s.io/v1) Lease in its namespace,
-        C(helmops-unstick-<release>) (hashed when too long). O(phase=before) waits for it in arrival order (a
-        queue in its C(helmops.unstick/queue) annotation), within O(wait_for_pending), and takes it; O(phase=after)
-        gives it back. Every Lease write is conditional (resourceVersion). A Lease whose holder stopped renewing
-        it is free once C(renewTime) + C(leaseDurationSeconds) is past. Check mode never takes it.
-      - Advice between guarded upgrades only; helm does not read it.
-    type: bool
-    default: false
-  lease_duration:
-    description:
-      - How long the Lease is held without renewal (seconds or a duration): long enough for the upgrade between
-        the two phases. Default O(timeout) plus 2 minutes.
-    type: raw
-  job_id:
-    description:
-      - Which job this is, for the Lease's holder (with the run's user@host). Default the C(AWX_JOB_ID),
-        C(TOWER_JOB_ID) or C(JOB_ID) environment variable; the role passes C(tower_job_id) / C(awx_job_id).
-    type: str
 notes:
   - One phase is one module run. The role C(helmops.unstick.guarded_upgrade) is the usual way to use it; alone,
     run C(before), your upgrade task in a C(block) whose C(rescue) keeps C(ansible_failed_result), then C(after)
@@ -312,9 +291,6 @@ def argument_spec():
         chart=dict(type="str", default=""),
         min_helm_version=dict(type="str", default="3.8.0"),
         wait_for_pending=dict(type="raw", default="10m"),
-        take_turns=dict(type="bool", default=False),
-        lease_duration=dict(type="raw"),
-        job_id=dict(type="str"),
     )
 
 

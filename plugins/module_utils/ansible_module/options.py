@@ -209,12 +209,8 @@ def validate_release(params, environ=None):
 GUARD_DRIVERS = ("secret", "configmap")
 
 
-#: helm_guard's own settings: how long the phase before waits (for the Lease, then for a pending revision), whether
-#: our guarded upgrades take turns on the release's Lease, and for how long one holds it without renewing it
-GuardSettings = namedtuple("GuardSettings", ["wait_for_pending", "take_turns", "lease_duration", "job_id"])
-
-#: the margin a Lease's duration gives the upgrade beyond helm's --timeout (default lease_duration)
-LEASE_MARGIN = 120
+#: helm_guard's own settings: how long the phase before waits for a pending revision (seconds)
+GuardSettings = namedtuple("GuardSettings", ["wait_for_pending"])
 
 
 def validate_guard(params, environ=None):
@@ -240,10 +236,7 @@ def validate_guard(params, environ=None):
         if params.get("good_revision") is not None and params["good_revision"] < 1:
             raise OptionError("good_revision", params["good_revision"], "must be a revision number (1 or more)")
     wait = _duration(dict(params, wait_for_pending=params.get("wait_for_pending", 0)), "wait_for_pending", 0)
-    lease = params.get("lease_duration")
-    lease = settings.timeout + LEASE_MARGIN if lease in (None, "") else _duration(params, "lease_duration", 1)
-    return settings, minimum, GuardSettings(wait, bool(params.get("take_turns", False)), int(lease),
-                                            str(params.get("job_id") or ""))
+    return settings, minimum, GuardSettings(wait)
 
 
 #: helm_restore's settings

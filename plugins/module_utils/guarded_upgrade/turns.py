@@ -3,10 +3,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Waiting one's turn, for one release: when the phase before the upgrade judges a pending revision again while
-it waits for it, and the words when the wait runs out; and the Lease our guarded upgrades take turns on (its
-name, holder, expiry and queue in arrival order).
+it waits for it, and the words when the wait runs out; and the decisions of a Lease for guarded upgrades of one
+release to take turns on (its name, holder, expiry, and a queue in arrival order), not yet read or written by
+any module.
 
-Pure helpers, no I/O: ``waiting.py`` polls the release's records, ``lease.py`` reads and writes the Lease.
+Pure helpers, no I/O: ``waiting.py`` polls the release's records.
 """
 
 from __future__ import absolute_import, division, print_function
