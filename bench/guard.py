@@ -73,6 +73,8 @@ def prepare(path, kube, helm, tmp):
         rev = helmfix.make_stuck_upgrade(helm, kube, "web", "shop", values=values)
         if path == "stuck":
             helmfix.age_record(kube, "shop", "web", rev, 3600)
+        else:
+            extra["guarded_upgrade_wait_for_pending"] = 0     # the guard stops at once, as this path measures
     else:
         helm.upgrade("web", "shop", good)
         extra["guarded_upgrade_chart"] = str(helmfix.make_chart(tmp, "0.3.0", bad=True))

@@ -206,7 +206,8 @@ def test_healthy_release_upgraded_then_idempotent_with_one_scan_per_phase(kube, 
 
 def test_young_pending_revision_stops_with_retry_later_and_is_left_alone(kube, real_helm, tmp_path):
     rev = stuck_web(real_helm, kube, age=0)                                 # just now: may be a live deploy
-    extra = guard_vars(helmfix.make_chart(tmp_path, "0.2.0"))
+    # wait_for_pending 0: the guard fails at once (tests/e2e/test_guard_waits.py covers the wait)
+    extra = guard_vars(helmfix.make_chart(tmp_path, "0.2.0"), guarded_upgrade_wait_for_pending=0)
     before = records(kube)
     run = play(tmp_path, SAFE_UPGRADE, extra, hosts=one_cluster(kube))
     assert run.rc != 0
