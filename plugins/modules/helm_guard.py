@@ -115,9 +115,34 @@ options:
         naming the release, the revision, who started it as far as its record says, and how long it waited;
         nothing is written.
       - V(0) does not wait (the task fails at once, "retry later"). O(cluster_timeout) counts on top of the wait.
+      - With O(take_turns), the wait for this run's turn on the Lease comes first, within the same bound.
       - In check mode nothing is waited for; the result says what a real run would wait for.
     type: raw
     default: 10m
+  take_turns:
+    description:
+      - Guarded upgrades of one release take turns on a C(coordination.k8s.io/v1) Lease in its namespace,
+        C(helmops-unstick-<release>) (hashed when not a valid name). O(phase=before) waits for it in arrival order (a
+        queue in its C(helmops.unstick/queue) annotation), within O(wait_for_pending), and takes it, for
+        O(lease_duration); it gives it back itself when it fails. O(phase=after) gives it back (O(lease_holder)).
+        Every Lease write is conditional (resourceVersion). A Lease whose holder stopped renewing it is free once
+        C(renewTime) + C(leaseDurationSeconds) is past. Check mode never takes it.
+      - Advice between guarded upgrades only; helm does not read it.
+    type: bool
+    default: false
+  lease_duration:
+    description:
+      - How long the Lease is held without renewal (seconds or a duration), long enough for the upgrade between
+        the two phases (it is not renewed while helm runs). Default O(timeout) plus 2 minutes.
+    type: raw
+  job_id:
+    description:
+      - Which job this run is, for the Lease's holder (with the run's user@host). Default the C(AWX_JOB_ID),
+        C(TOWER_JOB_ID) or C(JOB_ID) environment variable; the role passes C(tower_job_id) / C(awx_job_id).
+    type: str
+  lease_holder:
+    description: O(phase=after). The holder O(phase=before) took the Lease as (its RV(lease.holder)), to give it back.
+    type: str
 notes:
   - One phase is one module run. The role C(helmops.unstick.guarded_upgrade) is the usual way to use it; alone,
     run C(before), your upgrade task in a C(block) whose C(rescue) keeps C(ansible_failed_result), then C(after)
@@ -194,6 +219,13 @@ waited_seconds:
   description: O(phase=before). How long the phase waited for a pending revision (0 when it did not).
   returned: when O(phase=before)
   type: float
+lease:
+  description:
+    - With O(take_turns) (O(phase=before)) or O(lease_holder) (O(phase=after)), the release's Lease - C(name), C(holder)
+      (this run's identity), C(waited_seconds) for its turn, C(duration_seconds) - or, after, C(given_back) (what
+      happened to it).
+  returned: when the Lease is used
+  type: dict
 waited_for:
   description: O(phase=before). The pending revision it waited for, when it waited.
   returned: when it waited
@@ -272,6 +304,7 @@ releases:
   elements: dict
 """
 
+import os
 import time
 
 from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.base import kubernetes_module, validated_options
@@ -291,12 +324,16 @@ def argument_spec():
         chart=dict(type="str", default=""),
         min_helm_version=dict(type="str", default="3.8.0"),
         wait_for_pending=dict(type="raw", default="10m"),
+        take_turns=dict(type="bool", default=False),
+        lease_duration=dict(type="raw"),
+        job_id=dict(type="str"),
+        lease_holder=dict(type="str"),
     )
 
 
 def main():
     module = kubernetes_module(argument_spec())
-    from ansible_collections.helmops.unstick.plugins.module_utils.guarded_upgrade import guard
+    from ansible_collections.helmops.unstick.plugins.module_utils.guarded_upgrade import guard, lease, turns
     from ansible_collections.helmops.unstick.plugins.module_utils.guarded_upgrade import plan as guard_plan
     from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module import options
     from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.base import open_cluster_session
@@ -332,21 +369,30 @@ def main():
                    helm_timeout=helm_timeout(settings.timeout),
                    helm_args=guard_plan.helm_connection_args(params))
     job = runner.Run(settings, session, check_mode=module.check_mode, diff=module._diff)
+    turn = None
+    if params["phase"] == "before" and guarding.take_turns and not module.check_mode:
+        holder = turns.holder_identity(job.actor, os.environ, guarding.job_id)
+        turn = lease.Turn(session.api, params["namespace"], params["release"], holder, guarding.lease_duration)
     try:
         if params["phase"] == "before":
             out.update(guard.before(job, params["namespace"], params["release"], params["min_age"],
-                                    guarding.wait_for_pending))
+                                    guarding.wait_for_pending, turn=turn, check_turns=guarding.take_turns))
         else:
-            out.update(guard.after(job, params["namespace"], params["release"], params["from_revision"],
-                                   params["good_revision"], params["upgrade_failure"], params["rescue"],
-                                   params["chart"]))
+            try:
+                out.update(guard.after(job, params["namespace"], params["release"], params["from_revision"],
+                                       params["good_revision"], params["upgrade_failure"], params["rescue"],
+                                       params["chart"]))
+            finally:
+                _give_back(session, params, guarding.lease_holder, out)
     except guard.GuardStop as err:
         out.update(err.result)
+        _give_back_on_failure(session, params, turn, out)
         out.update(_report(job, started))
         _warn(module, job)
         module.fail_json(msg=str(err), **out)
     except UnstickError as err:   # the release could not be read (API, corrupt record)
         what = err.describe(session.server) if isinstance(err, StorageError) else str(err)
+        _give_back_on_failure(session, params, turn, out)
         out.update(_report(job, started))
         module.fail_json(msg="guarded upgrade of %s: cannot read the release on cluster %s (%s): %s; nothing was "
                          "touched" % (where, session.cluster, session.server, what), **out)
@@ -362,6 +408,19 @@ def _report(job, started):
         entry["cluster"] = job.cluster
     return dict(releases=job.releases, remediated=report.views(job.releases)["remediated"],
                 actor=job.actor, duration_seconds=round(time.time() - started, 3))
+
+
+def _give_back(session, params, holder, out):
+    """Phase after, or a failed phase before: give the Lease back when this run holds it."""
+    from ansible_collections.helmops.unstick.plugins.module_utils.guarded_upgrade import lease
+    if holder:
+        what = lease.give_back(session.api, params["namespace"], params["release"], holder)
+        out["lease"] = dict(out.get("lease") or {}, given_back=what)
+
+
+def _give_back_on_failure(session, params, turn, out):
+    if turn is not None and turn.held:
+        _give_back(session, params, turn.identity, out)
 
 
 def _warn(module, job):

@@ -209,8 +209,14 @@ def validate_release(params, environ=None):
 GUARD_DRIVERS = ("secret", "configmap")
 
 
-#: helm_guard's own settings: how long the phase before waits for a pending revision (seconds)
-GuardSettings = namedtuple("GuardSettings", ["wait_for_pending"])
+#: helm_guard's own settings: how long the phase before waits (for its turn on the Lease, then for a pending
+#: revision; seconds), whether our guarded upgrades take turns on the release's Lease, how long one holds it
+#: without renewal, the job for its holder, and the holder the phase after gives it back for
+GuardSettings = namedtuple("GuardSettings", ["wait_for_pending", "take_turns", "lease_duration", "job_id",
+                                             "lease_holder"])
+
+#: what a Lease's default duration gives the upgrade beyond helm's --timeout (the upgrade runs between phases)
+LEASE_MARGIN = 120
 
 
 def validate_guard(params, environ=None):
@@ -236,7 +242,10 @@ def validate_guard(params, environ=None):
         if params.get("good_revision") is not None and params["good_revision"] < 1:
             raise OptionError("good_revision", params["good_revision"], "must be a revision number (1 or more)")
     wait = _duration(dict(params, wait_for_pending=params.get("wait_for_pending", 0)), "wait_for_pending", 0)
-    return settings, minimum, GuardSettings(wait)
+    lease = params.get("lease_duration")
+    lease = settings.timeout + LEASE_MARGIN if lease in (None, "") else _duration(params, "lease_duration", 1)
+    return settings, minimum, GuardSettings(wait, bool(params.get("take_turns")), int(lease),
+                                            str(params.get("job_id") or ""), params.get("lease_holder") or "")
 
 
 #: helm_restore's settings

@@ -18,7 +18,7 @@ __metaclass__ = type
 import time
 
 from ansible_collections.helmops.unstick.plugins.module_utils.guarded_upgrade import plan as guard_plan
-from ansible_collections.helmops.unstick.plugins.module_utils.guarded_upgrade import turns, waiting
+from ansible_collections.helmops.unstick.plugins.module_utils.guarded_upgrade import lease, turns, waiting
 from ansible_collections.helmops.unstick.plugins.module_utils.report import release_report as report
 from ansible_collections.helmops.unstick.plugins.module_utils.release.state import GOOD_STATUSES
 from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import UnstickError
@@ -68,7 +68,29 @@ def _diff(job, where, before, after):
     return {}
 
 
-def before(job, namespace, name, min_age_shown, wait_for_pending=0, sleep=time.sleep, clock=time.monotonic):
+def _take_turn(where, turn, limit, check_turns, check_mode, namespace, name):
+    """This run's turn on the release's Lease (``turn``: a lease.Turn, None when the runs do not take turns), as
+    the result's ``lease``; GuardStop when the wait for it ran out."""
+    if check_mode and check_turns:
+        return {"name": turns.lease_name(name), "would": "wait for its turn on the Lease, then take it"}
+    if turn is None:
+        return None
+    try:
+        waited = turn.take(limit)
+    except lease.TurnWaitedOut as out:
+        raise GuardStop("guarded upgrade of %s: waited %ss (wait_for_pending %ss) for its turn on the Lease %s/%s, "
+                        "held by %s%s. Nothing was touched and no upgrade was started. Retry later, or wait longer "
+                        "(wait_for_pending, guarded_upgrade_wait_for_pending)."
+                        % (where, int(round(out.waited)), limit, namespace, turn.name, out.holder,
+                           "; waiting before this run: %s" % ", ".join(out.ahead) if out.ahead else ""),
+                        {"phase": "before", "namespace": namespace, "release": name, "changed": False,
+                         "lease": {"name": turn.name, "holder": turn.identity, "waited_seconds": out.waited}})
+    return {"name": turn.name, "holder": turn.identity, "waited_seconds": waited,
+            "duration_seconds": turn.duration, "requests": turn.requests}
+
+
+def before(job, namespace, name, min_age_shown, wait_for_pending=0, sleep=time.sleep, clock=time.monotonic,
+           turn=None, check_turns=False):
     """The phase before the upgrade; returns its result (``proceed``: whether the upgrade may start).
 
     A pending revision younger than min_age, or older but possibly still running (the liveness checks
@@ -77,19 +99,22 @@ def before(job, namespace, name, min_age_shown, wait_for_pending=0, sleep=time.s
     (or ``wait_for_pending`` is 0), a release that cannot be judged, or a stuck one that could not be unstuck. In
     check mode nothing is written and nothing waited for: a live deploy is a warning with ``proceed`` false."""
     where = "%s/%s" % (namespace, name)
+    took = _take_turn(where, turn, wait_for_pending, check_turns, job.check_mode, namespace, name)
     scan = job.scan_release(namespace, name)
     first = scan.classification
     decision, why = guard_plan.judge_before(first, scan.summary)
     waited = None
-    if decision == guard_plan.WAIT and wait_for_pending > 0 and not job.check_mode:
-        scan, decision, why, waited, polls = waiting.wait_for_pending(job, namespace, name, scan, wait_for_pending,
-                                                                      sleep, clock)
+    left = wait_for_pending - (took or {}).get("waited_seconds", 0)
+    if decision == guard_plan.WAIT and left > 0 and not job.check_mode:
+        scan, decision, why, waited, polls = waiting.wait_for_pending(job, namespace, name, scan, left, sleep, clock)
     cls = scan.classification
     found = _view(scan)
     out = {"phase": "before", "namespace": namespace, "release": name, "changed": False, "proceed": True,
            "found": dict(_shown(found), age_seconds=cls.age_seconds if cls else None, state=cls.kind if cls else None),
            "from_revision": cls.revision if cls else 0, "good_revision": guard_plan.good_revision(cls),
            "waited_seconds": waited or 0}
+    if took:
+        out["lease"] = took
     if waited is not None:
         out["waited_for"] = "revision %s (%s)" % (first.revision, first.status)
     if decision == guard_plan.BROKEN:

@@ -170,3 +170,58 @@ def decide_turn(spec, queue, ticket, now):
     if ids and ids[0] != ticket:
         return WAIT_TURN
     return TAKE_TURN
+
+
+#: a waiter refreshes its place in line every REFRESH seconds; one not seen for STALE_WAITER seconds (killed while
+#: waiting) loses its place
+REFRESH = 10.0
+STALE_WAITER = 60.0
+
+
+def micro_time(epoch):
+    """Epoch seconds as a Kubernetes MicroTime (RFC 3339 with 6 fraction digits, UTC), as a Lease's times are."""
+    import datetime
+    whole = int(epoch)
+    stamp = datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=whole)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S") + ".%06dZ" % int((epoch - whole) * 1e6)
+
+
+def taken(lease, identity, duration, now, queue):
+    """``lease`` (the object read, or a new one when None) as held by ``identity`` from ``now`` for ``duration``
+    seconds, with ``queue`` in its annotation; the resourceVersion read stays, so the write is conditional."""
+    out = dict(lease or {})
+    out["metadata"] = dict(out.get("metadata") or {})
+    spec = dict(out.get("spec") or {})
+    spec.update(holderIdentity=identity, leaseDurationSeconds=int(duration), acquireTime=micro_time(now),
+                renewTime=micro_time(now), leaseTransitions=int(spec.get("leaseTransitions") or 0) + (1 if lease else 0))
+    out["spec"] = spec
+    return with_queue(out, queue)
+
+
+def with_queue(lease, queue):
+    out = dict(lease)
+    meta = dict(out.get("metadata") or {})
+    meta["annotations"] = dict(meta.get("annotations") or {}, **{QUEUE_ANNOTATION: json.dumps(queue, sort_keys=True)})
+    out["metadata"] = meta
+    return out
+
+
+def given_back(lease, now):
+    """``lease`` free again: no holder (its duration and times kept, as client-go's leader election leaves them)."""
+    out = dict(lease)
+    spec = dict(out.get("spec") or {})
+    spec.pop("holderIdentity", None)
+    spec["renewTime"] = micro_time(now)
+    out["spec"] = spec
+    return out
+
+
+def describe_holder(spec, now):
+    """Who holds the Lease and until when, for messages."""
+    stamp = (spec or {}).get("renewTime") or (spec or {}).get("acquireTime")
+    try:
+        left = int(parse_time(stamp) + (spec.get("leaseDurationSeconds") or 0) - now) if stamp else None
+    except ValueError:
+        left = None
+    return "%s%s" % ((spec or {}).get("holderIdentity") or "nobody",
+                     "" if left is None else " (expires in %ss unless renewed)" % max(left, 0))
