@@ -85,12 +85,22 @@ def _take_turn(where, turn, limit, check_turns, check_mode, namespace, name):
                            "; waiting before this run: %s" % ", ".join(out.ahead) if out.ahead else ""),
                         {"phase": "before", "namespace": namespace, "release": name, "changed": False,
                          "lease": {"name": turn.name, "holder": turn.identity, "waited_seconds": out.waited}})
-    return {"name": turn.name, "holder": turn.identity, "waited_seconds": waited,
+    return {"name": turn.name, "holder": turn.identity, "waited_seconds": waited, "waited_for": turn.waited_for,
             "duration_seconds": turn.duration, "requests": turn.requests}
 
 
 def before(job, namespace, name, min_age_shown, wait_for_pending=0, sleep=time.sleep, clock=time.monotonic,
            turn=None, check_turns=False):
+    """The phase before the upgrade (``_before``), its message led by this run's wait for its turn, if any."""
+    out = _before(job, namespace, name, min_age_shown, wait_for_pending, sleep, clock, turn, check_turns)
+    took = out.get("lease") or {}
+    if took.get("waited_for"):
+        out["msg"] = "waited %ss for its turn on the Lease %s (held by %s); %s" % (
+            took["waited_seconds"], took["name"], took["waited_for"], out.get("msg", ""))
+    return out
+
+
+def _before(job, namespace, name, min_age_shown, wait_for_pending, sleep, clock, turn, check_turns):
     """The phase before the upgrade; returns its result (``proceed``: whether the upgrade may start).
 
     A pending revision younger than min_age, or older but possibly still running (the liveness checks

@@ -48,6 +48,7 @@ class Turn:
         self.clock, self.sleep, self.monotonic = clock, sleep, monotonic
         self.requests = 0
         self.held = False
+        self.waited_for = None   # who held the Lease when this run first had to wait
 
     def _path(self, name=None):
         return LEASES % self.namespace + ("/" + name if name else "")
@@ -102,6 +103,8 @@ class Turn:
                     return round(self.monotonic() - started, 1)
                 continue
             elapsed = self.monotonic() - started
+            if self.waited_for is None:
+                self.waited_for = spec.get("holderIdentity") or "runs ahead in line"
             if elapsed >= limit:
                 self._leave()
                 ahead = [e.get("holder") for e in queue if e["id"] != self.ticket]
