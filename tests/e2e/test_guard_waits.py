@@ -2,7 +2,8 @@
 """The guard waits its turn (issue 29): playbooks/safe_upgrade.yml on localkube with the real helm CLI (3 and 4)
 finds web pending and waits (guarded_upgrade_wait_for_pending) instead of failing: for someone else's live
 ``helm upgrade`` to finish (then upgrades), for a killed one to go stale past min_age (then unsticks it and
-upgrades), or until the wait runs out (then fails clearly, nothing written)."""
+upgrades), or until the wait runs out (then fails clearly, nothing written); and our own guarded upgrades take
+turns on the release's Lease (tests/support/guard_turns.py; on the real kube-apiserver too: realkube/)."""
 
 import re
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import helmfix
+from guard_turns import killed_holder, two_runs
 from tools import both_helms
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))   # the guarded upgrade tests' helpers
@@ -90,3 +92,13 @@ def test_the_wait_runs_out_with_a_clear_failure_and_nothing_written(kube, real_h
     assert check.rc == 0, check.text
     assert "would wait up to 4s (wait_for_pending) for revision %d (pending-upgrade" % rev in check.stdout
     assert records(kube) == before
+
+
+@both_helms
+def test_two_guarded_upgrades_started_together_take_turns_and_both_land(kube, helm_bin, tmp_path):
+    two_runs(tmp_path, kube, helm_bin, "shop")
+
+
+@both_helms
+def test_a_controller_killed_holding_the_lease_holds_up_the_next_run_only_until_it_expires(kube, helm_bin, tmp_path):
+    killed_holder(tmp_path, kube, helm_bin, "shop")

@@ -22,6 +22,7 @@ from ansible_collections.helmops.unstick.plugins.module_utils.guarded_upgrade im
 from ansible_collections.helmops.unstick.plugins.module_utils.report import release_report as report
 from ansible_collections.helmops.unstick.plugins.module_utils.release.state import GOOD_STATUSES
 from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import UnstickError
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.api import ApiError
 from ansible_collections.helmops.unstick.plugins.module_utils.remediation.plan import Plan
 
 
@@ -77,6 +78,12 @@ def _take_turn(where, turn, limit, check_turns, check_mode, namespace, name):
         return None
     try:
         waited = turn.take(limit)
+    except ApiError as err:
+        raise GuardStop("guarded upgrade of %s: cannot take its turn on the Lease %s/%s: %s. Grant the Lease role "
+                        "(docs/rbac/helm-unstick-guard-lease.yaml), or let runs not take turns (take_turns false, "
+                        "guarded_upgrade_take_turns). Nothing was touched and no upgrade was started."
+                        % (where, namespace, turn.name, err.describe()),
+                        {"phase": "before", "namespace": namespace, "release": name, "changed": False})
     except lease.TurnWaitedOut as out:
         raise GuardStop("guarded upgrade of %s: waited %ss (wait_for_pending %ss) for its turn on the Lease %s/%s, "
                         "held by %s%s. Nothing was touched and no upgrade was started. Retry later, or wait longer "
