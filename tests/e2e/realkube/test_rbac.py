@@ -173,11 +173,13 @@ def test_taking_turns_needs_the_guard_lease_role(tmp_path, kube, ns, real_helm, 
     shop = ns("lease")
     real_helm.install("web", shop)
     before = records(kube, shop)
-    args = {"kubeconfig": sa_kubeconfig, "namespace": shop, "release": "web", "take_turns": True,
-            "helm_binary": tools.HELM}
+    args = {"kubeconfig": str(sa_kubeconfig), "namespace": shop, "release": "web", "take_turns": True,
+            "helm_binary": str(tools.HELM)}
     run = unstick(dict(args, phase="before"), module="helm_guard")
-    assert run.rc != 0 and "cannot take its turn on the Lease %s/helmops-unstick-web: API error 403" % shop in run.text
-    assert "docs/rbac/helm-unstick-guard-lease.yaml" in run.text and records(kube, shop) == before
+    assert run["failed"] is True, run.text
+    assert run["msg"].startswith("guarded upgrade of %s/web: cannot take its turn on the Lease %s/helmops-unstick-web: "
+                                 "API error 403" % (shop, shop)), run["msg"]
+    assert "docs/rbac/helm-unstick-guard-lease.yaml" in run["msg"] and records(kube, shop) == before
     kubectl(kube, "apply", "-f", GUARD_LEASE)
     kubectl(kube, "-n", shop, "create", "rolebinding", "guard-lease", "--clusterrole=helm-unstick-guard-lease",
             "--serviceaccount=helm-ops:helm-unstick")
@@ -188,11 +190,11 @@ def test_taking_turns_needs_the_guard_lease_role(tmp_path, kube, ns, real_helm, 
             assert time.monotonic() < deadline
             time.sleep(0.1)
         took = unstick(dict(args, phase="before"), module="helm_guard")
-        assert took.rc == 0, took.text
+        assert not took.get("failed"), took.text
         holder = took["lease"]["holder"]
         assert kube.request("GET", "/apis/coordination.k8s.io/v1/namespaces/%s/leases/helmops-unstick-web"
                             % shop)[2]["spec"]["holderIdentity"] == holder
         after = unstick(dict(args, phase="after", from_revision=1, lease_holder=holder), module="helm_guard")
-        assert after.rc == 0 and after["lease"]["given_back"] == "given back", after.text
+        assert not after.get("failed") and after["lease"]["given_back"] == "given back", after.text
     finally:
         kubectl(kube, "delete", "-f", GUARD_LEASE, "--ignore-not-found")
