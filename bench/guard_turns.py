@@ -107,7 +107,7 @@ def main():
     import tools
     from localkube import LocalKube
     from realhelm import RealHelm
-    helm_bin = tools.REAL_HELMS[args.helm]
+    helm_bin = str(tools.REAL_HELMS[args.helm])
     print(machine())
     with tempfile.TemporaryDirectory() as tmp, LocalKube() as kube:
         work = Path(tmp)

@@ -109,8 +109,8 @@ options:
     description:
       - O(phase=before). How long to wait (seconds or a duration such as V(10m)) for a pending revision that may be
         someone else's live operation (younger than O(min_age), or older with signs of life). The release's records' metadata is polled (every 1
-        to 5 seconds) and the release judged again when its newest record changes or reaches O(min_age):
-        settled (deployed, failed, superseded), the upgrade goes on; stale (pending past O(min_age), no sign of
+        to 5 seconds) and the release judged again when its newest record changes or reaches O(min_age).
+        Settled (deployed, failed, superseded), the upgrade goes on; stale (pending past O(min_age), no sign of
         life), it is unstuck as a stuck one is, then the upgrade goes on. When the wait runs out the task fails
         naming the release, the revision, who started it as far as its record says, and how long it waited;
         nothing is written.
@@ -141,7 +141,7 @@ options:
         C(TOWER_JOB_ID) or C(JOB_ID) environment variable; the role passes C(tower_job_id) / C(awx_job_id).
     type: str
   lease_holder:
-    description: O(phase=after). The holder O(phase=before) took the Lease as (its RV(lease.holder)), to give it back.
+    description: O(phase=after). The holder O(phase=before) took the Lease as (the C(holder) of its RV(lease)), to give it back.
     type: str
 notes:
   - One phase is one module run. The role C(helmops.unstick.guarded_upgrade) is the usual way to use it; alone,

@@ -204,21 +204,29 @@ def test_healthy_release_upgraded_then_idempotent_with_one_scan_per_phase(kube, 
     assert len(helm_env.history("web", "shop")) == 2
 
 
-def test_young_pending_revision_stops_with_retry_later_and_is_left_alone(kube, real_helm, tmp_path):
+@both_helms
+@pytest.mark.parametrize("wait, failure, check_said", [
+    (0, r"revision {rev} is pending-upgrade and only \d+s old \(min_age 15m\): another deploy may still be running, "
+        r"so nothing was touched and no upgrade was started\. Retry later",
+     "check mode: a real run would stop here: guarded upgrade of shop/web: revision {rev}"),
+    ("4s", r"waited \d+s \(wait_for_pending 4s\) for revision {rev} \(pending-upgrade, \d+s old; description '[^']+'; "
+           r"written by [^)]*\) to finish, and it is still in progress: .*Nothing was touched and no upgrade was started",
+     "would wait up to 4s (wait_for_pending) for revision {rev} (pending-upgrade"),
+], ids=["no-wait", "wait-runs-out"])
+def test_young_pending_revision_stops_with_retry_later_and_is_left_alone(kube, real_helm, tmp_path, wait, failure,
+                                                                         check_said, helm_bin):
+    """wait_for_pending 0: the guard fails at once; 4s: it waits, then fails naming what it waited for (the wait
+    that ends well: tests/e2e/test_guard_waits.py). Nothing written either way; check mode waits for nothing."""
     rev = stuck_web(real_helm, kube, age=0)                                 # just now: may be a live deploy
-    # wait_for_pending 0: the guard fails at once (tests/e2e/test_guard_waits.py covers the wait)
-    extra = guard_vars(helmfix.make_chart(tmp_path, "0.2.0"), guarded_upgrade_wait_for_pending=0)
+    extra = guard_vars(helmfix.make_chart(tmp_path, "0.2.0"), helm_bin, guarded_upgrade_wait_for_pending=wait)
     before = records(kube)
     run = play(tmp_path, SAFE_UPGRADE, extra, hosts=one_cluster(kube))
     assert run.rc != 0
-    assert re.search(r"guarded upgrade of shop/web: revision %d is pending-upgrade and only \d+s old \(min_age 15m\): "
-                     r"another deploy may still be running, so nothing was touched and no upgrade was started\. "
-                     r"Retry later" % rev, run.stdout), run.stdout
+    assert re.search("guarded upgrade of shop/web: " + failure.format(rev=rev), run.stdout), run.stdout
     assert records(kube) == before
     check = play(tmp_path, SAFE_UPGRADE, extra, hosts=one_cluster(kube), args=["--check"])
     assert check.rc == 0, check.text                                        # check mode: a warning, not a failure
-    assert "check mode: a real run would stop here: guarded upgrade of shop/web: revision %d" % rev in check.text
-    assert "would stop: guarded upgrade of shop/web" in check.stdout
+    assert check_said.format(rev=rev) in check.text
     assert "the upgrade would" not in check.stdout and "would check that the upgrade landed" not in check.stdout
     assert records(kube) == before
 

@@ -175,8 +175,8 @@ def _before(job, namespace, name, min_age_shown, wait_for_pending, sleep, clock,
     now = _outcome(item, found)
     out.update(from_revision=now.revision if now else 0,
                good_revision=now.revision if now and now.status in GOOD_STATUSES else cls.last_good_revision,
-               msg="%s: %s%s; %s; the upgrade starts from %s" % (where, after_wait, stuck, entry["message"],
-                                                               guard_plan.describe(now) if now else "nothing"))
+               msg="%s: %s%s; %s; the upgrade starts from %s" % (
+                   where, after_wait, stuck, entry["message"], guard_plan.describe(now) if now else "nothing"))
     out.update(_diff(job, where, guard_plan.describe(found), guard_plan.describe(now)))
     return out
 

@@ -117,7 +117,7 @@ class Turn:
 
     def _leave(self):
         """Out of the line (best effort: a ticket left behind goes stale by itself)."""
-        for _ in range(3):
+        for dummy in range(3):
             lease, now = self._read()
             queue = turns.queue_of(lease, now, turns.STALE_WAITER)
             if lease is None or self.ticket not in [e["id"] for e in queue]:
@@ -130,7 +130,7 @@ def give_back(api, namespace, release, identity, clock=time.time):
     """Free ``release``'s Lease if ``identity`` still holds it (conditional writes; a conflict: read again).
     Returns what happened, for the result: "given back", "not held by this run (held by ...)", "no Lease"."""
     turn = Turn(api, namespace, release, "", 0, clock=clock)
-    for _ in range(5):
+    for dummy in range(5):
         lease, now = turn._read()
         if lease is None:
             return "no Lease %s" % turn.name
