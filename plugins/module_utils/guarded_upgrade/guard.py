@@ -124,6 +124,8 @@ def _before(job, namespace, name, min_age_shown, wait_for_pending, sleep, clock,
     left = wait_for_pending - (took or {}).get("waited_seconds", 0)
     if decision == guard_plan.WAIT and left > 0 and not job.check_mode:
         scan, decision, why, waited, polls = waiting.wait_for_pending(job, namespace, name, scan, left, sleep, clock)
+        if turn is not None and turn.held and decision != guard_plan.WAIT:
+            took["renewed"] = turn.renew()      # the upgrade that follows gets the whole lease_duration
     cls = scan.classification
     found = _view(scan)
     out = {"phase": "before", "namespace": namespace, "release": name, "changed": False, "proceed": True,

@@ -115,6 +115,19 @@ class Turn:
                 seen = now
             self.sleep(turns.poll_interval(elapsed, limit - elapsed))
 
+    def renew(self):
+        """Renew the Lease this run holds (renewTime now): after a wait for a pending revision, so the upgrade
+        that follows has the whole lease_duration. False when it is no longer this run's."""
+        for dummy in range(3):
+            lease, now = self._read()
+            spec = (lease or {}).get("spec") or {}
+            if spec.get("holderIdentity") != self.identity:
+                self.held = False
+                return False
+            if self._write(dict(lease, spec=dict(spec, renewTime=turns.micro_time(now)))):
+                return True
+        return False
+
     def _leave(self):
         """Out of the line (best effort: a ticket left behind goes stale by itself)."""
         for dummy in range(3):

@@ -141,3 +141,16 @@ def test_the_wait_runs_out_naming_the_holder():
     with pytest.raises(lease.TurnWaitedOut) as out:
         turn(api, "b@ci").take(20)
     assert out.value.holder.startswith(holder.identity + " (expires in ") and out.value.waited >= 20
+
+
+def test_the_holder_renews_its_lease_and_a_run_that_lost_it_knows():
+    api = LeaseApi()
+    mine = turn(api, "a@ci", duration=30)
+    mine.take(60)
+    api.now += 20
+    assert mine.renew() is True
+    assert not turns.expired(api.objs[PATH]["spec"], api.now + 25)             # 30 s from the renewal
+    api.now += 40
+    other = turn(api, "b@ci")
+    other.take(60)                                                             # expired: taken over
+    assert mine.renew() is False and mine.held is False
