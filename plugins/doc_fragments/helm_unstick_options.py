@@ -162,6 +162,14 @@ options:
       - An object that cannot be read (RBAC) is a warning, not evidence. Not made with O(storage_driver=sql).
     type: bool
     default: true
+  run_id:
+    description:
+      - This run's id (in backup names and labels, Events, claims and
+        RV(helmops.unstick.helm_unstick#module:run_id)), 1 to 40 lower-case letters, digits and C(-). Unset, the
+        run makes up its own.
+      - The C(helmops.unstick.stuck_releases) role gives every cluster of one playbook run the same id, so one
+        C(-e restore_run=ID) of C(playbooks/restore.yml) undoes the run on every cluster.
+    type: str
   tidy_history:
     description:
       - After a successful rollback, mark the older pending revisions left in the release's history (below

@@ -75,7 +75,7 @@ class Run:
         self.check_mode = check_mode
         self.diff = diff
         self.clock = clock
-        self.run_id = uuid.uuid4().hex[:12]
+        self.run_id = settings.run_id or uuid.uuid4().hex[:12]
         self.warnings = []
         self.releases = []
         self.before, self.after = {}, {}

@@ -181,6 +181,7 @@ def normalize_cluster(host, record):
         "storage_driver": _text(record.get("storage_driver")),
         "database": _text(record.get("database")),
         "records": records_at(record),
+        "run_id": _text(record.get("run_id")),
         "ok": checked,
         "checked": checked,
         "message": message,
@@ -246,6 +247,8 @@ def assemble(clusters, generated_at=None, title=None, generated_by=None, batch=N
         summary[key] = sum(c["summary"][key] for c in clusters)
     modes = sorted(set(c["mode"] for c in clusters if c["mode"]))
     summary["mode"] = modes[0] if len(modes) == 1 else " + ".join(modes) or MODE_REPORT
+    # the id(s) restore.yml takes as restore_run: one per playbook run (the role's), several for merged slices
+    summary["run_ids"] = sorted(set(c.get("run_id") for c in clusters if c.get("run_id")))
     return {
         "schema_version": SCHEMA_VERSION,
         "title": title or "Stuck Helm releases",
@@ -303,6 +306,11 @@ def summary_lines(fleet):
                "would be remediated" if fleet["mode"] == MODE_CHECK else "remediated",
                s["remaining"], s["in_progress"], s["errors"]))
     lines = [head]
+    if s.get("run_ids") and fleet["mode"] != MODE_CHECK and (s["remediated"] or s["unfinished"] or s["failed"]):
+        lines.append("run %s; undo what it changed: ansible-playbook -i INVENTORY helmops.unstick.restore "
+                     "-e restore_run=%s" % (", ".join(s["run_ids"]), s["run_ids"][0]))
+    elif s.get("run_ids"):
+        lines.append("run %s" % ", ".join(s["run_ids"]))
     if fleet.get("batch") and fleet["batch"]["pending"]:
         lines.append("(batch: %s; not run yet: %s)" % (", ".join(fleet["batch"]["hosts"]),
                                                        ", ".join(fleet["batch"]["pending"])))
@@ -473,6 +481,8 @@ def _byline(fleet):
         parts.append("generated %s" % fleet["generated_at"])
     if fleet.get("generated_by"):
         parts.append("by %s" % fleet["generated_by"])
+    if fleet["summary"].get("run_ids"):
+        parts.append("run %s (restore.yml: -e restore_run=ID)" % ", ".join(fleet["summary"]["run_ids"]))
     if fleet.get("batch") and fleet["batch"]["pending"]:
         parts.append("this batch: %s; not run yet: %s" % (", ".join(fleet["batch"]["hosts"]),
                                                           ", ".join(fleet["batch"]["pending"])))

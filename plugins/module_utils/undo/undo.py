@@ -36,9 +36,12 @@ def _entry(plan, state, changed=False, **extra):
 
 
 class Undo:
-    def __init__(self, store, storage, cluster, actor, events=None, check_mode=False, diff=False):
-        self.store = store          # k8s.backups.BackupStore
-        self.storage = storage      # k8s.releases.ReleaseStorage
+    def __init__(self, store, storage, cluster, actor, events=None, check_mode=False, diff=False, note=None):
+        self.store = store          # storage.backups.BackupStore
+        self.storage = storage      # the cluster's ReleaseStore
+        # where a restore notes what it left on the backups it used: the backup objects (default), or the file
+        # bundles they were read from (``note(objects)``)
+        self.note = note
         self.cluster = cluster
         self.actor = actor
         self.events = events
@@ -145,10 +148,21 @@ class Undo:
 
     def _note_restored(self, group, after):
         state = dict((name, seen[0]) for name, seen in after.items())
+        noted = []
         for backup in group:
             obj = dict(backup.obj, metadata=dict(backup.obj["metadata"]))
             obj["metadata"]["annotations"] = dict(obj["metadata"].get("annotations") or {},
                                                   **{A_RESTORED: json.dumps(state, sort_keys=True)})
+            noted.append(obj)
+        if self.note is not None:
+            try:
+                self.note(noted)
+            except (OSError, IOError, ValueError) as err:
+                self.warnings.append("release %s/%s: could not note the restore in its backup files (%s); running "
+                                     "the restore again will refuse instead of saying it is done"
+                                     % (group[0].namespace, group[0].release, err))
+            return
+        for backup, obj in zip(group, noted):
             try:
                 self.store.replace(obj)
             except ApiError as err:
