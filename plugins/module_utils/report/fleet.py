@@ -322,10 +322,17 @@ def summary_lines(fleet):
         lines += ["- %s: warning: %s" % (cluster["host"], w) for w in cluster["warnings"]]
     for row in fleet["releases"]:
         if row["state"] != STATE_IN_PROGRESS:
-            lines.append("- %s %s/%s (%s): %s: %s"
-                         % (row["cluster"], row["namespace"], row["name"], row["status"] or "?",
-                            row["state"].replace("_", " "), row["result"]))
+            lines.append("- %s %s: %s: %s" % (row["cluster"], _what(row), row["state"].replace("_", " "),
+                                              row["result"]))
     return lines
+
+
+def _what(row):
+    """A row's subject in words: the release and its status, or the namespace a problem is about."""
+    if not row.get("name"):
+        return "namespace %s" % row["namespace"] if row.get("namespace") else "cluster"
+    status = " (%s)" % row["status"] if row.get("status") else ""
+    return "%s/%s%s" % (row["namespace"], row["name"], status)
 
 
 def cluster_problems(cluster):
