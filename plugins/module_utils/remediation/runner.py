@@ -329,7 +329,11 @@ class Run:
             self._note(item, "failed (revision %s); %s unfinished" % (cls.revision, action.name))
             return item
         except BackupError as err:
-            self._problem("%s: %s; nothing written" % (where, err), entry(report.STATE_ERROR))
+            reason = "%s: %s; nothing written" % (where, err)
+            if err.forbidden:   # RBAC refused the backup's write: the remediation is refused, as a record's would be
+                self.releases.append(entry(report.STATE_REFUSED, reason=reason))
+            else:
+                self._problem(reason, entry(report.STATE_ERROR))
             return item
         message = action.done(after)
         self.releases.append(entry(report.STATE_REMEDIATED, message, True, backup=backup,
