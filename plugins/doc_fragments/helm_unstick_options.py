@@ -64,7 +64,9 @@ options:
     description:
       - A pending newest revision is stuck only once it is at least this old; younger ones are reported
         as RV(in_progress) and never touched.
-      - Seconds, or a duration such as C(90s), C(15m), C(2h), C(1h30m).
+      - A duration such as C(90s), C(15m), C(2h), C(1h30m), or a number of seconds given as a number (V(900));
+        a string without a unit (C("900"), what C(-e min_age=900), an INI inventory or a survey give) is
+        refused, since seconds and minutes are easy to mix up here.
       - Make it longer than the longest C(--timeout) your deployments use.
     type: raw
     default: 15m

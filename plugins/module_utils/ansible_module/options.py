@@ -57,6 +57,8 @@ Settings = namedtuple("Settings", [
 # a run id goes into backup objects' names and labels: a DNS label's characters, at most 40 of them
 _RUN_ID_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
 
+_BARE_NUMBER = re.compile(r"^\s*[0-9]+(\.[0-9]+)?\s*$")
+
 #: where backups can go (``backup``): files under backup_dir, or objects in the release's namespace
 BACKUP_PLACES = ("file", "cluster")
 
@@ -64,8 +66,13 @@ BACKUP_PLACES = ("file", "cluster")
 _NAMESPACE_PATTERN = re.compile(r"^[a-z0-9*?\[\]!-]([a-z0-9*?\[\]!.-]{0,251}[a-z0-9*?\]-])?$|^[*?]$")
 
 
-def _duration(params, option, minimum):
+def _duration(params, option, minimum, unit_required=False):
     value = params.get(option)
+    if unit_required and isinstance(value, str) and _BARE_NUMBER.match(value):
+        # "5" from -e, an INI inventory or a survey: seconds or minutes? A wrong guess touches live deploys
+        raise OptionError(option, value, "%r has no unit: write %ss for seconds, %sm for minutes or %sh for hours "
+                          "(a YAML number, not a string, is seconds)" % (value, value.strip(), value.strip(),
+                                                                         value.strip()))
     try:
         seconds = parse_duration(value)
     except ValueError as err:
@@ -116,7 +123,7 @@ def validate(params, environ=None):
     environ = os.environ if environ is None else environ
     params = dict(dict((k, v.get("default")) for k, v in UNSTICK_ARG_SPEC.items()), **params)
     driver = _driver(params, environ)
-    min_age = _duration(params, "min_age", 0)
+    min_age = _duration(params, "min_age", 0, unit_required=True)
     timeout = _duration(params, "timeout", 1)
     request_timeout = _duration(params, "request_timeout", 1)
     cluster_timeout = _duration(params, "cluster_timeout", 1)
