@@ -175,8 +175,17 @@ good_revision:
   returned: always
   type: int
 proceed:
-  description: O(phase=before). Whether the upgrade may start (false only in check mode, when a real run would stop).
-  returned: when O(phase=before)
+  description:
+    - Whether the upgrade may start. False when the guard stopped (the task fails, RV(stopped)) and in check
+      mode when a real run would stop.
+  returned: when O(phase=before), and whenever the guard stopped
+  type: bool
+stopped:
+  description:
+    - True when the guard stopped the guarded upgrade (the task fails with the reason): a live deploy, a release
+      that cannot be judged or unstuck, or, after the upgrade, an upgrade that failed or did not land.
+    - With O(phase=after), RV(changed) is true when the failed upgrade wrote revisions or the rescue wrote records.
+  returned: when the guard stopped
   type: bool
 would:
   description: In check mode, what a real run would do.
