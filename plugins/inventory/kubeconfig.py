@@ -18,8 +18,9 @@ description:
   - Turns the contexts of one or more kubeconfig files into inventory hosts, so a fleet of clusters
     needs no hand-written inventory.
   - Every host gets C(stuck_releases_kubeconfig) (absolute path of the kubeconfig the context comes
-    from, followed by the files its cluster or user come from, if others) and C(stuck_releases_context) (the context name), the collection's connection variables, read
-    as they are by both roles, C(helmops.unstick.stuck_releases) and C(helmops.unstick.guarded_upgrade),
+    from, followed by the files its cluster or user come from, if others) and C(stuck_releases_context)
+    (the context name), the collection's connection variables, read as they are by both roles,
+    C(helmops.unstick.stuck_releases) and C(helmops.unstick.guarded_upgrade),
     plus C(ansible_connection=local) since there is nothing to SSH into (the roles talk to the Kubernetes
     API from the controller).
   - Also sets C(k8s_cluster), C(k8s_user) (the names the context refers to), C(k8s_server) (the

@@ -182,8 +182,8 @@ proceed:
   type: bool
 stopped:
   description:
-    - True when the guard stopped the guarded upgrade (the task fails with the reason): a live deploy, a release
-      that cannot be judged or unstuck, or, after the upgrade, an upgrade that failed or did not land.
+    - True when the guard stopped the guarded upgrade (the task fails with the reason), for a live deploy, a
+      release that cannot be judged or unstuck, or, after the upgrade, an upgrade that failed or did not land.
     - With O(phase=after), RV(changed) is true when the failed upgrade wrote revisions or the rescue wrote records.
   returned: when the guard stopped
   type: bool
