@@ -184,7 +184,7 @@ stopped:
   description:
     - True when the guard stopped the guarded upgrade (the task fails with the reason), for a live deploy, a
       release that cannot be judged or unstuck, or, after the upgrade, an upgrade that failed or did not land.
-    - With O(phase=after), RV(changed) is true when the failed upgrade wrote revisions or the rescue wrote records.
+    - With O(phase=after), C(changed) is true when the failed upgrade wrote revisions or the rescue wrote records.
   returned: when the guard stopped
   type: bool
 would:
@@ -287,6 +287,7 @@ def main():
     from ansible_collections.helmops.unstick.plugins.module_utils.remediation import runner
     from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import StorageError, UnstickError
     from ansible_collections.helmops.unstick.plugins.module_utils.cluster.helm_cli import format_version, helm_timeout
+    from ansible_collections.helmops.unstick.plugins.module_utils.common.duration import format_duration
 
     params = module.params
     started = time.time()
@@ -316,7 +317,8 @@ def main():
     job = runner.Run(settings, session, check_mode=module.check_mode, diff=module._diff)
     try:
         if params["phase"] == "before":
-            out.update(guard.before(job, params["namespace"], params["release"], params["min_age"]))
+            # min_age as a duration with its unit, whatever form it was given in (900 -> 15m)
+            out.update(guard.before(job, params["namespace"], params["release"], format_duration(settings.min_age)))
         else:
             out.update(guard.after(job, params["namespace"], params["release"], params["from_revision"],
                                    params["good_revision"], params["upgrade_failure"], params["rescue"],
