@@ -231,8 +231,17 @@ waited_for:
   returned: when it waited
   type: str
 proceed:
-  description: O(phase=before). Whether the upgrade may start (false only in check mode, when a real run would stop).
-  returned: when O(phase=before)
+  description:
+    - Whether the upgrade may start. False when the guard stopped (the task fails, RV(stopped)) and in check
+      mode when a real run would stop.
+  returned: when O(phase=before), and whenever the guard stopped
+  type: bool
+stopped:
+  description:
+    - True when the guard stopped the guarded upgrade (the task fails with the reason), for a live deploy, a
+      release that cannot be judged or unstuck, or, after the upgrade, an upgrade that failed or did not land.
+    - With O(phase=after), C(changed) is true when the failed upgrade wrote revisions or the rescue wrote records.
+  returned: when the guard stopped
   type: bool
 would:
   description: In check mode, what a real run would do.
@@ -340,6 +349,7 @@ def main():
     from ansible_collections.helmops.unstick.plugins.module_utils.remediation import runner
     from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import StorageError, UnstickError
     from ansible_collections.helmops.unstick.plugins.module_utils.cluster.helm_cli import format_version, helm_timeout
+    from ansible_collections.helmops.unstick.plugins.module_utils.common.duration import format_duration
 
     params = module.params
     started = time.time()
@@ -375,7 +385,8 @@ def main():
         turn = lease.Turn(session.api, params["namespace"], params["release"], holder, guarding.lease_duration)
     try:
         if params["phase"] == "before":
-            out.update(guard.before(job, params["namespace"], params["release"], params["min_age"],
+            # min_age as a duration with its unit, whatever form it was given in (900 -> 15m)
+            out.update(guard.before(job, params["namespace"], params["release"], format_duration(settings.min_age),
                                     guarding.wait_for_pending, turn=turn, check_turns=guarding.take_turns))
         else:
             try:

@@ -31,7 +31,8 @@ class GuardStop(UnstickError):
 
     def __init__(self, message, result):
         super(GuardStop, self).__init__(message)
-        self.result = result
+        # a guard that stopped lets no upgrade start, whatever the phase had found so far
+        self.result = dict(result, proceed=False, stopped=True)
 
 
 def _view(scan):
@@ -215,6 +216,9 @@ def after(job, namespace, name, from_revision, good, failure, rescue=True, targe
         return out
     reason = error or "verify: %s%s" % (problem, "" if newest is None or newest.revision > from_revision
                                         else " (the upgrade made no new revision)")
+    # a failed upgrade that wrote revisions changed the release, whatever the rescue does next
+    wrote = newest is not None and newest.revision > from_revision and not job.check_mode
+    out["changed"] = wrote
     broken, why = guard_plan.judge_before(scan.classification, scan.summary)
     if not rescue:
         plan = guard_plan.RescuePlan(None, None, "none (rescue disabled)")
@@ -229,7 +233,7 @@ def after(job, namespace, name, from_revision, good, failure, rescue=True, targe
         action_plan = Plan("restore", plan.target, None) if plan.action == guard_plan.RESCUE_RESTORE else None
         item = job.act(scan, job.context(scan.now), plan=action_plan)
         entry = job.releases[-1]
-        out["changed"] = bool(entry.get("changed"))
+        out["changed"] = wrote or bool(entry.get("changed"))
         if entry["state"] == report.STATE_REMEDIATED:
             out["rescue"] = entry["message"]
             final = _outcome(item, newest)
