@@ -64,7 +64,9 @@ options:
     description:
       - A pending newest revision is stuck only once it is at least this old; younger ones are reported
         as RV(in_progress) and never touched.
-      - Seconds, or a duration such as C(90s), C(15m), C(2h), C(1h30m).
+      - A duration such as C(90s), C(15m), C(2h), C(1h30m), or a number of seconds given as a number (V(900));
+        a string without a unit (C("900"), what C(-e min_age=900), an INI inventory or a survey give) is
+        refused, since seconds and minutes are easy to mix up here.
       - Make it longer than the longest C(--timeout) your deployments use.
     type: raw
     default: 15m
@@ -163,6 +165,14 @@ options:
       - An object that cannot be read (RBAC) is a warning, not evidence. Not made with O(storage_driver=sql).
     type: bool
     default: true
+  run_id:
+    description:
+      - This run's id (in backup names and labels, Events, claims and
+        RV(helmops.unstick.helm_unstick#module:run_id)), 1 to 40 lower-case letters, digits and C(-). Unset, the
+        run makes up its own.
+      - The C(helmops.unstick.stuck_releases) role gives every cluster of one playbook run the same id, so one
+        C(-e restore_run=ID) of C(playbooks/restore.yml) undoes the run on every cluster.
+    type: str
   tidy_history:
     description:
       - After a successful rollback, mark the older pending revisions left in the release's history (below

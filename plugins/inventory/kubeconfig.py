@@ -18,8 +18,9 @@ description:
   - Turns the contexts of one or more kubeconfig files into inventory hosts, so a fleet of clusters
     needs no hand-written inventory.
   - Every host gets C(stuck_releases_kubeconfig) (absolute path of the kubeconfig the context comes
-    from) and C(stuck_releases_context) (the context name), the collection's connection variables, read
-    as they are by both roles, C(helmops.unstick.stuck_releases) and C(helmops.unstick.guarded_upgrade),
+    from, followed by the files its cluster or user come from, if others) and C(stuck_releases_context)
+    (the context name), the collection's connection variables, read as they are by both roles,
+    C(helmops.unstick.stuck_releases) and C(helmops.unstick.guarded_upgrade),
     plus C(ansible_connection=local) since there is nothing to SSH into (the roles talk to the Kubernetes
     API from the controller).
   - Also sets C(k8s_cluster), C(k8s_user) (the names the context refers to), C(k8s_server) (the
@@ -33,6 +34,11 @@ description:
     C(.helmops.yml) or C(.helmops.yaml).
   - The files are read as kubectl reads them; when several define the same context name, the first
     one wins, as with kubectl's C(KUBECONFIG) merge, and the others are skipped with a warning.
+  - A context whose cluster or user its own file does not define takes it from the first file that does
+    (kubectl's merge); its C(stuck_releases_kubeconfig) is then its own file followed by that file, joined by
+    C(:), which the modules merge the same way. A name its own file defines is always taken from that file,
+    even when an earlier file defines it too (kubeadm names every cluster C(kubernetes)); kubectl would take
+    the earlier file's, which for files of separate clusters is another cluster than the context's own.
 extends_documentation_fragment:
   - constructed
 options:
@@ -232,7 +238,7 @@ def named_entries(doc, key, path, problems):
 
 
 def load_kubeconfig(path):
-    """The contexts of one kubeconfig as dicts of host variables, and the problems found in it.
+    """One kubeconfig: ``{"path", "contexts", "clusters", "users"}`` (each ``{name: body}``), its problems.
 
     Raises KubeconfigProblem when the whole file cannot be used."""
     try:
@@ -248,30 +254,51 @@ def load_kubeconfig(path):
         raise KubeconfigProblem("kubeconfig %s is not a kubeconfig (expected a mapping with 'contexts', got %s)"
                                 % (path, "an empty file" if doc is None else doc.__class__.__name__))
     problems = []
-    clusters = named_entries(doc, "clusters", path, problems)
-    contexts = named_entries(doc, "contexts", path, problems)
-    if not contexts:
+    read = {"path": path, "clusters": named_entries(doc, "clusters", path, problems),
+            "contexts": named_entries(doc, "contexts", path, problems),
+            "users": named_entries(doc, "users", path, problems)}
+    # a file of clusters or users alone is part of a merge (KUBECONFIG=contexts.yaml:clusters.yaml)
+    if not (read["contexts"] or read["clusters"] or read["users"]):
         raise KubeconfigProblem("kubeconfig %s has no contexts%s"
                                 % (path, " (%s)" % "; ".join(problems) if problems else ""))
+    return read, problems
+
+
+def merged_contexts(files, problems):
+    """The host variables of every context of ``files`` (``load_kubeconfig``'s, in order), with the files
+    merged as kubectl merges KUBECONFIG: a cluster or user that a context's own file does not define comes
+    from the first file that does, and the host's kubeconfig is its own file followed by those files (joined
+    by ``:``; the modules merge them the same way). A context's own file wins for the names it defines (see
+    DOCUMENTATION: kubeadm names every cluster ``kubernetes``)."""
+    first = {"clusters": {}, "users": {}}
+    for read in files:
+        for section in first:
+            for name in read[section]:
+                first[section].setdefault(name, read)
     found = []
-    for name, ctx in contexts.items():
-        cluster = to_text(ctx.get("cluster") or "")
-        if cluster not in clusters:
-            problems.append("kubeconfig %s: context '%s' refers to cluster '%s', which the file does not define"
-                            % (path, name, cluster))
-            continue
-        hostvars = {
-            "stuck_releases_kubeconfig": path,
-            "stuck_releases_context": name,
-            "ansible_connection": "local",
-            "k8s_cluster": cluster,
-            "k8s_user": to_text(ctx.get("user") or ""),
-            "k8s_server": strip_userinfo(to_text(clusters[cluster].get("server") or "")),
-        }
-        if ctx.get("namespace"):
-            hostvars["k8s_namespace"] = to_text(ctx["namespace"])
-        found.append(hostvars)
-    return found, problems
+    for read in files:
+        for name, ctx in read["contexts"].items():
+            cluster, user = to_text(ctx.get("cluster") or ""), to_text(ctx.get("user") or "")
+            cluster_file = read if cluster in read["clusters"] else first["clusters"].get(cluster)
+            if cluster_file is None:
+                problems.append("kubeconfig %s: context '%s' refers to cluster '%s', which %s" % (
+                    read["path"], name, cluster, "the file does not define" if len(files) == 1
+                    else "no kubeconfig read defines"))
+                continue
+            user_file = read if user in read["users"] else first["users"].get(user, read)
+            paths = [read["path"]] + [f["path"] for f in (cluster_file, user_file) if f is not read]
+            hostvars = {
+                "stuck_releases_kubeconfig": os.pathsep.join(sorted(set(paths), key=paths.index)),
+                "stuck_releases_context": name,
+                "ansible_connection": "local",
+                "k8s_cluster": cluster,
+                "k8s_user": user,
+                "k8s_server": strip_userinfo(to_text(cluster_file["clusters"][cluster].get("server") or "")),
+            }
+            if ctx.get("namespace"):
+                hostvars["k8s_namespace"] = to_text(ctx["namespace"])
+            found.append(hostvars)
+    return found
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable):
@@ -290,16 +317,20 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
         exclude = self._regexes("contexts_exclude")
 
         problems = []
-        contexts = []
+        files = []
         for kubeconfig in self._kubeconfig_files(path, problems):
             try:
-                found, file_problems = load_kubeconfig(kubeconfig)
+                read, file_problems = load_kubeconfig(kubeconfig)
             except KubeconfigProblem as exc:
                 self._problem(to_native(exc), problems)
                 continue
             for problem in file_problems:
                 self._problem(problem, problems)
-            contexts.extend(found)
+            files.append(read)
+        context_problems = []
+        contexts = merged_contexts(files, context_problems)
+        for problem in context_problems:
+            self._problem(problem, problems)
         if not contexts:
             raise AnsibleParserError("%s: no usable context in any kubeconfig: %s"
                                      % (path, "; ".join(problems) or "no kubeconfig given"))

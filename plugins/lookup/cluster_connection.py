@@ -23,6 +23,11 @@ description:
     V(stuck_releases_validate_certs) and V(stuck_releases_ca_cert) over its keys.
   - Keys that are unset (undefined, null, or an empty string) are left out, so a play's C(module_defaults) and
     the E(K8S_AUTH_*) variables apply to them.
+  - File paths (C(kubeconfig), several joined by C(:) included, C(ca_cert), C(client_cert), C(client_key)) are
+    returned absolute, C(~) expanded and a relative path resolved against the directory C(ansible-playbook) was
+    started in, as a shell, C(kubectl) and C(helm) resolve them. Modules themselves run in the playbook's
+    directory, which for a collection playbook such as C(helmops.unstick.remediate) is inside the installed
+    collection.
   - The roles C(helmops.unstick.stuck_releases) and C(helmops.unstick.guarded_upgrade) use it, so both read
     a cluster's connection the same way.
 options: {}
@@ -46,6 +51,8 @@ _raw:
 
 from ansible.plugins.lookup import LookupBase
 
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.kubeconfig import on_controller
+
 #: the single variables over ``stuck_releases_connection``: (variable, connection option)
 SINGLE = tuple(("stuck_releases_%s" % option, option)
                for option in ("kubeconfig", "context", "host", "api_key", "validate_certs", "ca_cert"))
@@ -56,11 +63,17 @@ def _set(value):
     return value is not None and value != ""
 
 
-def merge(connection, singles):
-    """``connection`` with the set ``singles`` (option -> value) over it, unset keys left out."""
+#: connection options that name files on the controller
+PATHS = ("kubeconfig", "ca_cert", "client_cert", "client_key")
+
+
+def merge(connection, singles, base=None):
+    """``connection`` with the set ``singles`` (option -> value) over it, unset keys left out, file paths
+    absolute (relative ones against ``base``, default the working directory)."""
     out = dict(connection or {})
     out.update((key, value) for key, value in singles.items() if _set(value))
-    return dict((key, value) for key, value in out.items() if _set(value))
+    return dict((key, on_controller(value, base) if key in PATHS and isinstance(value, str) else value)
+                for key, value in out.items() if _set(value))
 
 
 class LookupModule(LookupBase):

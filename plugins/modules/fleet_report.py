@@ -168,6 +168,13 @@ summary:
       type: list
       elements: str
       returned: always
+    run_ids:
+      description:
+        - The run ids of the clusters' runs (one for a run of the C(helmops.unstick.stuck_releases) role, several
+          for reports merged from job slices); C(playbooks/restore.yml) takes one as C(restore_run) to undo that run.
+      type: list
+      elements: str
+      returned: always
     stuck:
       description: Stuck releases found.
       type: int

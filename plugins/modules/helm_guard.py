@@ -105,6 +105,44 @@ options:
     description: O(phase=before). An older helm CLI fails the task before anything is read.
     type: str
     default: 3.8.0
+  wait_for_pending:
+    description:
+      - O(phase=before). How long to wait (seconds or a duration such as V(10m)) for a pending revision that may be
+        someone else's live operation (younger than O(min_age), or older with signs of life). The release's records' metadata is polled (every 1
+        to 5 seconds) and the release judged again when its newest record changes or reaches O(min_age).
+        Settled (deployed, failed, superseded), the upgrade goes on; stale (pending past O(min_age), no sign of
+        life), it is unstuck as a stuck one is, then the upgrade goes on. When the wait runs out the task fails
+        naming the release, the revision, who started it as far as its record says, and how long it waited;
+        nothing is written.
+      - V(0) does not wait (the task fails at once, "retry later"). O(cluster_timeout) counts on top of the wait.
+      - With O(take_turns), the wait for this run's turn on the Lease comes first, within the same bound.
+      - In check mode nothing is waited for; the result says what a real run would wait for.
+    type: raw
+    default: 10m
+  take_turns:
+    description:
+      - Guarded upgrades of one release take turns on a C(coordination.k8s.io/v1) Lease in its namespace,
+        C(helmops-unstick-<release>) (hashed when not a valid name). O(phase=before) waits for it in arrival order (a
+        queue in its C(helmops.unstick/queue) annotation), within O(wait_for_pending), and takes it, for
+        O(lease_duration); it gives it back itself when it fails. O(phase=after) gives it back (O(lease_holder)).
+        Every Lease write is conditional (resourceVersion). A Lease whose holder stopped renewing it is free once
+        C(renewTime) + C(leaseDurationSeconds) is past. Check mode never takes it.
+      - Advice between guarded upgrades only; helm does not read it.
+    type: bool
+    default: false
+  lease_duration:
+    description:
+      - How long the Lease is held without renewal (seconds or a duration), long enough for the upgrade between
+        the two phases (it is not renewed while helm runs). Default O(timeout) plus 2 minutes.
+    type: raw
+  job_id:
+    description:
+      - Which job this run is, for the Lease's holder (with the run's user@host). Default the C(AWX_JOB_ID),
+        C(TOWER_JOB_ID) or C(JOB_ID) environment variable; the role passes C(tower_job_id) / C(awx_job_id).
+    type: str
+  lease_holder:
+    description: O(phase=after). The holder O(phase=before) took the Lease as (the C(holder) of its RV(lease)), to give it back.
+    type: str
 notes:
   - One phase is one module run. The role C(helmops.unstick.guarded_upgrade) is the usual way to use it; alone,
     run C(before), your upgrade task in a C(block) whose C(rescue) keeps C(ansible_failed_result), then C(after)
@@ -177,9 +215,33 @@ good_revision:
   description: The revision a failed upgrade goes back to (the newest deployed one); null when there is none.
   returned: always
   type: int
-proceed:
-  description: O(phase=before). Whether the upgrade may start (false only in check mode, when a real run would stop).
+waited_seconds:
+  description: O(phase=before). How long the phase waited for a pending revision (0 when it did not).
   returned: when O(phase=before)
+  type: float
+lease:
+  description:
+    - With O(take_turns) (O(phase=before)) or O(lease_holder) (O(phase=after)), the release's Lease - C(name), C(holder)
+      (this run's identity), C(waited_seconds) for its turn, C(duration_seconds) - or, after, C(given_back) (what
+      happened to it).
+  returned: when the Lease is used
+  type: dict
+waited_for:
+  description: O(phase=before). The pending revision it waited for, when it waited.
+  returned: when it waited
+  type: str
+proceed:
+  description:
+    - Whether the upgrade may start. False when the guard stopped (the task fails, RV(stopped)) and in check
+      mode when a real run would stop.
+  returned: when O(phase=before), and whenever the guard stopped
+  type: bool
+stopped:
+  description:
+    - True when the guard stopped the guarded upgrade (the task fails with the reason), for a live deploy, a
+      release that cannot be judged or unstuck, or, after the upgrade, an upgrade that failed or did not land.
+    - With O(phase=after), C(changed) is true when the failed upgrade wrote revisions or the rescue wrote records.
+  returned: when the guard stopped
   type: bool
 would:
   description: In check mode, what a real run would do.
@@ -251,6 +313,7 @@ releases:
   elements: dict
 """
 
+import os
 import time
 
 from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.base import kubernetes_module, validated_options
@@ -269,25 +332,33 @@ def argument_spec():
         rescue=dict(type="bool", default=True),
         chart=dict(type="str", default=""),
         min_helm_version=dict(type="str", default="3.8.0"),
+        wait_for_pending=dict(type="raw", default="10m"),
+        take_turns=dict(type="bool", default=False),
+        lease_duration=dict(type="raw"),
+        job_id=dict(type="str"),
+        lease_holder=dict(type="str"),
     )
 
 
 def main():
     module = kubernetes_module(argument_spec())
-    from ansible_collections.helmops.unstick.plugins.module_utils.guarded_upgrade import guard
+    from ansible_collections.helmops.unstick.plugins.module_utils.guarded_upgrade import guard, lease, turns
     from ansible_collections.helmops.unstick.plugins.module_utils.guarded_upgrade import plan as guard_plan
     from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module import options
     from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.base import open_cluster_session
     from ansible_collections.helmops.unstick.plugins.module_utils.remediation import runner
     from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import StorageError, UnstickError
     from ansible_collections.helmops.unstick.plugins.module_utils.cluster.helm_cli import format_version, helm_timeout
+    from ansible_collections.helmops.unstick.plugins.module_utils.common.duration import format_duration
 
     params = module.params
     started = time.time()
     where = "%s/%s" % (params["namespace"], params["release"])
-    settings, minimum = validated_options(module, options.validate_guard)
+    settings, minimum, guarding = validated_options(module, options.validate_guard)
+    # cluster_timeout bounds the requests and helm calls; the wait for the release comes on top of it
+    waits = guarding.wait_for_pending if params["phase"] == "before" else 0
     session = open_cluster_session(module, settings.connection, settings.driver, settings.request_timeout,
-                                   cluster_timeout=settings.cluster_timeout, helm_binary=settings.helm_binary,
+                                   cluster_timeout=settings.cluster_timeout + waits, helm_binary=settings.helm_binary,
                                    events=settings.events, liveness=settings.liveness_checks)
     out = dict(phase=params["phase"], cluster=session.cluster, server=session.server)
     gate = session.gate
@@ -308,20 +379,31 @@ def main():
                    helm_timeout=helm_timeout(settings.timeout),
                    helm_args=guard_plan.helm_connection_args(params))
     job = runner.Run(settings, session, check_mode=module.check_mode, diff=module._diff)
+    turn = None
+    if params["phase"] == "before" and guarding.take_turns and not module.check_mode:
+        holder = turns.holder_identity(job.actor, os.environ, guarding.job_id)
+        turn = lease.Turn(session.api, params["namespace"], params["release"], holder, guarding.lease_duration)
     try:
         if params["phase"] == "before":
-            out.update(guard.before(job, params["namespace"], params["release"], params["min_age"]))
+            # min_age as a duration with its unit, whatever form it was given in (900 -> 15m)
+            out.update(guard.before(job, params["namespace"], params["release"], format_duration(settings.min_age),
+                                    guarding.wait_for_pending, turn=turn, check_turns=guarding.take_turns))
         else:
-            out.update(guard.after(job, params["namespace"], params["release"], params["from_revision"],
-                                   params["good_revision"], params["upgrade_failure"], params["rescue"],
-                                   params["chart"]))
+            try:
+                out.update(guard.after(job, params["namespace"], params["release"], params["from_revision"],
+                                       params["good_revision"], params["upgrade_failure"], params["rescue"],
+                                       params["chart"]))
+            finally:
+                _give_back(session, params, guarding.lease_holder, out)
     except guard.GuardStop as err:
         out.update(err.result)
+        _give_back_on_failure(session, params, turn, out)
         out.update(_report(job, started))
         _warn(module, job)
         module.fail_json(msg=str(err), **out)
     except UnstickError as err:   # the release could not be read (API, corrupt record)
         what = err.describe(session.server) if isinstance(err, StorageError) else str(err)
+        _give_back_on_failure(session, params, turn, out)
         out.update(_report(job, started))
         module.fail_json(msg="guarded upgrade of %s: cannot read the release on cluster %s (%s): %s; nothing was "
                          "touched" % (where, session.cluster, session.server, what), **out)
@@ -337,6 +419,19 @@ def _report(job, started):
         entry["cluster"] = job.cluster
     return dict(releases=job.releases, remediated=report.views(job.releases)["remediated"],
                 actor=job.actor, duration_seconds=round(time.time() - started, 3))
+
+
+def _give_back(session, params, holder, out):
+    """Phase after, or a failed phase before: give the Lease back when this run holds it."""
+    from ansible_collections.helmops.unstick.plugins.module_utils.guarded_upgrade import lease
+    if holder:
+        what = lease.give_back(session.api, params["namespace"], params["release"], holder)
+        out["lease"] = dict(out.get("lease") or {}, given_back=what)
+
+
+def _give_back_on_failure(session, params, turn, out):
+    if turn is not None and turn.held:
+        _give_back(session, params, turn.identity, out)
 
 
 def _warn(module, job):

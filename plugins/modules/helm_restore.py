@@ -164,6 +164,7 @@ def argument_spec():
 
 
 def main():
+    import os
     module = kubernetes_module(argument_spec())
     from ansible_collections.helmops.unstick.plugins.module_utils.undo import backup_files as backup
     from ansible_collections.helmops.unstick.plugins.module_utils.undo import cluster_backup
@@ -177,8 +178,11 @@ def main():
     session = open_cluster_session(module, settings.connection, settings.driver, settings.request_timeout,
                                    events=settings.events, liveness=False)
     cluster, events = session.cluster, session.events
-    undo = Undo(session, module.check_mode, module._diff)
-    found = None
+    found, note = None, None
+    if settings.source == "file":
+        def note(objects):
+            backup.note_in_bundles(settings.backup_dir, cluster, objects)
+    undo = Undo(session, module.check_mode, module._diff, note)
     if settings.source == "file":
         try:
             found = [b for b in (cluster_backup.read_backup(o)
@@ -200,9 +204,18 @@ def main():
     if module._diff and (undo.before or undo.after):
         result["diff"] = {"before": undo.before, "after": undo.after}
     if not result["releases"]:
-        module.fail_json(msg="cluster %s: no backup matches (releases %s, run %s, since %s, source %s)"
+        if settings.source == "file":
+            where = ("looked in the bundles under %s; backups kept in the cluster (backup=cluster) are read with "
+                     "source=cluster (playbooks/restore.yml: -e restore_source=cluster)"
+                     % os.path.join(settings.backup_dir, backup.cluster_dir_name(cluster)))
+        else:
+            where = ("looked for backup objects in the cluster; backups written to files (backup=file, "
+                     "stuck_releases_backup_dir) are read with source=file and backup_dir (playbooks/restore.yml: "
+                     "-e restore_source=file)")
+        module.fail_json(msg="cluster %s: no backup matches (releases %s, run %s, since %s, source %s): %s; the "
+                         "run id is in the run's summary and its fleet report (summary.run_ids)"
                          % (cluster, params["releases"] or "any", params["run"] or "any",
-                            params["since"] or "any", settings.source), **result)
+                            params["since"] or "any", settings.source, where), **result)
     bad = [e for e in result["releases"] if e["state"] in ("refused", "failed", "error")]
     if bad:
         module.fail_json(msg="; ".join(e["reason"] for e in bad), **result)

@@ -163,7 +163,10 @@ def test_fleet_remediation_over_three_clusters(tmp_path, webhook):
         assert data["summary"] == {"clusters": 3, "clusters_ok": 2, "clusters_failed": 1, "failed_clusters": ["dead"],
                                    "stuck": 2, "remediated": 2, "remaining": 0, "in_progress": 0, "errors": 0,
                                    "would_remediate": 0, "unfinished": 0, "refused": 0, "failed": 0,
-                                   "mode": "remediate"}
+                                   "mode": "remediate", "run_ids": [clusters["plain"]["run_id"]]}
+        # one run id for the whole run (restore.yml's restore_run); the dead cluster's run never started
+        assert re.match("^[0-9a-f]{12}$", clusters["plain"]["run_id"]) and \
+            clusters["secure"]["run_id"] == clusters["plain"]["run_id"], clusters
         states = sorted((r["cluster"], r["name"], r["state"], r["last_good_revision"]) for r in data["releases"])
         assert states == [("plain", "web", "remediated", web_rev - 1), ("secure", "fresh", "remediated", None)]
         markdown = files["markdown"].read_text()

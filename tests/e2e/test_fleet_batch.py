@@ -27,8 +27,9 @@ TOKEN = "batch-bearer-t0ken-do-not-leak"
 COMMON = {"stuck_releases_helm_binary": str(HELM_BIN), "stuck_releases_timeout": "60s"}
 AGE_IN_TEXT = re.compile(r"for \d+ seconds")
 RUNNER = Path(sys.executable).parent / "ansible-runner"
-#: what differs between two runs of the same fleet: when, how long each cluster took, how old a record was then
-TIMING_KEYS = ("generated_at", "generated_epoch", "duration_seconds", "age_seconds")
+#: what differs between two runs of the same fleet: when, how long each cluster took, how old a record was then,
+#: and the run's id (a sliced job's merged report holds each slice's)
+TIMING_KEYS = ("generated_at", "generated_epoch", "duration_seconds", "age_seconds", "run_id", "run_ids")
 
 
 def comparable(report, also=()):

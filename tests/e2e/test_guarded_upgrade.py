@@ -143,7 +143,10 @@ def test_check_mode_on_a_stuck_release_writes_nothing_and_says_what_would_happen
     assert records(kube) == before                                          # nothing written, byte for byte
     assert ("check mode: shop/web: revision %d was stuck in pending-upgrade (36" % rev) in run.stdout
     assert "would roll back to revision %d, then upgrade" % (rev - 1) in run.stdout
-    assert "check mode: the upgrade would change shop/web" in run.stdout
+    # the upgrade's own check compares with the stuck revision, not the one the rollback would leave: no prediction
+    assert ("check mode: whether the upgrade would change shop/web cannot be known: it would start from the "
+            "release as the guard leaves it (would roll back to revision %d" % (rev - 1)) in run.stdout, run.stdout
+    assert "check mode: the upgrade would change shop/web" not in run.stdout
     assert "check mode: shop/web: would check that the upgrade landed" in run.stdout
     assert re.search(r"-\s+\"shop/web\": \"revision %d \(pending-upgrade, unstick-demo-0.1.0\)\"" % rev, run.stdout)
     assert re.search(r"\+\s+\"shop/web\": \"check mode: would roll back to revision %d\"" % (rev - 1), run.stdout)
@@ -180,6 +183,8 @@ def test_failed_upgrade_rescued_to_last_good(kube, helm_env, real_helm, tmp_path
                "revision 2, now revision 4)" in msg
     assert "now: revision 4 (deployed, unstick-demo-0.2.0), unlocked" in msg
     assert run.recap("rescued") == 1 and run.recap("failed") == 1
+    # the failed upgrade wrote revisions 3 and 4 (helm's or the guard's rollback): the release changed
+    assert run.recap("changed") == 1, msg
     real_helm.upgrade("web", "shop", helmfix.make_chart(tmp_path, "0.4.0"))   # not locked
     assert history(helm_env)[-1][1:3] == ("deployed", "unstick-demo-0.4.0")
 
@@ -204,22 +209,35 @@ def test_healthy_release_upgraded_then_idempotent_with_one_scan_per_phase(kube, 
     assert len(helm_env.history("web", "shop")) == 2
 
 
-def test_young_pending_revision_stops_with_retry_later_and_is_left_alone(kube, real_helm, tmp_path):
+@both_helms
+@pytest.mark.parametrize("wait, failure, check_said", [
+    (0, r"revision {rev} is pending-upgrade and only \d+s old \(min_age 15m\): another deploy may still be running, "
+        r"so nothing was touched and no upgrade was started\. Retry later",
+     "check mode: a real run would stop here: guarded upgrade of shop/web: revision {rev}"),
+    ("4s", r"waited \d+s \(wait_for_pending 4s\) for revision {rev} \(pending-upgrade, \d+s old; description '[^']+'; "
+           r"written by [^)]*\) to finish, and it is still in progress: .*Nothing was touched and no upgrade was started",
+     "would wait up to 4s (wait_for_pending) for revision {rev} (pending-upgrade"),
+], ids=["no-wait", "wait-runs-out"])
+def test_young_pending_revision_stops_with_retry_later_and_is_left_alone(kube, real_helm, tmp_path, wait, failure,
+                                                                         check_said, helm_bin):
+    """wait_for_pending 0: the guard fails at once; 4s: it waits, then fails naming what it waited for (the wait
+    that ends well: tests/e2e/test_guard_waits.py). Nothing written either way; check mode waits for nothing."""
     rev = stuck_web(real_helm, kube, age=0)                                 # just now: may be a live deploy
-    extra = guard_vars(helmfix.make_chart(tmp_path, "0.2.0"))
+    extra = guard_vars(helmfix.make_chart(tmp_path, "0.2.0"), helm_bin, guarded_upgrade_wait_for_pending=wait)
     before = records(kube)
     run = play(tmp_path, SAFE_UPGRADE, extra, hosts=one_cluster(kube))
     assert run.rc != 0
-    assert re.search(r"guarded upgrade of shop/web: revision %d is pending-upgrade and only \d+s old \(min_age 15m\): "
-                     r"another deploy may still be running, so nothing was touched and no upgrade was started\. "
-                     r"Retry later" % rev, run.stdout), run.stdout
+    assert re.search("guarded upgrade of shop/web: " + failure.format(rev=rev), run.stdout), run.stdout
     assert records(kube) == before
+    assert '"proceed": false' in run.stdout and '"stopped": true' in run.stdout, run.stdout   # no upgrade may start
     check = play(tmp_path, SAFE_UPGRADE, extra, hosts=one_cluster(kube), args=["--check"])
     assert check.rc == 0, check.text                                        # check mode: a warning, not a failure
-    assert "check mode: a real run would stop here: guarded upgrade of shop/web: revision %d" % rev in check.text
-    assert "would stop: guarded upgrade of shop/web" in check.stdout
+    assert check_said.format(rev=rev) in check.text
     assert "the upgrade would" not in check.stdout and "would check that the upgrade landed" not in check.stdout
     assert records(kube) == before
+    # min_age given as a number of seconds is shown with its unit
+    seconds = play(tmp_path, SAFE_UPGRADE, dict(extra, guarded_upgrade_min_age=7200), hosts=one_cluster(kube))
+    assert seconds.rc != 0 and "s old (min_age 2h): another deploy" in seconds.stdout, seconds.stdout
 
 
 @both_helms

@@ -164,7 +164,8 @@ def test_check_mode_then_a_gate_as_awx_shows_them(tmp_path, fleet):
     assert "403" in rows[("us", "api")]["result"]
     assert taken_and_state(rows[("ap", "a")]) == ("none (refused)", "refused")
     assert "refused by the max_remediations guard" in rows[("ap", "b")]["result"]
-    assert "warning: cluster localkube: namespace 'shpo' (namespaces) does not exist" in page["errors"]
+    # the role's warning names the role variable the user set
+    assert "warning: cluster localkube: namespace 'shpo' (stuck_releases_namespaces) does not exist" in page["errors"]
     assert "could not be checked: cluster localkube (%s): cannot scan Helm releases: cannot reach %s: " \
            "connection refused" % (dead_url, dead_url) in page["errors"]
     assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" not in json.dumps([page["clusters"], list(rows.values())])

@@ -42,3 +42,20 @@ def test_changelog_rst_is_generated_from_changelog_yaml(tmp_path):
     generated = (tmp_path / "CHANGELOG.rst").read_text()
     assert generated == (ROOT / "CHANGELOG.rst").read_text(), "CHANGELOG.rst differs: run antsibull-changelog generate"
     assert "v%s" % yaml.safe_load((ROOT / "galaxy.yml").read_text())["version"] in generated
+
+
+def test_the_release_lists_every_module_plugin_role_and_playbook_the_collection_ships():
+    """The changelog of the version galaxy.yml builds names what the collection holds (a first release: all of it)."""
+    version = yaml.safe_load((ROOT / "galaxy.yml").read_text())["version"]
+    release = yaml.safe_load((ROOT / "changelogs" / "changelog.yaml").read_text())["releases"][version]
+    listed = dict((kind, sorted(p["name"] for p in plugins)) for kind, plugins in release.get("plugins", {}).items())
+    listed["module"] = sorted(p["name"] for p in release.get("modules", []))
+    listed.update((kind, sorted(o["name"] for o in objects)) for kind, objects in release.get("objects", {}).items())
+    shipped = {
+        "module": sorted(p.stem for p in (ROOT / "plugins" / "modules").glob("*.py") if p.stem != "__init__"),
+        "lookup": sorted(p.stem for p in (ROOT / "plugins" / "lookup").glob("*.py") if p.stem != "__init__"),
+        "inventory": sorted(p.stem for p in (ROOT / "plugins" / "inventory").glob("*.py") if p.stem != "__init__"),
+        "role": sorted(p.name for p in (ROOT / "roles").iterdir() if (p / "tasks").is_dir()),
+        "playbook": sorted(p.stem for p in (ROOT / "playbooks").glob("*.yml")),
+    }
+    assert dict((kind, listed.get(kind, [])) for kind in shipped) == shipped

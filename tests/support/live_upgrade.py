@@ -193,7 +193,9 @@ def _while_live(work, kube, real, helm_bin, spaces, started):
         for case, space in spaces.items()))
     guard_vars = {"guarded_upgrade_helm_binary": helm_bin, "guarded_upgrade_release": "web",
                   "guarded_upgrade_min_age": "%ds" % MIN_AGE, "guarded_upgrade_timeout": "60s",
-                  "guarded_upgrade_chart": str(helmfix.make_chart(work, "0.3.0")), "guarded_upgrade_wait": False}
+                  "guarded_upgrade_chart": str(helmfix.make_chart(work, "0.3.0")), "guarded_upgrade_wait": False,
+                  # fail at once rather than wait for it (the wait: tests/e2e/test_guard_waits.py)
+                  "guarded_upgrade_wait_for_pending": 0}
     report, remediate, guard = _parallel(
         lambda: run_playbook(work, REPORT, inventory, dict(common, stuck_releases_report_dir=str(work / "report"))),
         lambda: run_playbook(work, REMEDIATE, inventory, dict(common, stuck_releases_report_dir=str(work / "rem"))),

@@ -37,6 +37,7 @@ UNSTICK_ARG_SPEC = dict(
     fail_on_error=dict(type="bool", default=True),
     request_timeout=dict(type="raw", default="60s"),
     cluster_timeout=dict(type="raw", default="30m"),
+    run_id=dict(type="str"),
 )
 
 

@@ -50,7 +50,14 @@ Settings = namedtuple("Settings", [
     "pending_install",   # "unlock" | "uninstall": for pending-install
     "wait",              # bool: helm --wait
     "fail_on_error",     # bool: a problem fails the module
-], defaults=(None, (), 5, True, True, False, None, "helm", (), (), (), (), True, "rollback", "unlock", True, True))
+    "run_id",            # str: this run's id (the role gives every cluster of a playbook run the same), or None
+], defaults=(None, (), 5, True, True, False, None, "helm", (), (), (), (), True, "rollback", "unlock", True, True,
+             None))
+
+# a run id goes into backup objects' names and labels: a DNS label's characters, at most 40 of them
+_RUN_ID_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
+
+_BARE_NUMBER = re.compile(r"^\s*[0-9]+(\.[0-9]+)?\s*$")
 
 #: where backups can go (``backup``): files under backup_dir, or objects in the release's namespace
 BACKUP_PLACES = ("file", "cluster")
@@ -59,8 +66,13 @@ BACKUP_PLACES = ("file", "cluster")
 _NAMESPACE_PATTERN = re.compile(r"^[a-z0-9*?\[\]!-]([a-z0-9*?\[\]!.-]{0,251}[a-z0-9*?\]-])?$|^[*?]$")
 
 
-def _duration(params, option, minimum):
+def _duration(params, option, minimum, unit_required=False):
     value = params.get(option)
+    if unit_required and isinstance(value, str) and _BARE_NUMBER.match(value):
+        # "5" from -e, an INI inventory or a survey: seconds or minutes? A wrong guess touches live deploys
+        raise OptionError(option, value, "%r has no unit: write %ss for seconds, %sm for minutes or %sh for hours "
+                          "(a YAML number, not a string, is seconds)" % (value, value.strip(), value.strip(),
+                                                                         value.strip()))
     try:
         seconds = parse_duration(value)
     except ValueError as err:
@@ -111,7 +123,7 @@ def validate(params, environ=None):
     environ = os.environ if environ is None else environ
     params = dict(dict((k, v.get("default")) for k, v in UNSTICK_ARG_SPEC.items()), **params)
     driver = _driver(params, environ)
-    min_age = _duration(params, "min_age", 0)
+    min_age = _duration(params, "min_age", 0, unit_required=True)
     timeout = _duration(params, "timeout", 1)
     request_timeout = _duration(params, "request_timeout", 1)
     cluster_timeout = _duration(params, "cluster_timeout", 1)
@@ -134,6 +146,10 @@ def validate(params, environ=None):
     keep = params.get("backup_keep")
     if keep is None or isinstance(keep, bool) or keep < 1:
         raise OptionError("backup_keep", keep, "must be 1 or more (runs of backups kept per release), got %r" % (keep,))
+    run_id = params.get("run_id") or None
+    if run_id is not None and not _RUN_ID_PATTERN.match(run_id):
+        raise OptionError("run_id", run_id, "must be 1 to 40 lower-case letters, digits and '-' (it names backup "
+                          "objects), got %r" % (run_id,))
     _connection_combinations(params, environ)
     sql = _sql_connection(params, environ) if driver == "sql" else None
     return Settings(driver, min_age, timeout, request_timeout, limit, backup_dir, cluster_timeout, sql, backup,
@@ -142,7 +158,7 @@ def validate(params, environ=None):
                     tuple(params.get("namespaces") or ()), tuple(params.get("exclude_namespaces") or ()),
                     tuple(params.get("releases") or ()), tuple(params.get("exclude_releases") or ()),
                     bool(params["remediate"]), params["strategy"], params["pending_install"], bool(params["wait"]),
-                    bool(params["fail_on_error"]))
+                    bool(params["fail_on_error"]), run_id)
 
 
 def connection_options(params):
@@ -209,8 +225,19 @@ def validate_release(params, environ=None):
 GUARD_DRIVERS = ("secret", "configmap")
 
 
+#: helm_guard's own settings: how long the phase before waits (for its turn on the Lease, then for a pending
+#: revision; seconds), whether our guarded upgrades take turns on the release's Lease, how long one holds it
+#: without renewal, the job for its holder, and the holder the phase after gives it back for
+GuardSettings = namedtuple("GuardSettings", ["wait_for_pending", "take_turns", "lease_duration", "job_id",
+                                             "lease_holder"])
+
+#: what a Lease's default duration gives the upgrade beyond helm's --timeout (the upgrade runs between phases)
+LEASE_MARGIN = 120
+
+
 def validate_guard(params, environ=None):
-    """``(Settings, minimum helm version)`` for helm_guard's ``params``, or OptionError (before any request)."""
+    """``(Settings, minimum helm version, GuardSettings)`` for helm_guard's ``params``, or OptionError (before
+    any request)."""
     environ = os.environ if environ is None else environ
     for option in ("namespace", "release"):
         if not (params.get(option) or "").strip():
@@ -230,7 +257,11 @@ def validate_guard(params, environ=None):
                               "before returned it")
         if params.get("good_revision") is not None and params["good_revision"] < 1:
             raise OptionError("good_revision", params["good_revision"], "must be a revision number (1 or more)")
-    return settings, minimum
+    wait = _duration(dict(params, wait_for_pending=params.get("wait_for_pending", 0)), "wait_for_pending", 0)
+    lease = params.get("lease_duration")
+    lease = settings.timeout + LEASE_MARGIN if lease in (None, "") else _duration(params, "lease_duration", 1)
+    return settings, minimum, GuardSettings(wait, bool(params.get("take_turns")), int(lease),
+                                            str(params.get("job_id") or ""), params.get("lease_holder") or "")
 
 
 #: helm_restore's settings

@@ -27,8 +27,15 @@ JSON = "application/json"
 RETRYABLE = (429, 500, 502, 503, 504)
 
 
+def _date_header(headers):
+    return headers.get("Date") or headers.get("date")
+
+
 class ApiError(StorageError):
-    """A failed API call: ``status`` is the HTTP code (0 = no answer)."""
+    """A failed API call: ``status`` is the HTTP code (0 = no answer); ``date``: the answer's Date header (a 403
+    carries one too: the server's clock is known even when RBAC refuses)."""
+
+    date = None
 
     def describe(self, server=None):
         """A connection problem says so (naming ``server``, the cause in plain words); an HTTP answer gives
@@ -78,7 +85,7 @@ class Response:
     @property
     def date(self):
         """The server's ``Date`` header (a string) or None."""
-        return self.headers.get("Date") or self.headers.get("date")
+        return _date_header(self.headers)
 
 
 def _status_message(status, raw, path):
@@ -131,13 +138,16 @@ class KubeApi:
         except Exception as exc:  # connection refused/reset, TLS, timeouts
             status = getattr(exc, "status", 0) or 0
             reason = getattr(exc, "reason", "") or exc.__class__.__name__
-            raise ApiError(status, str(reason), "%s %s: %s" % (method, path, reason or exc), path)
+            err = ApiError(status, str(reason), "%s %s: %s" % (method, path, reason or exc), path)
+            err.date = _date_header(dict(getattr(exc, "headers", None) or {}))
+            raise err
         self.bytes_received += len(raw or b"")
         headers = dict(resp.headers or {})
         if not 200 <= resp.status <= 299:
             reason, message = _status_message(resp.status, raw, path)
             err = ApiError(resp.status, reason, message, path)
             err.retry_after = headers.get("Retry-After")
+            err.date = _date_header(headers)
             raise err
         return Response(resp.status, headers, json.loads(raw) if raw else None)
 

@@ -64,9 +64,19 @@ def read_kubeconfig(path):
 
 def file_hint(path):
     # The kubeconfig option is no_log, so Ansible masks its whole value wherever it
-    # appears: name a file as "'FILE' in DIR" so the message stays readable.
-    directory, name = os.path.split(path)
-    return "'%s' in %s" % (name, directory or os.curdir)
+    # appears: name a file as "'FILE' in DIR" so the message stays readable; DIR is the
+    # full directory tried, wherever a relative path was resolved from.
+    directory, name = os.path.split(os.path.abspath(path))
+    return "'%s' in %s" % (name, directory)
+
+
+def on_controller(value, base=None):
+    """A path, or several joined by ``os.pathsep`` (KUBECONFIG's form), with ``~`` expanded and each relative
+    one made absolute against ``base`` (default: this process's working directory: on the controller, the
+    directory ansible-playbook was started in; modules run in the playbook's directory instead)."""
+    base = base or os.getcwd()
+    return os.pathsep.join(os.path.normpath(os.path.join(base, os.path.expanduser(part.strip())))
+                           for part in value.split(os.pathsep) if part.strip())
 
 
 def kubeconfig_paths(value):

@@ -69,3 +69,17 @@ def parse_duration(value):
         seen.add(unit)
         total += float(number) * UNIT_SECONDS[unit]
     return int(total)
+
+
+def format_duration(seconds):
+    """``seconds`` as the shortest duration ``parse_duration`` reads back with its unit: 900 -> ``15m``, 5400 ->
+    ``1h30m``, 5 -> ``5s``, 0 -> ``0s`` (messages say ``min_age 15m``, never a bare ``900``)."""
+    seconds = int(seconds)
+    if seconds <= 0:
+        return "0s"
+    parts = []
+    for unit in ("d", "h", "m", "s"):
+        count, seconds = divmod(seconds, UNIT_SECONDS[unit])
+        if count:
+            parts.append("%d%s" % (count, unit))
+    return "".join(parts)

@@ -15,10 +15,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import time
+
 from ansible_collections.helmops.unstick.plugins.module_utils.guarded_upgrade import plan as guard_plan
+from ansible_collections.helmops.unstick.plugins.module_utils.guarded_upgrade import lease, turns, waiting
 from ansible_collections.helmops.unstick.plugins.module_utils.report import release_report as report
 from ansible_collections.helmops.unstick.plugins.module_utils.release.state import GOOD_STATUSES
 from ansible_collections.helmops.unstick.plugins.module_utils.common.errors import UnstickError
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster.api import ApiError
 from ansible_collections.helmops.unstick.plugins.module_utils.remediation.plan import Plan
 
 
@@ -27,7 +31,8 @@ class GuardStop(UnstickError):
 
     def __init__(self, message, result):
         super(GuardStop, self).__init__(message)
-        self.result = result
+        # a guard that stopped lets no upgrade start, whatever the phase had found so far
+        self.result = dict(result, proceed=False, stopped=True)
 
 
 def _view(scan):
@@ -65,34 +70,97 @@ def _diff(job, where, before, after):
     return {}
 
 
-def before(job, namespace, name, min_age_shown):
+def _take_turn(where, turn, limit, check_turns, check_mode, namespace, name):
+    """This run's turn on the release's Lease (``turn``: a lease.Turn, None when the runs do not take turns), as
+    the result's ``lease``; GuardStop when the wait for it ran out."""
+    if check_mode and check_turns:
+        return {"name": turns.lease_name(name), "would": "wait for its turn on the Lease, then take it"}
+    if turn is None:
+        return None
+    try:
+        waited = turn.take(limit)
+    except ApiError as err:
+        raise GuardStop("guarded upgrade of %s: cannot take its turn on the Lease %s/%s: %s. Grant the Lease role "
+                        "(docs/rbac/helm-unstick-guard-lease.yaml), or let runs not take turns (take_turns false, "
+                        "guarded_upgrade_take_turns). Nothing was touched and no upgrade was started."
+                        % (where, namespace, turn.name, err.describe()),
+                        {"phase": "before", "namespace": namespace, "release": name, "changed": False})
+    except lease.TurnWaitedOut as out:
+        raise GuardStop("guarded upgrade of %s: waited %ss (wait_for_pending %ss) for its turn on the Lease %s/%s, "
+                        "held by %s%s. Nothing was touched and no upgrade was started. Retry later, or wait longer "
+                        "(wait_for_pending, guarded_upgrade_wait_for_pending)."
+                        % (where, int(round(out.waited)), limit, namespace, turn.name, out.holder,
+                           "; waiting before this run: %s" % ", ".join(out.ahead) if out.ahead else ""),
+                        {"phase": "before", "namespace": namespace, "release": name, "changed": False,
+                         "lease": {"name": turn.name, "holder": turn.identity, "waited_seconds": out.waited}})
+    return {"name": turn.name, "holder": turn.identity, "waited_seconds": waited, "waited_for": turn.waited_for,
+            "duration_seconds": turn.duration, "requests": turn.requests}
+
+
+def before(job, namespace, name, min_age_shown, wait_for_pending=0, sleep=time.sleep, clock=time.monotonic,
+           turn=None, check_turns=False):
+    """The phase before the upgrade (``_before``), its message led by this run's wait for its turn, if any."""
+    out = _before(job, namespace, name, min_age_shown, wait_for_pending, sleep, clock, turn, check_turns)
+    took = out.get("lease") or {}
+    if took.get("waited_for"):
+        out["msg"] = "waited %ss for its turn on the Lease %s (held by %s); %s" % (
+            took["waited_seconds"], took["name"], took["waited_for"], out.get("msg", ""))
+    return out
+
+
+def _before(job, namespace, name, min_age_shown, wait_for_pending, sleep, clock, turn, check_turns):
     """The phase before the upgrade; returns its result (``proceed``: whether the upgrade may start).
 
-    Raises GuardStop when it must not: a pending revision younger than min_age or older but possibly still
-    running (the liveness checks helm_unstick makes: a live deploy?), a release that cannot be judged, or a
-    stuck one that could not be unstuck. In check mode nothing is written and a live deploy is a warning
-    with ``proceed`` false, not a failure."""
+    A pending revision younger than min_age, or older but possibly still running (the liveness checks
+    helm_unstick makes: a live deploy?), is waited for, up to ``wait_for_pending`` seconds, until it settles
+    (go on) or goes stale (unstick it, go on). Raises GuardStop when the upgrade must not start: the wait ran out
+    (or ``wait_for_pending`` is 0), a release that cannot be judged, or a stuck one that could not be unstuck. In
+    check mode nothing is written and nothing waited for: a live deploy is a warning with ``proceed`` false."""
     where = "%s/%s" % (namespace, name)
+    took = _take_turn(where, turn, wait_for_pending, check_turns, job.check_mode, namespace, name)
     scan = job.scan_release(namespace, name)
+    first = scan.classification
+    decision, why = guard_plan.judge_before(first, scan.summary)
+    waited = None
+    left = wait_for_pending - (took or {}).get("waited_seconds", 0)
+    if decision == guard_plan.WAIT and left > 0 and not job.check_mode:
+        scan, decision, why, waited, polls = waiting.wait_for_pending(job, namespace, name, scan, left, sleep, clock)
+        if turn is not None and turn.held and decision != guard_plan.WAIT:
+            took["renewed"] = turn.renew()      # the upgrade that follows gets the whole lease_duration
     cls = scan.classification
     found = _view(scan)
-    decision, why = guard_plan.judge_before(cls, scan.summary)
     out = {"phase": "before", "namespace": namespace, "release": name, "changed": False, "proceed": True,
            "found": dict(_shown(found), age_seconds=cls.age_seconds if cls else None, state=cls.kind if cls else None),
-           "from_revision": cls.revision if cls else 0, "good_revision": guard_plan.good_revision(cls)}
+           "from_revision": cls.revision if cls else 0, "good_revision": guard_plan.good_revision(cls),
+           "waited_seconds": waited or 0}
+    if took:
+        out["lease"] = took
+    if waited is not None:
+        out["waited_for"] = "revision %s (%s)" % (first.revision, first.status)
     if decision == guard_plan.BROKEN:
         raise GuardStop("guarded upgrade of %s: cannot judge revision %s: %s; nothing was touched and no upgrade "
                         "was started" % (where, cls.revision, why), out)
     if decision == guard_plan.WAIT:
+        if waited is not None:
+            raise GuardStop(turns.waited_out(where, cls, turns.started_by(scan.summary, scan.obj), waited,
+                                             wait_for_pending), out)
         message = guard_plan.live_operation(where, cls, min_age_shown)
         if not job.check_mode:
             raise GuardStop(message, out)
+        if wait_for_pending > 0:
+            would = ("wait up to %ss (wait_for_pending) for revision %s (%s, %s) to settle or go stale, then "
+                     "upgrade" % (wait_for_pending, cls.revision, cls.status, cls.reason))
+            out.update(proceed=False, would=would, msg="check mode: %s: would %s" % (where, would))
+            job.warnings.append("check mode: %s: a real run would %s" % (where, would))
+            return out
         job.warnings.append("check mode: a real run would stop here: " + message)
         out.update(proceed=False, would="stop: " + message, msg="check mode: %s: would stop: %s" % (where, message))
         return out
+    after_wait = "" if waited is None else "after waiting %ss for revision %s (%s): " % (
+        waited, first.revision, first.status)
     if decision == guard_plan.GO:
-        out["msg"] = "%s: %s; the upgrade starts from %s" % (
-            where, why, guard_plan.describe(found) if found else "nothing (a first install)")
+        out["msg"] = "%s: %s%s; the upgrade starts from %s" % (
+            where, after_wait, why, guard_plan.describe(found) if found else "nothing (a first install)")
         return out
     # UNSTICK: the runner remediates it exactly as helm_unstick would (claim, helm, verification)
     item = job.act(scan, job.context(scan.now))
@@ -110,8 +178,8 @@ def before(job, namespace, name, min_age_shown):
     now = _outcome(item, found)
     out.update(from_revision=now.revision if now else 0,
                good_revision=now.revision if now and now.status in GOOD_STATUSES else cls.last_good_revision,
-               msg="%s: %s; %s; the upgrade starts from %s" % (where, stuck, entry["message"],
-                                                               guard_plan.describe(now) if now else "nothing"))
+               msg="%s: %s%s; %s; the upgrade starts from %s" % (
+                   where, after_wait, stuck, entry["message"], guard_plan.describe(now) if now else "nothing"))
     out.update(_diff(job, where, guard_plan.describe(found), guard_plan.describe(now)))
     return out
 
@@ -148,6 +216,9 @@ def after(job, namespace, name, from_revision, good, failure, rescue=True, targe
         return out
     reason = error or "verify: %s%s" % (problem, "" if newest is None or newest.revision > from_revision
                                         else " (the upgrade made no new revision)")
+    # a failed upgrade that wrote revisions changed the release, whatever the rescue does next
+    wrote = newest is not None and newest.revision > from_revision and not job.check_mode
+    out["changed"] = wrote
     broken, why = guard_plan.judge_before(scan.classification, scan.summary)
     if not rescue:
         plan = guard_plan.RescuePlan(None, None, "none (rescue disabled)")
@@ -162,7 +233,7 @@ def after(job, namespace, name, from_revision, good, failure, rescue=True, targe
         action_plan = Plan("restore", plan.target, None) if plan.action == guard_plan.RESCUE_RESTORE else None
         item = job.act(scan, job.context(scan.now), plan=action_plan)
         entry = job.releases[-1]
-        out["changed"] = bool(entry.get("changed"))
+        out["changed"] = wrote or bool(entry.get("changed"))
         if entry["state"] == report.STATE_REMEDIATED:
             out["rescue"] = entry["message"]
             final = _outcome(item, newest)

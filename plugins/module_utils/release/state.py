@@ -14,6 +14,7 @@ __metaclass__ = type
 
 from collections import namedtuple
 
+from ansible_collections.helmops.unstick.plugins.module_utils.common.duration import format_duration
 from ansible_collections.helmops.unstick.plugins.module_utils.release.claims import describe as describe_claim
 
 PENDING_STATUSES = ("pending-install", "pending-upgrade", "pending-rollback")
@@ -158,9 +159,9 @@ def classify_release(revisions, now, min_age):
     if age < 0:
         return result(KIND_IN_PROGRESS, "record is dated %d seconds in the future (clock skew?)" % int(abs(age)))
     if age < min_age:
-        return result(KIND_IN_PROGRESS, "%s for %d seconds, less than min_age %d" % (
-            status, int(age), int(min_age)))
-    return result(KIND_STUCK, "%s for %d seconds (min_age %d)" % (status, int(age), int(min_age)))
+        return result(KIND_IN_PROGRESS, "%s for %d seconds, less than min_age %s" % (
+            status, int(age), format_duration(min_age)))
+    return result(KIND_STUCK, "%s for %d seconds (min_age %s)" % (status, int(age), format_duration(min_age)))
 
 
 def _classify_claim(result, claim, now):

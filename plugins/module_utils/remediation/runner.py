@@ -45,7 +45,7 @@ class Run(Scanner):
         self.gate = session.gate
         self.deadline = session.deadline
         self.diff = diff
-        self.run_id = uuid.uuid4().hex[:12]
+        self.run_id = settings.run_id or uuid.uuid4().hex[:12]
         self.before, self.after = {}, {}
         self.backups = RunBackups(settings, self.cluster, self.storage, session.backup_store, self.run_id,
                                   self.actor)
@@ -125,7 +125,11 @@ class Run(Scanner):
             self._note(item, "failed (revision %s); %s unfinished" % (cls.revision, action.name))
             return item
         except BackupError as err:
-            self._problem("%s: %s; nothing written" % (where, err), entry(report.STATE_ERROR))
+            reason = "%s: %s; nothing written" % (where, err)
+            if err.forbidden:   # RBAC refused the backup's write: the remediation is refused, as a record's would be
+                self.releases.append(entry(report.STATE_REFUSED, reason=reason))
+            else:
+                self._problem(reason, entry(report.STATE_ERROR))
             return item
         message = action.done(after)
         self.releases.append(entry(report.STATE_REMEDIATED, message, True, backup=backup,

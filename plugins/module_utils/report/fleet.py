@@ -185,6 +185,7 @@ def normalize_cluster(host, record):
         "storage_driver": as_text(record.get("storage_driver")),
         "database": as_text(record.get("database")),
         "records": records_at(record),
+        "run_id": as_text(record.get("run_id")),
         "ok": checked,
         "checked": checked,
         "message": message,
@@ -250,6 +251,8 @@ def assemble(clusters, generated_at=None, title=None, generated_by=None, batch=N
         summary[key] = sum(c["summary"][key] for c in clusters)
     modes = sorted(set(c["mode"] for c in clusters if c["mode"]))
     summary["mode"] = modes[0] if len(modes) == 1 else " + ".join(modes) or MODE_REPORT
+    # the id(s) restore.yml takes as restore_run: one per playbook run (the role's), several for merged slices
+    summary["run_ids"] = sorted(set(c.get("run_id") for c in clusters if c.get("run_id")))
     return {
         "schema_version": SCHEMA_VERSION,
         "title": title or "Stuck Helm releases",
@@ -307,6 +310,11 @@ def summary_lines(fleet):
                "would be remediated" if fleet["mode"] == MODE_CHECK else "remediated",
                s["remaining"], s["in_progress"], s["errors"]))
     lines = [head]
+    if s.get("run_ids") and fleet["mode"] != MODE_CHECK and (s["remediated"] or s["unfinished"] or s["failed"]):
+        lines.append("run %s; undo what it changed: ansible-playbook -i INVENTORY helmops.unstick.restore "
+                     "-e restore_run=%s" % (", ".join(s["run_ids"]), s["run_ids"][0]))
+    elif s.get("run_ids"):
+        lines.append("run %s" % ", ".join(s["run_ids"]))
     if fleet.get("batch") and fleet["batch"]["pending"]:
         lines.append("(batch: %s; not run yet: %s)" % (", ".join(fleet["batch"]["hosts"]),
                                                        ", ".join(fleet["batch"]["pending"])))
@@ -318,10 +326,17 @@ def summary_lines(fleet):
         lines += ["- %s: warning: %s" % (cluster["host"], w) for w in cluster["warnings"]]
     for row in fleet["releases"]:
         if row["state"] != STATE_IN_PROGRESS:
-            lines.append("- %s %s/%s (%s): %s: %s"
-                         % (row["cluster"], row["namespace"], row["name"], row["status"] or "?",
-                            row["state"].replace("_", " "), row["result"]))
+            lines.append("- %s %s: %s: %s" % (row["cluster"], _what(row), row["state"].replace("_", " "),
+                                              row["result"]))
     return lines
+
+
+def _what(row):
+    """A row's subject in words: the release and its status, or the namespace a problem is about."""
+    if not row.get("name"):
+        return "namespace %s" % row["namespace"] if row.get("namespace") else "cluster"
+    status = " (%s)" % row["status"] if row.get("status") else ""
+    return "%s/%s%s" % (row["namespace"], row["name"], status)
 
 
 def cluster_problems(cluster):

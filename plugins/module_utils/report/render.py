@@ -136,6 +136,8 @@ def _byline(fleet):
         parts.append("generated %s" % fleet["generated_at"])
     if fleet.get("generated_by"):
         parts.append("by %s" % fleet["generated_by"])
+    if fleet["summary"].get("run_ids"):
+        parts.append("run %s (restore.yml: -e restore_run=ID)" % ", ".join(fleet["summary"]["run_ids"]))
     if fleet.get("batch") and fleet["batch"]["pending"]:
         parts.append("this batch: %s; not run yet: %s" % (", ".join(fleet["batch"]["hosts"]),
                                                           ", ".join(fleet["batch"]["pending"])))

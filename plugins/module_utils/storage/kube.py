@@ -131,7 +131,7 @@ class ReleaseStorage(CoreObjectPaths, ReleaseStore):
                     raise
                 raise ApiError(err.status, err.reason,
                                "cannot list %s cluster-wide nor list namespaces (%s); "
-                               "name the namespaces to scan with 'namespaces'"
+                               "name the namespaces to scan (namespaces)"
                                % (self.resource, err.message), err.path)
         for ns in namespaces:
             if not keep_namespace(ns):
@@ -141,6 +141,7 @@ class ReleaseStorage(CoreObjectPaths, ReleaseStore):
             except ApiError as err:
                 if _denied(err) or err.not_found:
                     result.forbidden.append((ns, err.message))
+                    result.server_date = result.server_date or err.date
                 else:
                     raise
         return result

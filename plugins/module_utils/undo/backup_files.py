@@ -77,6 +77,11 @@ def write_bundle(backup_dir, cluster, namespace, release, run, objects):
     return path
 
 
+def cluster_dir_name(cluster):
+    """The directory a cluster's backups go to under backup_dir."""
+    return _part(cluster)
+
+
 def read_bundles(backup_dir, cluster):
     """Every backup object of the bundles of ``cluster`` under ``backup_dir``."""
     root = os.path.join(os.path.expanduser(backup_dir), _part(cluster))
@@ -87,3 +92,26 @@ def read_bundles(backup_dir, cluster):
                 with open(os.path.join(directory, name)) as handle:
                     out.extend(json.load(handle).get("items") or [])
     return out
+
+
+def note_in_bundles(backup_dir, cluster, objects):
+    """Replace, in the bundles of ``cluster`` under ``backup_dir``, the backup objects named as ``objects`` are
+    (a restore's note on them); each bundle is rewritten whole (0600) and renamed into place."""
+    by_name = dict(((o.get("metadata") or {}).get("name"), o) for o in objects)
+    root = os.path.join(os.path.expanduser(backup_dir), _part(cluster))
+    for directory, dummy, names in sorted(os.walk(root)):
+        for name in sorted(names):
+            if not name.endswith(BUNDLE_SUFFIX):
+                continue
+            path = os.path.join(directory, name)
+            with open(path) as handle:
+                items = json.load(handle).get("items") or []
+            names_in = [(i.get("metadata") or {}).get("name") for i in items]
+            if not any(n in by_name for n in names_in):
+                continue
+            items = [by_name.get(n, i) for n, i in zip(names_in, items)]
+            partial = path + ".writing"
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                json.dump({"items": items}, handle, indent=1, sort_keys=True)
+            os.rename(partial, path)

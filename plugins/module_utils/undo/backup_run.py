@@ -27,7 +27,12 @@ _HELM_ROLLBACKS = ("rollback", "resume")
 
 
 class BackupError(UnstickError):
-    """A backup could not be written: nothing else is done to the release."""
+    """A backup could not be written: nothing else is done to the release. ``forbidden``: the server refused
+    the backup's write (RBAC), so the remediation is refused, as a refused write of the record is."""
+
+    def __init__(self, message, forbidden=False):
+        super(BackupError, self).__init__(message)
+        self.forbidden = forbidden
 
 
 def records_at_stake(action, newest_revision, metas, tidy_history=False):
@@ -75,7 +80,8 @@ class RunBackups:
                 saved = [self.store.create(obj) for obj in objs]
         except StorageError as err:
             raise BackupError("cannot write the backup in namespace %s (backup: %s): API error %s: %s"
-                              % (cls.namespace, ", ".join(self.settings.backup), err.status, err.message))
+                              % (cls.namespace, ", ".join(self.settings.backup), err.status, err.message),
+                              forbidden=err.forbidden)
         item.backups = saved
         # files: the same objects, written once the run knows what it left (a restore from files needs that)
         item.file_backups = objs if "file" in self.settings.backup else []

@@ -37,11 +37,13 @@ def _entry(plan, state, changed=False, **extra):
 
 class Undo:
     """helm_restore's run on one cluster's session (cluster.session.ClusterSession: its backup store, release
-    storage, Event sink and actor)."""
+    storage, Event sink and actor). ``note(objects)``: where a restore notes what it left on the backups it
+    used, when they were read from file bundles (default: the backup objects in the cluster)."""
 
-    def __init__(self, session, check_mode=False, diff=False):
+    def __init__(self, session, check_mode=False, diff=False, note=None):
         self.store = session.backup_store     # storage.backups.BackupStore
-        self.storage = session.storage        # storage.kube.ReleaseStorage
+        self.storage = session.storage        # the cluster's ReleaseStore
+        self.note = note
         self.cluster = session.cluster
         self.actor = session.actor
         self.events = session.events
@@ -148,10 +150,21 @@ class Undo:
 
     def _note_restored(self, group, after):
         state = dict((name, seen[0]) for name, seen in after.items())
+        noted = []
         for backup in group:
             obj = dict(backup.obj, metadata=dict(backup.obj["metadata"]))
             obj["metadata"]["annotations"] = dict(obj["metadata"].get("annotations") or {},
                                                   **{A_RESTORED: json.dumps(state, sort_keys=True)})
+            noted.append(obj)
+        if self.note is not None:
+            try:
+                self.note(noted)
+            except (OSError, IOError, ValueError) as err:
+                self.warnings.append("release %s/%s: could not note the restore in its backup files (%s); running "
+                                     "the restore again will refuse instead of saying it is done"
+                                     % (group[0].namespace, group[0].release, err))
+            return
+        for backup, obj in zip(group, noted):
             try:
                 self.store.replace(obj)
             except ApiError as err:

@@ -161,3 +161,40 @@ def test_each_verb_of_the_records_role_is_needed(kube, sa_kubeconfig, shared_stu
     assert 'forbidden: User "%s" cannot %s resource "secrets"' % (SA, verb) in reason, run.text
     assert records(kube, shop) == before                                  # not one write
     assert helmfix.newest(kube, shop, "web") == (rev, "pending-upgrade")
+
+
+GUARD_LEASE = str(DOCS / "helm-unstick-guard-lease.yaml")
+
+
+def test_taking_turns_needs_the_guard_lease_role(tmp_path, kube, ns, real_helm, sa_kubeconfig, unstick):
+    """helm_guard's phase before with take_turns, as the ServiceAccount: the records role alone cannot take the
+    Lease (a clear failure, nothing written); bound to the documented Lease role, it takes it and the phase
+    after gives it back."""
+    shop = ns("lease")
+    real_helm.install("web", shop)
+    before = records(kube, shop)
+    args = {"kubeconfig": str(sa_kubeconfig), "namespace": shop, "release": "web", "take_turns": True,
+            "helm_binary": str(tools.HELM)}
+    run = unstick(dict(args, phase="before"), module="helm_guard")
+    assert run["failed"] is True, run.text
+    assert run["msg"].startswith("guarded upgrade of %s/web: cannot take its turn on the Lease %s/helmops-unstick-web: "
+                                 "API error 403" % (shop, shop)), run["msg"]
+    assert "docs/rbac/helm-unstick-guard-lease.yaml" in run["msg"] and records(kube, shop) == before
+    kubectl(kube, "apply", "-f", GUARD_LEASE)
+    kubectl(kube, "-n", shop, "create", "rolebinding", "guard-lease", "--clusterrole=helm-unstick-guard-lease",
+            "--serviceaccount=helm-ops:helm-unstick")
+    try:
+        deadline = time.monotonic() + 15      # RBAC sees the new binding shortly after kubectl returns
+        while kubectl(kube, "auth", "can-i", "update", "leases.coordination.k8s.io", "-n", shop, "--as", SA,
+                      check=False).stdout.strip() != "yes":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        took = unstick(dict(args, phase="before"), module="helm_guard")
+        assert not took.get("failed"), took.text
+        holder = took["lease"]["holder"]
+        assert kube.request("GET", "/apis/coordination.k8s.io/v1/namespaces/%s/leases/helmops-unstick-web"
+                            % shop)[2]["spec"]["holderIdentity"] == holder
+        after = unstick(dict(args, phase="after", from_revision=1, lease_holder=holder), module="helm_guard")
+        assert not after.get("failed") and after["lease"]["given_back"] == "given back", after.text
+    finally:
+        kubectl(kube, "delete", "-f", GUARD_LEASE, "--ignore-not-found")

@@ -934,8 +934,10 @@ def test_known_differences(servers):
     assert real.json["kind"] == "APIGroupDiscoveryList"
     assert (local.header("Content-Type"), local.json["kind"]) == ("application/json", "APIVersions")
     real, local = both(servers, "GET", "/apis", headers={"Accept": DISCOVERY})
-    assert real.json["kind"] == "APIGroupDiscoveryList" and local.json == {"kind": "APIGroupList",
-                                                                           "apiVersion": "v1", "groups": []}
+    assert real.json["kind"] == "APIGroupDiscoveryList" and local.json == {
+        "kind": "APIGroupList", "apiVersion": "v1", "groups": [         # localkube serves only Leases beyond core/v1
+            {"name": "coordination.k8s.io", "versions": [{"groupVersion": "coordination.k8s.io/v1", "version": "v1"}],
+             "preferredVersion": {"groupVersion": "coordination.k8s.io/v1", "version": "v1"}}]}
     # 3. the version: localkube says 1.32 (kubectl's minor, no skew warning), realkube is 1.36
     real, local = both(servers, "GET", "/version")
     assert real.json["gitVersion"].startswith("v1.36.") and local.json["gitVersion"] == "v1.32.0-localkube"

@@ -40,7 +40,13 @@ KINDS = {
               "count": "int32", "type": "string", "eventTime": "v1.MicroTime", "series": ("map", "any"),
               "action": "string", "related": ("map", "any"), "reportingComponent": "string",
               "reportingInstance": "string"},
+    "Lease": {"": "Lease", "metadata": OBJECT_META,
+              "spec": {"": "LeaseSpec", "holderIdentity": "string", "leaseDurationSeconds": "int32",
+                       "acquireTime": "v1.MicroTime", "renewTime": "v1.MicroTime", "leaseTransitions": "int32",
+                       "strategy": "string", "preferredHolder": "string"}},
 }
+#: the apiVersion of each kind's objects (core: "v1")
+GROUP_VERSIONS = {"Lease": "coordination.k8s.io/v1"}
 _GVK_STRUCT = ('struct { APIVersion string "json:\\"apiVersion,omitempty\\""; '
                'Kind string "json:\\"kind,omitempty\\"" }')
 
@@ -344,8 +350,10 @@ def decode(body: bytes, expected_kind: str, validation: str, parsed=None):
 
     def fail(err):
         if named_kind:
+            # a group's objects are named by the version alone (``Lease in version "v1"``)
+            shown = named_version.rpartition("/")[2] if named_version == GROUP_VERSIONS.get(named_kind) else named_version
             raise DecodeError('%s in version "%s" cannot be handled as a %s: %s'
-                              % (named_kind, named_version or "", expected_kind, err))
+                              % (named_kind, shown or "", expected_kind, err))
         if not body:
             summary = "<empty>"
         elif body[:1] == b"{":
@@ -370,11 +378,12 @@ def decode(body: bytes, expected_kind: str, validation: str, parsed=None):
     named_kind, named_version = obj.get("kind") or None, obj.get("apiVersion") or None
     if named_kind is not None or named_version is not None:
         named_kind = named_kind or expected_kind
-        if named_version != "v1" or named_kind not in KINDS:
+        if named_version != GROUP_VERSIONS.get(named_kind, "v1") or named_kind not in KINDS:
             fail('no kind "%s" is registered for version "%s" in scheme "pkg/runtime/scheme.go:111"'
                  % (named_kind, named_version or ""))
         if named_kind != expected_kind:
-            fail("converting (v1.%s) to (core.%s): unknown conversion" % (named_kind, expected_kind))
+            fail("converting (v1.%s) to (%s.%s): unknown conversion" % (
+                named_kind, GROUP_VERSIONS.get(expected_kind, "core").split(".")[0], expected_kind))
     typ = KINDS[expected_kind]
     first = []
     _check(obj, typ, expected_kind, "", first)
@@ -392,7 +401,7 @@ def decode(body: bytes, expected_kind: str, validation: str, parsed=None):
         if validation == "Warn":
             warnings = problems
     _drop_unknown(obj, typ)
-    obj["kind"], obj["apiVersion"] = expected_kind, "v1"
+    obj["kind"], obj["apiVersion"] = expected_kind, GROUP_VERSIONS.get(expected_kind, "v1")
     return obj, warnings
 
 

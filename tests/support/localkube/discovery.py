@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Discovery documents (/version, /api, /api/v1, /apis) and OpenAPI v3 for core/v1.
+"""Discovery documents (/version, /api, /api/v1, /apis, /apis/coordination.k8s.io/v1) and OpenAPI v3 for core/v1.
 
-Only core/v1 is served.  ``/apis`` is an empty APIGroupList returned as plain
-``application/json``: client-go asks for aggregated discovery first
-(``as=APIGroupDiscoveryList``) and falls back to legacy discovery when the
-response content type is not the aggregated one.
+core/v1 is served, and coordination.k8s.io/v1 Leases (what guarded upgrades take turns on).  ``/apis`` is a
+legacy APIGroupList returned as plain ``application/json``: client-go asks for aggregated discovery first
+(``as=APIGroupDiscoveryList``) and falls back to legacy discovery when the response content type is not the
+aggregated one.
 """
 from __future__ import annotations
 
@@ -29,6 +29,9 @@ RESOURCES: dict[str, dict] = {
                "fields": {"involvedObject", "reason", "message", "source", "firstTimestamp", "lastTimestamp",
                           "count", "type", "eventTime", "series", "action", "related", "reportingComponent",
                           "reportingInstance"}},
+    # coordination.k8s.io/v1 Leases (a ``groupVersion`` of its own: served under /apis/coordination.k8s.io/v1)
+    "leases": {"kind": "Lease", "namespaced": True, "shortNames": [], "fields": {"spec"},
+               "groupVersion": "coordination.k8s.io/v1"},
 }
 KIND_TO_RESOURCE = {v["kind"]: k for k, v in RESOURCES.items()}
 META_FIELDS = {"name", "generateName", "namespace", "selfLink", "uid", "resourceVersion",
@@ -49,9 +52,20 @@ def api_versions(server_address: str) -> dict:
                                             "serverAddress": server_address}]}
 
 
-def api_v1() -> dict:
+def group_version(resource: str) -> str:
+    """The apiVersion of ``resource``'s objects ("v1" for core)."""
+    return RESOURCES[resource].get("groupVersion", "v1")
+
+
+def core(resource: str) -> bool:
+    return "groupVersion" not in RESOURCES[resource]
+
+
+def api_v1(group_version_: str = "v1") -> dict:
     resources = []
     for name, r in RESOURCES.items():
+        if r.get("groupVersion", "v1") != group_version_:
+            continue
         entry = {"name": name, "singularName": r["kind"].lower(), "namespaced": r["namespaced"],
                  "kind": r["kind"], "verbs": list(_RW), "storageVersionHash": "lk" + name[:6]}
         if r["shortNames"]:
@@ -59,10 +73,16 @@ def api_v1() -> dict:
         if name == "namespaces":
             entry["verbs"].remove("deletecollection")
         resources.append(entry)
-    return {"kind": "APIResourceList", "groupVersion": "v1", "resources": resources}
+    out = {"kind": "APIResourceList", "groupVersion": group_version_, "resources": resources}
+    if group_version_ != "v1":
+        out["apiVersion"] = "v1"
+    return out
 
 
-API_GROUPS = {"kind": "APIGroupList", "apiVersion": "v1", "groups": []}
+GROUP_VERSIONS = sorted({r["groupVersion"] for r in RESOURCES.values() if "groupVersion" in r})
+API_GROUPS = {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
+    {"name": gv.split("/")[0], "versions": [{"groupVersion": gv, "version": gv.split("/")[1]}],
+     "preferredVersion": {"groupVersion": gv, "version": gv.split("/")[1]}} for gv in GROUP_VERSIONS]}
 
 # --- OpenAPI v3 -------------------------------------------------------------
 
@@ -168,6 +188,8 @@ def _paths() -> dict:
     paths = {}
     write_q = _q("dryRun", "fieldManager", "fieldValidation")
     for name, r in RESOURCES.items():
+        if not core(name):
+            continue
         ref = {"$ref": f"#/components/schemas/{_C}{r['kind']}"}
         list_ref = {"$ref": f"#/components/schemas/{_C}{r['kind']}List"}
         gvk = {"group": "", "version": "v1", "kind": r["kind"]}

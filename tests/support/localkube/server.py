@@ -346,15 +346,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
     @staticmethod
     def _route(path: str):
         parts = [urllib.parse.unquote(p) for p in path.strip("/").split("/")] if path != "/" else []
-        if len(parts) < 3 or parts[:2] != ["api", "v1"]:
+        if len(parts) >= 4 and parts[0] == "apis" and "/".join(parts[1:3]) in discovery.GROUP_VERSIONS:
+            served, rest = "/".join(parts[1:3]), parts[3:]
+        elif len(parts) < 3 or parts[:2] != ["api", "v1"]:
             return ("nonresource", path.rstrip("/") or "/")
-        rest = parts[2:]
+        else:
+            served, rest = "v1", parts[2:]
+
+        def known(resource):
+            return resource in RESOURCES and discovery.group_version(resource) == served
         if rest[0] == "namespaces" and len(rest) >= 3:
             ns, rest = rest[1], rest[2:]
-            if len(rest) > 2 or rest[0] not in RESOURCES or rest[0] == "namespaces":
+            if len(rest) > 2 or not known(rest[0]) or rest[0] == "namespaces":
                 return None
             return ("resource", rest[0], ns, rest[1] if len(rest) == 2 else None)
-        if len(rest) > 2 or rest[0] not in RESOURCES:
+        if len(rest) > 2 or not known(rest[0]):
             return None
         if len(rest) == 2 and RESOURCES[rest[0]]["namespaced"]:
             return None
@@ -386,6 +392,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self._send_obj(200, discovery.api_v1())
         if path == "/apis":
             return self._send_obj(200, discovery.API_GROUPS)
+        if path.startswith("/apis/") and path[len("/apis/"):] in discovery.GROUP_VERSIONS:
+            return self._send_obj(200, discovery.api_v1(path[len("/apis/"):]))
         if path == "/openapi/v3":   # kube-apiserver serves the index as text/plain (clients parse it as JSON)
             return self._send(200, dumps(discovery.OPENAPI_INDEX), "text/plain; charset=utf-8")
         if path == "/openapi/v3/api/v1":
@@ -488,7 +496,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     @staticmethod
     def _not_found(resource, name):
-        return ApiError(404, f'{resource} "{name}" not found', name=name, kind=resource)
+        group = discovery.group_version(resource).rpartition("/")[0]
+        shown = "%s.%s" % (resource, group) if group else resource
+        return ApiError(404, f'{shown} "{name}" not found', name=name, kind=resource, group=group or None)
 
     def _decode(self, body: bytes, resource: str, q) -> dict:
         """The request's object, decoded as kube-apiserver decodes it (see localkube.decode); Warning
@@ -649,7 +659,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         # of the stream, bookmarks included, is the object's metadata only
         partial = "as=PartialObjectMetadata" in (self.headers.get("Accept") or "")
         bookmark_kind = ('"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1"' if partial
-                         else '"kind":"%s","apiVersion":"v1"' % kind)
+                         else '"kind":"%s","apiVersion":"%s"' % (kind, discovery.group_version(resource)))
         limit, rv = self._list_options(q)
         if not q.get("continue"):
             self._wait_for(rv)
@@ -690,7 +700,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             head = b'{"kind":"PartialObjectMetadataList","apiVersion":"meta.k8s.io/v1"'
             parts = [r.meta_raw for r in items]
         else:   # the items of a typed list carry no kind / apiVersion
-            head = b'{"kind":"' + kind.encode() + b'List","apiVersion":"v1"'
+            head = b'{"kind":"' + kind.encode() + b'List","apiVersion":"' + discovery.group_version(resource).encode() + b'"'
             parts = [r.item_raw for r in items]
         body = b"".join((head, b',"metadata":', dumps(meta), b',"items":[',
                          b",".join(parts), b"]}"))
@@ -714,7 +724,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         # of the stream, bookmarks included, is the object's metadata only
         partial = "as=PartialObjectMetadata" in (self.headers.get("Accept") or "")
         bookmark_kind = ('"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1"' if partial
-                         else '"kind":"%s","apiVersion":"v1"' % kind)
+                         else '"kind":"%s","apiVersion":"%s"' % (kind, discovery.group_version(resource)))
         initial = q.get("sendInitialEvents") == "true"
         if initial and q.get("resourceVersionMatch") != "NotOlderThan":
             message = "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"
@@ -955,7 +965,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if mine is not None and owned == mine[1] and not changed:
                 entries.append(mine[0])
             else:
-                entry = {"manager": manager, "operation": operation, "apiVersion": "v1", "time": now,
+                entry = {"manager": manager, "operation": operation, "apiVersion": obj.get("apiVersion") or "v1",
+                         "time": now,
                          "fieldsType": "FieldsV1", "fieldsV1": _fields_v1(owned)}
                 if not changed:     # an apply that changes nothing stamps no time (keeps the one it had)
                     if mine is not None and mine[0].get("time"):
@@ -997,8 +1008,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self._ensure_namespace(resource, ns, q)       # admission (NamespaceLifecycle) before validation
         self._validate(resource, obj, None)
         if self.kube.store.rec(resource, ns, name) is not None:
-            raise ApiError(409, f'{resource} "{name}" already exists', "AlreadyExists",
-                           name=name, kind=resource)
+            group = discovery.group_version(resource).rpartition("/")[0]
+            raise ApiError(409, f'{resource}{"." + group if group else ""} "{name}" already exists', "AlreadyExists",
+                           name=name, kind=resource, group=group or None)
         meta = obj["metadata"]
         for k in ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp",
                   "selfLink", "managedFields"):
@@ -1009,9 +1021,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return 201, self._commit(resource, obj, q)
 
     def _conflict(self, resource, name):
-        return ApiError(409, f'Operation cannot be fulfilled on {resource} "{name}": the object '
-                             f'has been modified; please apply your changes to the latest '
-                             f'version and try again', "Conflict", name=name, kind=resource)
+        group = discovery.group_version(resource).rpartition("/")[0]
+        shown = "%s.%s" % (resource, group) if group else resource
+        return ApiError(409, f'Operation cannot be fulfilled on {shown} "{name}": the object '
+                        f'has been modified; please apply your changes to the latest '
+                        f'version and try again', "Conflict", name=name, kind=resource, group=group or None)
 
     def _replace(self, resource, ns, name, obj, q, old: Rec, operation="Update"):
         if not isinstance(obj.get("metadata"), dict):
@@ -1274,7 +1288,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     store.remove(resource, *key)
             rv = store.resource_version
         kind = RESOURCES[resource]["kind"]
-        body = b"".join((b'{"kind":"', kind.encode(), b'List","apiVersion":"v1","metadata":',
+        body = b"".join((b'{"kind":"', kind.encode(), b'List","apiVersion":"',
+                         discovery.group_version(resource).encode(), b'","metadata":',
                          dumps({"resourceVersion": str(rv)}), b',"items":[',
                          b",".join(r.item_raw for _, r in gone), b"]}"))
         self._send(200, body)

@@ -449,3 +449,22 @@ def test_not_this_plugins_config(tmp_path):
     plugin = load_plugin()
     with pytest.raises(AnsibleParserError, match="Incorrect plugin name"):
         plugin.parse(InventoryData(), DataLoader(), str(source), cache=False)
+
+
+def test_a_context_takes_a_cluster_or_user_its_file_lacks_from_the_first_file_that_defines_it(parse, tmp_path):
+    """kubectl's KUBECONFIG merge across files; a context's own file still wins for the names it defines."""
+    contexts = kubeconfig({"split": ("prod-us", "admin", None)}, clusters=[], users=[])
+    defs = kubeconfig({"other": ("prod-us", "admin", None)})
+    defs["contexts"] = []
+    mine = kubeconfig({"own": ("prod-us", "admin", None)})
+    mine["clusters"][0]["cluster"]["server"] = "https://own.example:6443"
+    paths = [tmp_path / n for n in ("contexts.yaml", "defs.yaml", "mine.yaml")]
+    for path, doc in zip(paths, (contexts, defs, mine)):
+        path.write_text(yaml.safe_dump(doc))
+    inv = parse({"kubeconfigs": [str(p) for p in paths], "on_bad_kubeconfig": "error"})
+    assert inv.hosts == ["split", "own"] and inv.warnings == []
+    split = inv.vars("split")
+    assert split["stuck_releases_kubeconfig"] == "%s:%s" % (paths[0], paths[1])
+    assert (split["k8s_cluster"], split["k8s_server"]) == ("prod-us", "https://prod-us.example:6443")
+    own = inv.vars("own")
+    assert (own["stuck_releases_kubeconfig"], own["k8s_server"]) == (str(paths[2]), "https://own.example:6443")

@@ -14,7 +14,7 @@ PREFIX = "ansible_collections.helmops.unstick.plugins.module_utils."
 CAPABILITIES = ["ansible_module", "cluster", "common", "guarded_upgrade", "release", "remediation", "report",
                 "storage", "undo", "watch"]
 #: decisions from values: the model and state machine, the plans, the reports
-PURE = ["common/errors.py", "common/duration.py", "common/scope.py", "common/deadline.py",
+PURE = ["guarded_upgrade/turns.py", "common/errors.py", "common/duration.py", "common/scope.py", "common/deadline.py",
         "release/claims.py", "release/history.py", "release/liveness.py", "release/model.py", "release/records.py",
         "release/state.py",
         "remediation/plan.py", "guarded_upgrade/plan.py", "undo/plan.py", "undo/cluster_backup.py",

@@ -109,7 +109,7 @@ GUARD = dict(phase="before", namespace="shop", release="web", min_age="15m", tim
 
 def test_guard_options():
     from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.options import validate_guard
-    settings, minimum = validate_guard(GUARD, {})
+    settings, minimum, guard = validate_guard(GUARD, {})
     assert (settings.driver, settings.min_age, minimum) == ("secret", 900, (3, 8, 0))
     assert validate_guard(dict(GUARD, phase="after", from_revision=0), {})[0].timeout == 300
 

@@ -33,3 +33,10 @@ def test_invalid(value, fragment):
         parse_duration(value)
     assert fragment in str(exc.value)
     assert "invalid duration" in str(exc.value)
+
+
+def test_format_duration_reads_back_with_its_unit():
+    from ansible_collections.helmops.unstick.plugins.module_utils.common.duration import format_duration
+    cases = {0: "0s", 5: "5s", 90: "1m30s", 900: "15m", 5400: "1h30m", 86400 + 60: "1d1m"}
+    assert dict((s, format_duration(s)) for s in cases) == cases
+    assert all(parse_duration(text) == s for s, text in cases.items())

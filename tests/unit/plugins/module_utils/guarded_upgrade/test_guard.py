@@ -15,7 +15,7 @@ from ansible_collections.helmops.unstick.plugins.module_utils.guarded_upgrade im
 from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module import options
 from ansible_collections.helmops.unstick.plugins.module_utils.cluster.session import ClusterSession, HelmGate
 from ansible_collections.helmops.unstick.plugins.module_utils.remediation import runner
-from ansible_collections.helmops.unstick.plugins.module_utils.release.records import decode_payload, format_time
+from ansible_collections.helmops.unstick.plugins.module_utils.release.records import decode_payload, encode_payload, format_time
 
 PARAMS = dict(phase="before", namespace="apps", release="web", min_age="15m", strategy="rollback",
               pending_install="unlock", timeout="5m", request_timeout="60s", cluster_timeout="30m",
@@ -27,7 +27,7 @@ UPGRADE_FAILED = {"msg": "Failure when executing Helm command. Exited 1.",
 
 def job(store, helm="works", check=False, **params):
     opts = dict(PARAMS, **params)
-    settings, dummy = options.validate_guard(opts, {})
+    settings, dummy, guard_settings = options.validate_guard(opts, {})
     gate = HelmGate(FakeHelm(store, helm)) if helm else HelmGate(problem="helm_binary: not on PATH")
     return runner.Run(settings, ClusterSession(store, "c1", "ops@ctl", gate), check_mode=check, diff=True,
                       clock=lambda: NOW)
@@ -283,3 +283,76 @@ def test_after_touches_nothing_it_cannot_judge(web):
     assert "rescue: none: cannot judge the release (the status label of revision 3 says deployed but its record " \
            "says failed); left as it is" in str(stop.value)
     assert run.gate.helm.calls == [] and store.writes == 0
+
+
+# -- before, waiting for a pending revision (wait_for_pending) ------------
+class Clock:
+    """A monotonic clock and a sleep that move ``store.now`` (the server's time) along; ``on_sleep(n)`` runs
+    at each sleep (the n-th), as another deploy would act meanwhile."""
+
+    def __init__(self, store, on_sleep=None):
+        self.store, self.t, self.sleeps, self.on_sleep = store, 0.0, 0, on_sleep
+
+    def __call__(self):
+        return self.t
+
+    def sleep(self, seconds):
+        self.t += seconds
+        self.store.now += seconds
+        self.sleeps += 1
+        if self.on_sleep:
+            self.on_sleep(self.sleeps)
+
+
+def settle(store, revision, status):
+    """Revision ``revision`` ends ``status``, as helm writes it: label and payload."""
+    obj, release = record(store, revision)
+    release["info"]["status"] = status
+    obj["metadata"]["labels"]["status"] = status
+    obj["data"]["release"] = encode_payload(release, "secret")
+    store.objs[("apps", obj["metadata"]["name"])] = obj
+
+
+def test_before_waits_for_a_young_pending_revision_to_settle_then_goes_on(web):
+    store = web(["superseded", "deployed", "pending-upgrade"], age=30)
+    store.now = NOW
+    clock = Clock(store, on_sleep=lambda n: n == 3 and settle(store, 3, "deployed"))
+    out = guard.before(job(store, min_age="60s"), "apps", "web", "60s", 120, clock.sleep, clock)
+    assert out["proceed"] is True and out["from_revision"] == 3 and store.writes == 0
+    assert out["waited_for"] == "revision 3 (pending-upgrade)" and 0 < out["waited_seconds"] < 10
+    assert out["msg"].startswith("apps/web: after waiting %ss for revision 3 (pending-upgrade): " % out["waited_seconds"])
+    # polls are metadata lists; the release is read again only once its newest record changed
+    assert store.lists == 1 + clock.sleeps + 1 and store.gets == 2
+
+
+def test_before_waits_until_a_pending_revision_goes_stale_then_unsticks_it(web):
+    store = web(["superseded", "deployed", "pending-upgrade"], age=30)
+    store.now = NOW
+    clock = Clock(store)
+    out = guard.before(job(store, min_age="60s"), "apps", "web", "60s", 300, clock.sleep, clock)
+    assert out["proceed"] is True and out["changed"] is True
+    assert 30 <= out["waited_seconds"] <= 36           # from 30s old to min_age (60s), polled every 1 to 5 s
+    assert "revision 3 was stuck in pending-upgrade" in out["msg"] and out["from_revision"] == 4
+
+
+def test_before_fails_clearly_when_the_wait_runs_out_and_writes_nothing(web):
+    store = web(["superseded", "deployed", "pending-upgrade"], age=30)
+    store.now = NOW
+    clock = Clock(store)
+    with pytest.raises(guard.GuardStop) as stop:
+        guard.before(job(store, min_age="15m"), "apps", "web", "15m", 20, clock.sleep, clock)
+    message = str(stop.value)
+    assert message.startswith("guarded upgrade of apps/web: waited 20s (wait_for_pending 20s) for revision 3 "
+                              "(pending-upgrade, ")
+    assert "description 'Upgrade complete'" in message or "description" in message
+    assert "Nothing was touched and no upgrade was started" in message and store.writes == 0
+    assert stop.value.result["waited_seconds"] == 20
+
+
+def test_before_in_check_mode_says_what_it_would_wait_for_and_does_not_wait(web):
+    store = web(["deployed", "pending-upgrade"], age=30)
+    clock = Clock(store)
+    run = job(store, check=True)
+    out = guard.before(run, "apps", "web", "15m", 600, clock.sleep, clock)
+    assert out["proceed"] is False and clock.sleeps == 0 and store.writes == 0
+    assert out["would"].startswith("wait up to 600s (wait_for_pending) for revision 2 (pending-upgrade, ")

@@ -162,7 +162,7 @@ def test_helm_connection_args_never_carry_a_token():
 
 
 def test_a_possibly_running_release_stops_the_guard_naming_revision_age_and_signs_of_life():
-    reason = ("pending-upgrade for 40 seconds (min_age 30), but it may still be running: Deployment shop/web-app "
+    reason = ("pending-upgrade for 40 seconds (min_age 30s), but it may still be running: Deployment shop/web-app "
               "was written by helm (field manager 'helm', Update) 3s ago")
     cls = Classification("possibly_running", "shop", "web", 3, "pending-upgrade", 40, 2, reason)
     decision, why = gp.judge_before(cls, {"status": "pending-upgrade"})

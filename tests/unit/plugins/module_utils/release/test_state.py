@@ -69,7 +69,7 @@ def test_stuck_pending_upgrade(make_release, make_object):
     result = classify_release(metas, T0 + 3600, 900)
     assert isinstance(result, Classification)
     assert result == Classification("stuck", "apps", "my.app-v2", 3, "pending-upgrade", 3600, 2,
-                                    "pending-upgrade for 3600 seconds (min_age 900)")
+                                    "pending-upgrade for 3600 seconds (min_age 15m)")
 
 
 @pytest.mark.parametrize("status", ["pending-install", "pending-upgrade", "pending-rollback"])

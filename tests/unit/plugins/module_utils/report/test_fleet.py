@@ -283,7 +283,7 @@ def test_merge_refuses_what_is_not_a_fleet_report(report, why):
 
 def test_a_possibly_running_release_is_counted_in_progress_everywhere_and_fails_the_gate():
     # left alone because it may still be running (issue 25): in progress in every count, and a CI gate fails
-    reason = ("pending-upgrade for 600 seconds (min_age 300), but it may still be running: hook Job shop/web-migrate "
+    reason = ("pending-upgrade for 600 seconds (min_age 5m), but it may still be running: hook Job shop/web-migrate "
               "(pre-upgrade) has not finished")
     fleet = fr.build_fleet({"a": record("a", [entry("web", "possibly_running", age=600, action=None, reason=reason),
                                               entry("young", "in_progress", age=5, action=None)])},
