@@ -3,7 +3,7 @@
 finds web pending and waits (guarded_upgrade_wait_for_pending) instead of failing: for someone else's live
 ``helm upgrade`` to finish (then upgrades), for a killed one to go stale past min_age (then unsticks it and
 upgrades; the wait that runs out is in test_guarded_upgrade.py); and our own guarded upgrades take
-turns on the release's Lease (tests/support/guard_turns.py; on the real kube-apiserver too: realkube/)."""
+turns on the release's Lease (tests/support/turn_scenarios.py; on the real kube-apiserver too: realkube/)."""
 
 import re
 import sys
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import helmfix
-from guard_turns import killed_holder, two_runs
+from turn_scenarios import killed_holder, two_runs
 from tools import both_helms
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))   # the guarded upgrade tests' helpers

@@ -2,11 +2,11 @@
 """Our guarded upgrades of one release take turns on its coordination.k8s.io/v1 Lease (issue 29), on the real
 kube-apiserver with real helm 3 and 4: two playbooks/safe_upgrade.yml runs started together both end deployed,
 one after the other (the second waited for the Lease), and a controller killed while it holds the Lease holds
-up the next run only until the Lease expires (tests/support/guard_turns.py)."""
+up the next run only until the Lease expires (tests/support/turn_scenarios.py)."""
 
 import pytest
 
-from guard_turns import killed_holder, two_runs
+from turn_scenarios import killed_holder, two_runs
 from tools import both_helms
 
 pytestmark = pytest.mark.slow
