@@ -16,14 +16,6 @@ pytestmark = pytest.mark.slow
 TOKEN = "auth-env-t0ken"
 
 
-def stuck(kube, kubeconfig, name, ns):
-    env = helmfix.HelmEnv(kubeconfig)
-    env.install(name, ns)
-    rev = helmfix.make_stuck_upgrade(env, kube, name, ns)
-    helmfix.age_record(kube, ns, name, rev, 3600)
-    return env
-
-
 @pytest.fixture
 def tls_kube(tmp_path):
     with LocalKube(tls=True, tokens={TOKEN: None}) as server:
@@ -53,9 +45,9 @@ def isolated_env(tmp_path, **extra):
 
 
 def test_several_kubeconfig_files_joined_by_pathsep(tmp_path, kube, tls_kube, unstick):
-    stuck(kube, kube.kubeconfig, "first-app", "apps")
+    helmfix.installed_and_stuck(kube, kube.kubeconfig, "first-app", "apps")
     second = second_kubeconfig(tmp_path / "second.yaml", tls_kube)
-    stuck(tls_kube, second, "second-app", "apps")
+    helmfix.installed_and_stuck(tls_kube, second, "second-app", "apps")
     both = os.pathsep.join([kube.kubeconfig, second])
 
     # no context: the first file's current-context, as kubectl does
@@ -81,7 +73,7 @@ def test_a_missing_file_among_several_is_named(tmp_path, kube, unstick):
 
 
 def test_only_k8s_auth_environment_variables(tmp_path, tls_kube, unstick):
-    env = stuck(tls_kube, tls_kube.kubeconfig, "web", "shop")
+    env, _ = helmfix.installed_and_stuck(tls_kube, tls_kube.kubeconfig, "web", "shop")
     auth = isolated_env(tmp_path, K8S_AUTH_HOST=tls_kube.url, K8S_AUTH_API_KEY=TOKEN,
                         K8S_AUTH_SSL_CA_CERT=tls_kube.ca_file, K8S_AUTH_VERIFY_SSL="true")
     run = unstick({"strategy": "unlock"}, env=auth)

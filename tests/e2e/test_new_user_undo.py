@@ -19,14 +19,6 @@ COMMON = {"stuck_releases_helm_binary": str(HELM_BIN), "stuck_releases_timeout":
           "stuck_releases_strategy": "unlock"}
 
 
-def stuck(kube, kubeconfig, name, ns):
-    env = helmfix.HelmEnv(kubeconfig)
-    env.install(name, ns)
-    rev = helmfix.make_stuck_upgrade(env, kube, name, ns)
-    helmfix.age_record(kube, ns, name, rev, 3600)
-    return rev
-
-
 def status(kube, ns, name, rev):
     return kube.store.get("secrets", ns, "sh.helm.release.v1.%s.v%d" % (name, rev))["metadata"]["labels"]["status"]
 
@@ -34,7 +26,8 @@ def status(kube, ns, name, rev):
 def test_one_run_id_over_two_clusters_and_restore_finds_the_backups(tmp_path):
     with LocalKube() as eu, LocalKube() as us:
         kc_eu, kc_us = eu.write_kubeconfig(tmp_path / "eu.kubeconfig"), us.write_kubeconfig(tmp_path / "us.kubeconfig")
-        rev_eu, rev_us = stuck(eu, kc_eu, "web", "shop"), stuck(us, kc_us, "api", "shop")
+        rev_eu, rev_us = (helmfix.installed_and_stuck(eu, kc_eu, "web", "shop")[1],
+                          helmfix.installed_and_stuck(us, kc_us, "api", "shop")[1])
         inventory = write_inventory(tmp_path / "inventory.yml", {"eu": {"stuck_releases_kubeconfig": str(kc_eu)},
                                                                  "us": {"stuck_releases_kubeconfig": str(kc_us)}})
         report_dir = tmp_path / "reports"
@@ -59,7 +52,7 @@ def test_one_run_id_over_two_clusters_and_restore_finds_the_backups(tmp_path):
 def test_file_backups_found_without_saying_where_and_restored_once(tmp_path):
     with LocalKube() as eu:
         kc = eu.write_kubeconfig(tmp_path / "eu.kubeconfig")
-        rev = stuck(eu, kc, "web", "shop")
+        _, rev = helmfix.installed_and_stuck(eu, kc, "web", "shop")
         backups = tmp_path / "backups"
         inventory = write_inventory(tmp_path / "inventory.yml", {"eu": {"stuck_releases_kubeconfig": str(kc),
                                                                         "stuck_releases_backup_dir": str(backups)}})

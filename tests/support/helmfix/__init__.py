@@ -373,6 +373,16 @@ def make_stuck_rollback(env, server, name, namespace, revision=None, at="object"
     return _stuck(env, server, name, namespace, "rollback", "pending-rollback", at, revision=revision)
 
 
+def installed_and_stuck(server, kubeconfig, name, namespace, age=3600):
+    """Install ``name`` with real Helm through ``kubeconfig``, interrupt its upgrade and make the pending
+    revision ``age`` seconds old (stuck past any min_age). Returns (the HelmEnv, the pending revision)."""
+    env = HelmEnv(kubeconfig)
+    env.install(name, namespace)
+    rev = make_stuck_upgrade(env, server, name, namespace)
+    age_record(server, namespace, name, rev, age)
+    return env, rev
+
+
 def assert_locked(env, name, namespace, chart=None):
     """Real Helm must refuse to upgrade; returns its error message."""
     try:
