@@ -12,8 +12,9 @@ SUMMARY = {"chart": "web", "chart_version": "0.2.0", "app_version": "1.0", "desc
            "status": "pending-upgrade", "name": "web"}
 
 
-def scanned(summary=SUMMARY):
-    return Release(Classification("stuck", "shop", "web", 3, "pending-upgrade", 3600, 2, "why"), summary=summary)
+def scanned(read_payload=True):
+    return Release(Classification("stuck", "shop", "web", 3, "pending-upgrade", 3600, 2, "why"),
+                   summary=dict(SUMMARY) if read_payload else None)
 
 
 def meta(revision, status):
@@ -23,7 +24,7 @@ def meta(revision, status):
 def test_the_newest_revision_as_scanned_shows_the_chart_as_helm_history_does():
     assert scanned().shown() == {"revision": 3, "status": "pending-upgrade", "chart": "web-0.2.0",
                                  "app_version": "1.0", "description": "Upgrade complete"}
-    assert scanned(summary=None).shown() == {"revision": 3, "status": "pending-upgrade", "chart": "",
+    assert scanned(read_payload=False).shown() == {"revision": 3, "status": "pending-upgrade", "chart": "",
                                              "app_version": "", "description": ""}
     assert Release(None).shown() is None and Release(None).shown_outcome() is None
 
