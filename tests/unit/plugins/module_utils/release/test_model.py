@@ -25,7 +25,7 @@ def test_the_newest_revision_as_scanned_shows_the_chart_as_helm_history_does():
     assert scanned().shown() == {"revision": 3, "status": "pending-upgrade", "chart": "web-0.2.0",
                                  "app_version": "1.0", "description": "Upgrade complete"}
     assert scanned(read_payload=False).shown() == {"revision": 3, "status": "pending-upgrade", "chart": "",
-                                             "app_version": "", "description": ""}
+                                                   "app_version": "", "description": ""}
     assert Release(None).shown() is None and Release(None).shown_outcome() is None
 
 
