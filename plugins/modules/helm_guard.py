@@ -351,59 +351,58 @@ def main():
     from ansible_collections.helmops.unstick.plugins.module_utils.cluster.helm_cli import format_version, helm_timeout
     from ansible_collections.helmops.unstick.plugins.module_utils.common.duration import format_duration
 
-    params = module.params
     started = time.time()
-    where = "%s/%s" % (params["namespace"], params["release"])
-    settings, minimum, guarding = validated_options(module, options.validate_guard)
+    guarding = validated_options(module, options.validate_guard)
+    settings, namespace, release = guarding.run, guarding.namespace, guarding.release
+    where = "%s/%s" % (namespace, release)
     # cluster_timeout bounds the requests and helm calls; the wait for the release comes on top of it
-    waits = guarding.wait_for_pending if params["phase"] == "before" else 0
+    waits = guarding.wait_for_pending if guarding.phase == "before" else 0
     session = open_cluster_session(module, settings.connection, settings.driver, settings.request_timeout,
                                    cluster_timeout=settings.cluster_timeout + waits, helm_binary=settings.helm_binary,
                                    events=settings.events, liveness=settings.liveness_checks)
-    out = dict(phase=params["phase"], cluster=session.cluster, server=session.server)
+    out = dict(phase=guarding.phase, cluster=session.cluster, server=session.server)
     gate = session.gate
-    if params["phase"] == "before":
+    if guarding.phase == "before":
         # the upgrade needs helm as much as any remediation: a helm that cannot do it stops the guard first
         if not gate.ready():
             module.fail_json(msg="guarded upgrade of %s: %s; helm 3.x or 4.x is needed. Nothing was read or "
                              "touched." % (where, gate.problem), **out)
         version = gate.helm.version
-        if guard_plan.older_than(version, minimum):
+        if guard_plan.older_than(version, guarding.min_helm_version):
             module.fail_json(msg="guarded upgrade of %s: helm %s (%s) is older than %s: before 3.8 oci:// charts "
                              "needed HELM_EXPERIMENTAL_OCI, and those releases no longer get fixes. Upgrade helm "
                              "(3.8+ or 4.x). Nothing was read or touched."
-                             % (where, format_version(version)[1:], gate.helm.binary, params["min_helm_version"]),
-                             **out)
+                             % (where, format_version(version)[1:], gate.helm.binary,
+                                format_version(guarding.min_helm_version)[1:]), **out)
         out.update(helm_version=format_version(version)[1:], helm_flags=guard_plan.upgrade_flags(version),
                    helm_environment=guard_plan.upgrade_environment(settings.driver),
                    helm_timeout=helm_timeout(settings.timeout),
-                   helm_args=guard_plan.helm_connection_args(params))
+                   helm_args=guard_plan.helm_connection_args(settings.connection))
     job = runner.Run(settings, session, check_mode=module.check_mode, diff=module._diff)
     turn = None
-    if params["phase"] == "before" and guarding.take_turns and not module.check_mode:
+    if guarding.phase == "before" and guarding.take_turns and not module.check_mode:
         holder = turns.holder_identity(job.actor, os.environ, guarding.job_id)
-        turn = lease.Turn(session.api, params["namespace"], params["release"], holder, guarding.lease_duration)
+        turn = lease.Turn(session.api, namespace, release, holder, guarding.lease_duration)
     try:
-        if params["phase"] == "before":
+        if guarding.phase == "before":
             # min_age as a duration with its unit, whatever form it was given in (900 -> 15m)
-            out.update(guard.before(job, params["namespace"], params["release"], format_duration(settings.min_age),
+            out.update(guard.before(job, namespace, release, format_duration(settings.min_age),
                                     guarding.wait_for_pending, turn=turn, check_turns=guarding.take_turns))
         else:
             try:
-                out.update(guard.after(job, params["namespace"], params["release"], params["from_revision"],
-                                       params["good_revision"], params["upgrade_failure"], params["rescue"],
-                                       params["chart"]))
+                out.update(guard.after(job, namespace, release, guarding.from_revision, guarding.good_revision,
+                                       guarding.upgrade_failure, guarding.rescue, guarding.chart))
             finally:
-                _give_back(session, params, guarding.lease_holder, out)
+                _give_back(session, guarding, guarding.lease_holder, out)
     except guard.GuardStop as err:
         out.update(err.result)
-        _give_back_on_failure(session, params, turn, out)
+        _give_back_on_failure(session, guarding, turn, out)
         out.update(_report(job, started))
         _warn(module, job)
         module.fail_json(msg=str(err), **out)
     except UnstickError as err:   # the release could not be read (API, corrupt record)
         what = err.describe(session.server) if isinstance(err, StorageError) else str(err)
-        _give_back_on_failure(session, params, turn, out)
+        _give_back_on_failure(session, guarding, turn, out)
         out.update(_report(job, started))
         module.fail_json(msg="guarded upgrade of %s: cannot read the release on cluster %s (%s): %s; nothing was "
                          "touched" % (where, session.cluster, session.server, what), **out)
@@ -421,17 +420,17 @@ def _report(job, started):
                 actor=job.actor, duration_seconds=round(time.time() - started, 3))
 
 
-def _give_back(session, params, holder, out):
+def _give_back(session, guarding, holder, out):
     """Phase after, or a failed phase before: give the Lease back when this run holds it."""
     from ansible_collections.helmops.unstick.plugins.module_utils.guarded_upgrade import lease
     if holder:
-        what = lease.give_back(session.api, params["namespace"], params["release"], holder)
+        what = lease.give_back(session.api, guarding.namespace, guarding.release, holder)
         out["lease"] = dict(out.get("lease") or {}, given_back=what)
 
 
-def _give_back_on_failure(session, params, turn, out):
+def _give_back_on_failure(session, guarding, turn, out):
     if turn is not None and turn.held:
-        _give_back(session, params, turn.identity, out)
+        _give_back(session, guarding, turn.identity, out)
 
 
 def _warn(module, job):

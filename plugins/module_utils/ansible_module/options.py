@@ -225,19 +225,32 @@ def validate_release(params, environ=None):
 GUARD_DRIVERS = ("secret", "configmap")
 
 
-#: helm_guard's own settings: how long the phase before waits (for its turn on the Lease, then for a pending
-#: revision; seconds), whether our guarded upgrades take turns on the release's Lease, how long one holds it
-#: without renewal, the job for its holder, and the holder the phase after gives it back for
-GuardSettings = namedtuple("GuardSettings", ["wait_for_pending", "take_turns", "lease_duration", "job_id",
-                                             "lease_holder"])
+#: helm_guard's settings, all of them: the ones it shares with helm_unstick (``run``, what the runner takes),
+#: the phase and its release, and what each phase was given
+GuardSettings = namedtuple("GuardSettings", [
+    "run",               # Settings: the options shared with helm_unstick, checked as helm_unstick checks them
+    "phase",             # "before" | "after"
+    "namespace",
+    "release",
+    "min_helm_version",  # (major, minor, patch or None): the oldest helm the phase before accepts
+    "wait_for_pending",  # seconds the phase before waits (for its turn on the Lease, then for a pending revision)
+    "take_turns",        # bool: our guarded upgrades of the release take turns on its Lease
+    "lease_duration",    # seconds one holds the Lease without renewal
+    "job_id",            # str: the job, for the Lease's holder
+    "lease_holder",      # str: the holder the phase after gives the Lease back for
+    "from_revision",     # phase after: the revision the upgrade started from (0: none), as phase before returned it
+    "good_revision",     # phase after: the revision a failed upgrade goes back to, or None
+    "upgrade_failure",   # phase after: the failed upgrade task's result (msg, stderr, command), or None
+    "rescue",            # phase after: bool, put a failed upgrade back on good_revision
+    "chart",             # phase after: the chart upgraded to, for messages
+])
 
 #: what a Lease's default duration gives the upgrade beyond helm's --timeout (the upgrade runs between phases)
 LEASE_MARGIN = 120
 
 
 def validate_guard(params, environ=None):
-    """``(Settings, minimum helm version, GuardSettings)`` for helm_guard's ``params``, or OptionError (before
-    any request)."""
+    """``GuardSettings`` for helm_guard's ``params``, or OptionError (before any request)."""
     environ = os.environ if environ is None else environ
     for option in ("namespace", "release"):
         if not (params.get(option) or "").strip():
@@ -260,8 +273,10 @@ def validate_guard(params, environ=None):
     wait = _duration(dict(params, wait_for_pending=params.get("wait_for_pending", 0)), "wait_for_pending", 0)
     lease = params.get("lease_duration")
     lease = settings.timeout + LEASE_MARGIN if lease in (None, "") else _duration(params, "lease_duration", 1)
-    return settings, minimum, GuardSettings(wait, bool(params.get("take_turns")), int(lease),
-                                            str(params.get("job_id") or ""), params.get("lease_holder") or "")
+    return GuardSettings(settings, params.get("phase"), params["namespace"], params["release"], minimum, wait,
+                         bool(params.get("take_turns")), int(lease), str(params.get("job_id") or ""),
+                         params.get("lease_holder") or "", params.get("from_revision"), params.get("good_revision"),
+                         params.get("upgrade_failure"), bool(params.get("rescue", True)), params.get("chart") or "")
 
 
 #: helm_restore's settings

@@ -7,8 +7,9 @@
 ``open_session`` resolves the connection options into the one ``Connection``, and builds on it the API
 client, the release storage (Secret/ConfigMap records, or Helm's SQL database), the helm CLI bound to the
 same connection (so helm acts only where we scanned), the deadline, the Event sink, the liveness prober and
-the in-cluster backup store. Every module and the batch engine reach their cluster through it. Nothing here
-is process-wide: the batch engine opens one session per cluster, in threads.
+the in-cluster backup store. Every module, the batch engine and the EDA event source reach their cluster
+through it. Nothing here is process-wide: the batch engine opens one session per cluster, in threads, and the
+event source one per watch.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -127,14 +128,22 @@ def kubeconfig_paths(connection_options):
     return set([kubeconfig] + kubeconfig.split(os.pathsep))
 
 
+def resolve(connection_options, environ=None):
+    """The ``Connection`` a session is opened on, nothing built and no request made: for a caller that checks
+    every cluster's options first and opens its sessions later (``open_session(..., conn=)``; the EDA source
+    opens one in each watch's thread). Raises ConnectionFailure."""
+    return connection.resolve(connection_options, environ)
+
+
 def open_session(connection_options, driver, request_timeout, actor, cluster_timeout=None, sql=None,
-                 helm_binary=None, events=True, liveness=True, environ=None):
+                 helm_binary=None, events=True, liveness=True, environ=None, conn=None):
     """The ``ClusterSession`` for these options; no request is made yet. ``connection_options``: the
-    module's connection options (``cluster.connection.AUTH_ARG_SPEC``); ``sql``: the sql driver's
-    ``SqlConnection`` (else the records are Kubernetes objects of ``driver``); ``helm_binary``: None when
-    the caller never runs helm. Raises ConnectionFailure (its ``cluster`` set once the connection resolved)."""
+    module's connection options (``cluster.connection.AUTH_ARG_SPEC``), or ``conn``, what ``resolve`` made of
+    them; ``sql``: the sql driver's ``SqlConnection`` (else the records are Kubernetes objects of ``driver``);
+    ``helm_binary``: None when the caller never runs helm. Raises ConnectionFailure (its ``cluster`` set once
+    the connection resolved)."""
     deadline = Deadline(cluster_timeout)
-    conn = connection.resolve(connection_options, environ)
+    conn = conn if conn is not None else resolve(connection_options, environ)
     try:
         api = KubeApi(conn.api_client(retries=connection.client_retries()), timeout=request_timeout,
                       deadline=deadline)

@@ -35,33 +35,11 @@ class GuardStop(UnstickError):
         self.result = dict(result, proceed=False, stopped=True)
 
 
-def _view(scan):
-    """The newest revision as ``scan`` (a release.model.Release) read it, or None when there is no record."""
-    cls = scan.classification
-    if cls is None:
-        return None
-    return guard_plan.view(cls, scan.summary)
-
-
-def _shown(release):
-    """A ReleaseView as result keys."""
-    if release is None:
+def _shown(newest):
+    """The newest revision (``Release.shown``) as result keys, a missing one too."""
+    if newest is None:
         return {"revision": None, "status": "missing", "chart": "", "app_version": "", "description": ""}
-    return dict(release._asdict())
-
-
-def _outcome(item, found):
-    """The newest revision once an action verified its work (``item.outcome``), as a ReleaseView; its chart
-    from the record the verification read (a rollback's), or from ``found`` when it is the same revision."""
-    meta = item.outcome
-    if meta is None:
-        return None
-    summary = item.outcome_summary
-    if summary is not None:
-        return guard_plan.view(meta, summary)
-    if found is not None and found.revision == meta.revision:
-        return found._replace(status=meta.status)
-    return guard_plan.ReleaseView(meta.revision, meta.status, "", "", "")
+    return dict(newest)
 
 
 def _diff(job, where, before, after):
@@ -128,7 +106,7 @@ def _before(job, namespace, name, min_age_shown, wait_for_pending, sleep, clock,
         if turn is not None and turn.held and decision != guard_plan.WAIT:
             took["renewed"] = turn.renew()      # the upgrade that follows gets the whole lease_duration
     cls = scan.classification
-    found = _view(scan)
+    found = scan.shown()
     out = {"phase": "before", "namespace": namespace, "release": name, "changed": False, "proceed": True,
            "found": dict(_shown(found), age_seconds=cls.age_seconds if cls else None, state=cls.kind if cls else None),
            "from_revision": cls.revision if cls else 0, "good_revision": guard_plan.good_revision(cls),
@@ -175,9 +153,9 @@ def _before(job, namespace, name, min_age_shown, wait_for_pending, sleep, clock,
     if entry["state"] != report.STATE_REMEDIATED:
         raise GuardStop("guarded upgrade of %s: %s and could not be remediated: %s. No upgrade was started."
                         % (where, stuck, entry.get("reason") or entry.get("message")), out)
-    now = _outcome(item, found)
-    out.update(from_revision=now.revision if now else 0,
-               good_revision=now.revision if now and now.status in GOOD_STATUSES else cls.last_good_revision,
+    now = item.shown_outcome()
+    out.update(from_revision=now["revision"] if now else 0,
+               good_revision=now["revision"] if now and now["status"] in GOOD_STATUSES else cls.last_good_revision,
                msg="%s: %s%s; %s; the upgrade starts from %s" % (
                    where, after_wait, stuck, entry["message"], guard_plan.describe(now) if now else "nothing"))
     out.update(_diff(job, where, guard_plan.describe(found), guard_plan.describe(now)))
@@ -194,15 +172,15 @@ def after(job, namespace, name, from_revision, good, failure, rescue=True, targe
     # min_age 0: a revision our own failed upgrade left pending is stuck at any age (plan_rescue decides
     # whether it is ours); no liveness checks: our own upgrade's writes are no sign of another operation
     scan = job.scan_release(namespace, name, min_age=0, liveness=False)
-    newest = _view(scan)
+    newest = scan.shown()
     error = guard_plan.upgrade_error(failure) if failure else None
     problem = guard_plan.landed(from_revision, newest)
     out = {"phase": "after", "namespace": namespace, "release": name, "changed": False,
            "from_revision": from_revision, "good_revision": good, "upgraded": False}
     out.update(_shown(newest))
-    if failure and problem is None and newest.revision > from_revision and guard_plan.readback_only(failure):
+    if failure and problem is None and newest["revision"] > from_revision and guard_plan.readback_only(failure):
         job.warnings.append("%s: the upgrade task failed only reading the release back (%s); the cluster shows "
-                            "revision %s deployed" % (where, error, newest.revision))
+                            "revision %s deployed" % (where, error, newest["revision"]))
         error = None
     if job.check_mode and error is None:
         out.update(would="check that a revision above %s is deployed" % from_revision,
@@ -210,14 +188,14 @@ def after(job, namespace, name, from_revision, good, failure, rescue=True, targe
         return out
     if error is None and problem is None:
         # the upgrade task reported its own change; this phase only read
-        out.update(upgraded=newest.revision > from_revision,
+        out.update(upgraded=newest["revision"] > from_revision,
                    msg="%s: %s%s" % (where, guard_plan.describe(newest),
-                                     "" if newest.revision > from_revision else ", unchanged"))
+                                     "" if newest["revision"] > from_revision else ", unchanged"))
         return out
-    reason = error or "verify: %s%s" % (problem, "" if newest is None or newest.revision > from_revision
+    reason = error or "verify: %s%s" % (problem, "" if newest is None or newest["revision"] > from_revision
                                         else " (the upgrade made no new revision)")
     # a failed upgrade that wrote revisions changed the release, whatever the rescue does next
-    wrote = newest is not None and newest.revision > from_revision and not job.check_mode
+    wrote = newest is not None and newest["revision"] > from_revision and not job.check_mode
     out["changed"] = wrote
     broken, why = guard_plan.judge_before(scan.classification, scan.summary)
     if not rescue:
@@ -226,8 +204,8 @@ def after(job, namespace, name, from_revision, good, failure, rescue=True, targe
         plan = guard_plan.RescuePlan(None, None, "none: cannot judge the release (%s); left as it is" % why)
     else:
         plan = guard_plan.plan_rescue(newest, from_revision, good, error)
-    out.update(error=reason, failed_revision=newest.revision if newest else None,
-               failed_status=newest.status if newest else "missing", rescue=plan.note, rescue_action=plan.action)
+    out.update(error=reason, failed_revision=newest["revision"] if newest else None,
+               failed_status=newest["status"] if newest else "missing", rescue=plan.note, rescue_action=plan.action)
     final = newest
     if plan.action is not None:
         action_plan = Plan("restore", plan.target, None) if plan.action == guard_plan.RESCUE_RESTORE else None
@@ -236,13 +214,13 @@ def after(job, namespace, name, from_revision, good, failure, rescue=True, targe
         out["changed"] = wrote or bool(entry.get("changed"))
         if entry["state"] == report.STATE_REMEDIATED:
             out["rescue"] = entry["message"]
-            final = _outcome(item, newest)
+            final = item.shown_outcome()
         elif entry["state"] == report.STATE_WOULD_REMEDIATE:
             out["rescue"] = entry["message"]
         else:
             out["rescue"] = "%s FAILED: %s" % (entry.get("action") or plan.action, entry.get("reason"))
     out.update(_shown(final))
-    out["unlocked"] = final is None or not final.status.startswith("pending-")
+    out["unlocked"] = final is None or not final["status"].startswith("pending-")
     out.update(_diff(job, where, "revision %s (the upgrade started from it)" % from_revision,
                      guard_plan.describe(final)))
     message = guard_plan.failure_message(where, target, reason, from_revision, newest, out["rescue"], final)

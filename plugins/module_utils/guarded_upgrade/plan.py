@@ -5,7 +5,8 @@
 """The guarded upgrade's decisions, for one release: what the phase before the upgrade does with what it
 found, whether the upgrade landed, and how a failed one is put back; and the words for each.
 
-Pure helpers, no I/O: ``guard.py`` reads the release and acts through the runner.
+Pure helpers, no I/O: ``guard.py`` reads the release and acts through the runner. A revision here (``newest``,
+``now``) is the newest revision as ``release.model.Release.shown`` gives it, a dict of the result's keys.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -37,9 +38,6 @@ BROKEN = "broken"      # the records cannot be judged: stop, touch nothing
 #: what the rescue does (``plan_rescue``)
 RESCUE_UNSTICK = "unstick"   # our failed upgrade left the newest revision pending: remediate it, any age
 RESCUE_RESTORE = "restore"   # helm rollback to the last good revision (the restore action)
-
-#: the newest revision as one phase saw it (chart as ``helm history`` shows it: name-version)
-ReleaseView = namedtuple("ReleaseView", ["revision", "status", "chart", "app_version", "description"])
 
 #: the upgrade flags whose names changed in helm 4 (which keeps the helm 3 names as deprecated aliases); helm 4's
 #: bare --wait is its "watcher" strategy, spelled out so it reads the same everywhere
@@ -78,14 +76,6 @@ def older_than(version, minimum):
     def key(v):
         return tuple(part or 0 for part in v)
     return key(version) < key(minimum)
-
-
-def view(classification, summary):
-    """``ReleaseView`` of the newest revision from its classification and ``records.safe_summary``."""
-    summary = summary or {}
-    chart = "%s-%s" % (summary["chart"], summary.get("chart_version") or "") if summary.get("chart") else ""
-    return ReleaseView(classification.revision, classification.status, chart, summary.get("app_version") or "",
-                       summary.get("description") or "")
 
 
 def good_revision(classification):
@@ -136,11 +126,11 @@ def landed(from_revision, newest):
     what the cluster shows instead."""
     if newest is None:
         return "the release has no record"
-    if newest.status != "deployed":
-        return "newest revision %s is %s, not deployed" % (newest.revision, newest.status)
-    if newest.revision < from_revision:
+    if newest["status"] != "deployed":
+        return "newest revision %s is %s, not deployed" % (newest["revision"], newest["status"])
+    if newest["revision"] < from_revision:
         return ("newest revision %s is below revision %s, which the upgrade started from"
-                % (newest.revision, from_revision))
+                % (newest["revision"], from_revision))
     return None
 
 
@@ -167,7 +157,7 @@ def plan_rescue(newest, from_revision, good, error):
     task succeeded and only the verification failed). ``good``: the revision to go back to."""
     if newest is None:
         return RescuePlan(None, None, "the release has no record: nothing to roll back")
-    revision, status = newest.revision, newest.status
+    revision, status = newest["revision"], newest["status"]
     if status in PENDING_STATUSES:
         if error is None:
             return RescuePlan(None, None, "revision %s is %s although the upgrade reported success: another "
@@ -179,9 +169,9 @@ def plan_rescue(newest, from_revision, good, error):
     if status == "deployed" and revision <= from_revision:
         return RescuePlan(None, None, "none needed (the upgrade changed nothing: revision %s is still deployed)"
                           % revision)
-    if status == "deployed" and newest.description.startswith("Rollback to"):
+    if status == "deployed" and newest["description"].startswith("Rollback to"):
         return RescuePlan(None, None, "none needed (helm already rolled back: revision %s, %s)"
-                          % (revision, newest.description))
+                          % (revision, newest["description"]))
     if status not in ("deployed", "failed"):
         return RescuePlan(None, None, "revision %s is %s: left as it is" % (revision, status))
     if good is None or good >= revision:
@@ -195,12 +185,13 @@ def describe(newest):
     """``revision 4 (deployed, web-0.2.0)``, or that there is none."""
     if newest is None:
         return "no record of the release"
-    return "revision %s (%s%s)" % (newest.revision, newest.status, ", " + newest.chart if newest.chart else "")
+    return "revision %s (%s%s)" % (newest["revision"], newest["status"],
+                                   ", " + newest["chart"] if newest["chart"] else "")
 
 
 def failure_message(where, target, error, from_revision, after_failure, rescue, now):
     """Why the play fails: the upgrade's error and what the rescue did, one line."""
-    unlocked = now is None or now.status not in PENDING_STATUSES
+    unlocked = now is None or now["status"] not in PENDING_STATUSES
     return ("guarded upgrade of %s%s failed: %s | started from revision %s | newest revision after the failure: "
             "%s | rescue: %s | now: %s, %s"
             % (where, " to " + target if target else "", error, from_revision or "none (a first install)",

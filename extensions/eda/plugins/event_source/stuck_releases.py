@@ -4,8 +4,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Event-Driven Ansible event source: an event as soon as a Helm release is stuck.
 
-One thread per cluster lists, then watches, the release records' metadata (blocking I/O on the
-collection's one resolved connection); the asyncio side keeps each cluster's ReleaseTracker and one
+One thread per cluster lists, then watches, the release records' metadata (blocking I/O on a cluster session,
+cluster/session.py, as every module opens one); the asyncio side keeps each cluster's ReleaseTracker and one
 timer per cluster, and puts the events on ansible-rulebook's queue.
 """
 
@@ -116,8 +116,9 @@ _importable_collection()
 # pylint: disable=wrong-import-position
 from ansible_collections.helmops.unstick.plugins.module_utils.common.duration import parse_duration  # noqa: E402
 from ansible_collections.helmops.unstick.plugins.module_utils.cluster.connection import (  # noqa: E402
-    AUTH_ARG_SPEC, HAS_K8S_CORE, resolve,
+    AUTH_ARG_SPEC, HAS_K8S_CORE,
 )
+from ansible_collections.helmops.unstick.plugins.module_utils.cluster import session as cluster_session  # noqa: E402
 from ansible_collections.helmops.unstick.plugins.module_utils.storage.kube import (  # noqa: E402
     RESOURCES, resolve_driver,
 )
@@ -143,7 +144,7 @@ class Expired(Exception):
     """410 Gone: the watch's resourceVersion is no longer remembered; relist."""
 
 
-#: a cluster to watch: its name in events, and its one resolved connection (cluster/connection.py)
+#: a cluster to watch: its name in events, and the connection its sessions are opened on (cluster/session.py)
 ClusterSpec = namedtuple("ClusterSpec", ["name", "connection"])
 #: the source's arguments, checked
 Settings = namedtuple("Settings", ["clusters", "min_age", "driver", "watch_timeout", "max_backoff", "namespaces"])
@@ -193,7 +194,7 @@ def settings_from(args, environ=None):
     for where, entry in entries:
         options = dict(common, **_connection_options(entry))
         try:
-            connection = resolve(options, environ)
+            connection = cluster_session.resolve(options, environ)
         except Exception as err:  # ConnectionFailure: bad kubeconfig, unknown context
             raise ValueError("helmops.unstick.stuck_releases: %s: %s" % (where, err))
         name = str(entry.get("name") or options.get("context") or connection.label)
@@ -248,8 +249,7 @@ class ClusterWatch(threading.Thread):
         while not self.stopping.is_set():
             try:
                 if self.client is None:
-                    self.client = self.spec.connection.api_client()
-                    self.client.user_agent = USER_AGENT
+                    self.client = self._connect()
                 if resource_version is None:
                     with LISTING:
                         resource_version = self._list()
@@ -266,6 +266,15 @@ class ClusterWatch(threading.Thread):
                     self.down = message
                 self.stopping.wait(self.backoff * (0.5 + random.random() / 2))
                 self.backoff = min(self.backoff * 2, float(self.settings.max_backoff))
+
+    def _connect(self):
+        """This watch's API client, from a cluster session of its own (a watch holds its client's connection for
+        as long as it streams); built here, in the watch's thread, so a cluster whose credentials cannot be
+        loaded yet is retried like one that is down. The session's Events and liveness checks are not wanted."""
+        session = cluster_session.open_session(None, self.settings.driver, self.settings.watch_timeout, USER_AGENT,
+                                               events=False, liveness=False, conn=self.spec.connection)
+        session.api.client.user_agent = USER_AGENT
+        return session.api.client
 
     def _request(self, query, accept, timeout):
         request = self.client.param_serialize("GET", self.path, query_params=query,

@@ -109,9 +109,14 @@ GUARD = dict(phase="before", namespace="shop", release="web", min_age="15m", tim
 
 def test_guard_options():
     from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.options import validate_guard
-    settings, minimum, guard = validate_guard(GUARD, {})
-    assert (settings.driver, settings.min_age, minimum) == ("secret", 900, (3, 8, 0))
-    assert validate_guard(dict(GUARD, phase="after", from_revision=0), {})[0].timeout == 300
+    guard = validate_guard(GUARD, {})
+    assert (guard.run.driver, guard.run.min_age, guard.min_helm_version) == ("secret", 900, (3, 8, 0))
+    assert (guard.phase, guard.namespace, guard.release, guard.rescue, guard.chart) == ("before", "shop", "web", True, "")
+    after = validate_guard(dict(GUARD, phase="after", from_revision=0, good_revision=2, rescue=False, chart="./web",
+                                upgrade_failure={"msg": "boom"}), {})
+    assert after.run.timeout == 300
+    assert (after.from_revision, after.good_revision, after.rescue, after.chart, after.upgrade_failure) == (
+        0, 2, False, "./web", {"msg": "boom"})
 
 
 @pytest.mark.parametrize("option,value,words", [
@@ -135,7 +140,7 @@ def test_bad_guard_options(option, value, words):
 
 def test_guard_reads_records_from_kubernetes_only():
     from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.options import validate_guard
-    assert validate_guard(GUARD, {"HELM_DRIVER": "configmaps"})[0].driver == "configmap"
+    assert validate_guard(GUARD, {"HELM_DRIVER": "configmaps"}).run.driver == "configmap"
     with pytest.raises(OptionError, match="storage driver 'memory' is not supported"):
         validate_guard(GUARD, {"HELM_DRIVER": "memory"})
     with pytest.raises(OptionError, match="storage_driver: the guard reads the release's records from Kubernetes"):

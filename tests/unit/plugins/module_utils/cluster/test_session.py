@@ -55,6 +55,18 @@ def test_one_connection_for_the_api_the_storage_helm_and_the_events(kubeconfig, 
     session.close()
 
 
+def test_a_session_opened_later_on_a_connection_resolved_first(kubeconfig):
+    """resolve reads the options once (the kubeconfig may be gone by the time the session opens): the EDA source
+    checks every cluster first and opens a session per watch, in its thread."""
+    conn = session_mod.resolve({"kubeconfig": kubeconfig}, environ={})
+    os.remove(kubeconfig)
+    session = session_mod.open_session(None, "secret", 30, "eda", events=False, liveness=False, conn=conn)
+    assert session.conn is conn and (session.cluster, session.server) == ("prod", "https://prod.example:6443")
+    assert session.api.client.configuration.host == "https://prod.example:6443"
+    with pytest.raises(ConnectionFailure, match="missing or not readable"):
+        session_mod.resolve({"kubeconfig": kubeconfig}, environ={})
+
+
 def test_what_is_not_asked_for_is_not_built(kubeconfig):
     session = session_mod.open_session({"kubeconfig": kubeconfig}, "secret", 30, "ops@ctl", events=False,
                                        liveness=False, environ={})

@@ -27,7 +27,7 @@ UPGRADE_FAILED = {"msg": "Failure when executing Helm command. Exited 1.",
 
 def job(store, helm="works", check=False, **params):
     opts = dict(PARAMS, **params)
-    settings, dummy, guard_settings = options.validate_guard(opts, {})
+    settings = options.validate_guard(opts, {}).run
     gate = HelmGate(FakeHelm(store, helm)) if helm else HelmGate(problem="helm_binary: not on PATH")
     return runner.Run(settings, ClusterSession(store, "c1", "ops@ctl", gate), check_mode=check, diff=True,
                       clock=lambda: NOW)

@@ -7,6 +7,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.helmops.unstick.plugins.module_utils.guarded_upgrade import plan as gp
+from ansible_collections.helmops.unstick.plugins.module_utils.release.model import shown
 from ansible_collections.helmops.unstick.plugins.module_utils.release.state import Classification
 from ansible_collections.helmops.unstick.plugins.module_utils.release.claims import Claim
 
@@ -15,8 +16,10 @@ def cls(kind, revision=3, status="pending-upgrade", age=3600, good=2, reason="wh
     return Classification(kind, "shop", "web", revision, status, age, good, reason, claim)
 
 
-def rv(revision, status, description="Upgrade complete", chart="web-0.2.0"):
-    return gp.ReleaseView(revision, status, chart, "1.0", description)
+def rv(revision, status, description="Upgrade complete", version="0.2.0"):
+    """The newest revision as the guard sees it (release.model.shown) of chart web ``version``."""
+    return shown(cls("healthy", revision, status), {"chart": "web", "chart_version": version, "app_version": "1.0",
+                                                    "description": description})
 
 
 @pytest.mark.parametrize("version, flags", [
@@ -144,7 +147,7 @@ def test_plan_rescue_without_a_good_revision_rolls_nothing_back():
 def test_failure_message_has_both_errors_and_the_outcome():
     text = gp.failure_message("shop/web", "./charts/web", "Error: UPGRADE FAILED: boom", 2, rv(3, "failed"),
                               "restore: now deployed (rolled back to revision 2, now revision 4)",
-                              rv(4, "deployed", "Rollback to 2", "web-0.1.0"))
+                              rv(4, "deployed", "Rollback to 2", "0.1.0"))
     assert text == ("guarded upgrade of shop/web to ./charts/web failed: Error: UPGRADE FAILED: boom | started from "
                     "revision 2 | newest revision after the failure: 3 (failed, web-0.2.0) | rescue: restore: now "
                     "deployed (rolled back to revision 2, now revision 4) | now: revision 4 (deployed, web-0.1.0), "

@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The EDA event source's pure parts: its arguments (checked, and every cluster's one connection resolved,
-before any request), the server clock it dates records on, the event it emits, the metadata it keeps."""
+before any request), the session each watch opens, the server clock it dates records on, the event it emits,
+the metadata it keeps."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -87,6 +88,20 @@ def test_a_missing_kubeconfig_fails_naming_it(tmp_path):
     with pytest.raises(ValueError) as err:
         settings_from({"kubeconfig": str(tmp_path / "absent")}, environ={})
     assert "'absent'" in str(err.value) and "missing or not readable" in str(err.value)
+
+
+def test_each_watch_reaches_its_cluster_through_a_session_of_its_own(kubeconfig):
+    """The client a watch streams on is the one cluster/session.py builds for every module (its retry policy,
+    impersonation headers), named by the source's user agent; two watches of one cluster hold two clients."""
+    settings = settings_from({"kubeconfig": kubeconfig, "contexts": ["eu"], "namespaces": ["shop", "web"],
+                              "impersonate_user": "ops-bot"}, environ={})
+    spec = settings.clusters[0]
+    shop, web = (src["ClusterWatch"](spec, settings, None, namespace) for namespace in ("shop", "web"))
+    client = shop._connect()
+    assert client.configuration.host == "https://eu.example:6443" and client.user_agent == src["USER_AGENT"]
+    assert ("Impersonate-User", "ops-bot") in [(str(k), v) for k, v in client.default_headers.items()]
+    assert (client.configuration.retries.read, client.configuration.retries.status) == (0, 0)
+    assert web._connect() is not client
 
 
 def test_a_list_keeps_only_the_metadata_the_tracker_reads():
