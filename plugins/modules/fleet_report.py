@@ -46,11 +46,26 @@ options:
         guard's reason, if it held the cluster back), C(remediate), C(check_mode), C(warnings),
         C(duration_seconds) and C(releases), the list returned by M(helmops.unstick.helm_unstick).
       - A host whose record is empty or null is reported as a cluster that could not be checked.
-      - One of O(results) and O(reports) is required.
+      - One of O(results), O(runs) and O(reports) is required.
     type: dict
+  runs:
+    description:
+      - Instead of O(results), the M(helmops.unstick.helm_unstick) result of each host (what its task registered,
+        a failed one too), a dict from host name to result; each becomes the host's record as O(results) takes
+        it (what the C(helmops.unstick.stuck_releases) role does). O(run_defaults) says what the results do not.
+      - A host whose result is empty or null is reported as a cluster that could not be checked.
+    type: dict
+  run_defaults:
+    description:
+      - With O(runs), what every run was asked when its result does not say (it failed before helm_unstick
+        read its options): C(remediate) (bool), C(check_mode) (bool), C(storage_driver), and
+        C(variable_prefix), which names options in messages as the variables that set them (a role's
+        C(stuck_releases_) gives C(stuck_releases_namespaces) for the option C(namespaces)).
+    type: dict
+    default: {}
   reports:
     description:
-      - Merge mode, instead of O(results). Fleet reports to merge into one (several JSON reports in, one
+      - Merge mode, instead of O(results) or O(runs). Fleet reports to merge into one (several JSON reports in, one
         report out), each the content of a C(stuck-releases.json) (a dictionary, or a JSON string) or the path
         of one on the controller. For example the partial reports of the slices of an AWX/AAP sliced job
         (the role's C(stuck_releases_report_artifact)); the result is what one run over all their clusters
@@ -285,6 +300,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.helmops.unstick.plugins.module_utils.report import fleet as fleet_report
 from ansible_collections.helmops.unstick.plugins.module_utils.report import render as fleet_render
+from ansible_collections.helmops.unstick.plugins.module_utils.report.run_record import run_record
 
 
 def _write(path, text):
@@ -312,10 +328,20 @@ def _load_report(item):
     return json.loads(text)
 
 
+def _records(runs, defaults, boolean):
+    """O(runs) as O(results) takes them."""
+    return dict((host, run_record(host, run, boolean(defaults.get("remediate", False)),
+                                  boolean(defaults.get("check_mode", False)), defaults.get("storage_driver") or "",
+                                  defaults.get("variable_prefix") or "") if run else None)
+                for host, run in runs.items())
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             results=dict(type="dict"),
+            runs=dict(type="dict"),
+            run_defaults=dict(type="dict", default={}),
             reports=dict(type="list", elements="raw"),
             return_report=dict(type="bool", default=False),
             hosts=dict(type="list", elements="str", default=[]),
@@ -328,8 +354,8 @@ def main():
             pending_hosts=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
-        mutually_exclusive=[("results", "reports")],
-        required_one_of=[("results", "reports")],
+        mutually_exclusive=[("results", "reports", "runs")],
+        required_one_of=[("results", "reports", "runs")],
     )
     params = module.params
     now = time.time()
@@ -341,6 +367,8 @@ def main():
         except (fleet_report.MergeError, OSError, ValueError) as err:
             module.fail_json(msg="reports: %s; nothing was written" % err)
     else:
+        if params["runs"] is not None:
+            params["results"] = _records(params["runs"], params["run_defaults"], module.boolean)
         pending = [h for h in params["pending_hosts"] if not params["results"].get(h)]
         batch = {"hosts": [h for h in params["hosts"] if h not in pending], "pending": pending} if pending else None
         fleet = fleet_report.build_fleet(params["results"], params["hosts"], generated, params["title"],

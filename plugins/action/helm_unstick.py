@@ -1,0 +1,106 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: helmops.unstick contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""helm_unstick run in the controller's worker, not as a module process, when the task runs on the controller.
+
+Every host of a fleet is a cluster checked from the controller (``connection: local`` or ``delegate_to:
+localhost``). As a module, each would pay a new Python process, AnsiballZ's payload and the import of the
+kubernetes client (about 0.6 CPU-seconds) for milliseconds of API work. Ansible loads this action plugin in its
+main process, before it forks the workers: the imports below are paid once per ``ansible-playbook`` and every
+worker inherits them. The cluster's run is the module's own (``cluster_run.check_cluster``, with helm_unstick's
+argument spec and ``options.validate``, in ``batch.prepare_one``), so the result, the masking of secrets and the
+warnings are the module's. Anywhere else (a remote host, become, a task ``environment``, no kubernetes client
+in the controller's Python) the module runs as usual.
+
+Bad input is never an ignored failure here: it sets the task's ``ignore_errors`` to false (as a loop item's
+``_ansible_ignore_errors`` does), so a scheduled job with a bad option ends red even where a cluster that
+cannot be checked is an ignored failure.
+
+Two arguments are for the stuck_releases role only (removed before the options are checked):
+``_variable_prefix`` (messages name the role's variable, ``stuck_releases_min_age``, not the option) and
+``_fail_on_stuck`` (the role's CI gate: fail when the cluster could not be checked or anything needs a human,
+as the fleet report judges it).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.module_utils.common.parameters import remove_values
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module import options
+from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.argspec import argument_spec
+from ansible_collections.helmops.unstick.plugins.module_utils.remediation import batch
+
+try:
+    # the kubernetes client and everything a run imports, loaded once in the controller's main process
+    import kubernetes  # noqa: F401 pylint: disable=unused-import
+    from ansible_collections.helmops.unstick.plugins.module_utils.remediation import cluster_run
+    from ansible_collections.helmops.unstick.plugins.module_utils.report import fleet as fleet_report
+    from ansible_collections.helmops.unstick.plugins.module_utils.report.run_record import name_variables, run_record
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+    CHECKER = ArgumentSpecValidator(argument_spec())
+except ImportError:
+    CHECKER = None   # the module runs instead, and fails with the missing library's message
+
+ROLE_ARGS = ("_variable_prefix", "_fail_on_stuck")
+
+
+class ActionModule(ActionBase):
+
+    _supports_check_mode = True
+    _supports_async = False
+
+    def _in_process(self):
+        """The task runs here, on the controller, as the worker's own user and environment."""
+        return (CHECKER is not None and getattr(self._connection, "transport", None) == "local"
+                and not self._play_context.become and not self._task.environment)
+
+    def run(self, tmp=None, task_vars=None):
+        super(ActionModule, self).run(tmp, task_vars)
+        args = dict(self._task.args)
+        host = (task_vars or {}).get("inventory_hostname", "localhost")
+        prefix = args.pop("_variable_prefix", "") or ""
+        gate = self._fail_on_stuck(args.pop("_fail_on_stuck", False))
+        if not self._in_process():
+            result = self._execute_module(module_name="helmops.unstick.helm_unstick", module_args=args,
+                                          task_vars=task_vars)
+            return self._judged(result, host, gate, prefix)
+        try:
+            params, settings, no_log = batch.prepare_one(host, args, CHECKER, options.validate)
+        except batch.BatchInputError as err:
+            # bad input: never ignored (see above); nothing was asked of the cluster
+            self._task.ignore_errors = False
+            msg = "%s: %s" % (err.option, err.why)
+            if prefix and not err.option.startswith("("):
+                msg = "%s%s (helm_unstick option %s): %s" % (prefix, err.option, err.option, msg)
+            return remove_values(dict(failed=True, msg=msg + "; nothing was asked of this cluster",
+                                      option=err.option), err.no_log)
+        run = cluster_run.check_cluster(settings, check_mode=bool(self._task.check_mode), diff=bool(self._task.diff))
+        no_log = (no_log | run.secrets) - run.public
+        result = dict(run.result, invocation={"module_args": params})
+        result.setdefault("storage_driver", settings.driver)
+        result.setdefault("changed", False)
+        if run.warnings:
+            result["warnings"] = list(run.warnings)
+        if run.exception and result.get("failed"):
+            result["exception"] = run.exception
+        return self._judged(remove_values(result, no_log), host, gate, prefix)
+
+    @staticmethod
+    def _fail_on_stuck(value):
+        from ansible.module_utils.parsing.convert_bool import boolean
+        return boolean(value, strict=False)
+
+    def _judged(self, result, host, gate, prefix):
+        """With the role's gate: fail a cluster that could not be checked or that needs a human (the problems the
+        fleet report names for it). Without: the result as it is."""
+        if not gate or result.get("failed"):
+            return result
+        record = run_record(host, result, False, bool(self._task.check_mode), prefix=prefix)
+        problems = fleet_report.cluster_problems(fleet_report.normalize_cluster(record["host"], record))
+        if problems:
+            result = dict(result, failed=True, msg=name_variables("; ".join(problems), prefix), problems=problems)
+        return result
