@@ -56,7 +56,7 @@ class ActionModule(ActionBase):
     def _in_process(self):
         """The task runs here, on the controller, as the worker's own user and environment."""
         return (CHECKER is not None and getattr(self._connection, "transport", None) == "local"
-                and not self._play_context.become and not self._task.environment)
+                and not self._play_context.become and not any(self._task.environment or []))
 
     def run(self, tmp=None, task_vars=None):
         super(ActionModule, self).run(tmp, task_vars)
