@@ -27,6 +27,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action import ActionBase
 
@@ -40,12 +41,26 @@ try:
     from ansible_collections.helmops.unstick.plugins.module_utils.remediation import cluster_run
     from ansible_collections.helmops.unstick.plugins.module_utils.report import fleet as fleet_report
     from ansible_collections.helmops.unstick.plugins.module_utils.report.run_record import name_variables, run_record
-    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
     CHECKER = ArgumentSpecValidator(argument_spec())
 except ImportError:
     CHECKER = None   # the module runs instead, and fails with the missing library's message
 
-ROLE_ARGS = ("_variable_prefix", "_fail_on_stuck")
+_ROLE_SPECS = {}
+
+
+def _role_spec(role_path):
+    """The options of a role's ``main`` entry point (``meta/argument_specs.yml``), read once per path."""
+    if role_path not in _ROLE_SPECS:
+        import os
+        import yaml
+        path = os.path.join(role_path, "meta", "argument_specs.yml")
+        spec = {}
+        if os.path.exists(path):
+            with open(path) as handle:
+                data = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            spec = ((data or {}).get("argument_specs") or {}).get("main", {}).get("options") or {}
+        _ROLE_SPECS[role_path] = spec
+    return _ROLE_SPECS[role_path]
 
 
 class ActionModule(ActionBase):
@@ -64,6 +79,11 @@ class ActionModule(ActionBase):
         host = (task_vars or {}).get("inventory_hostname", "localhost")
         prefix = args.pop("_variable_prefix", "") or ""
         gate = self._fail_on_stuck(args.pop("_fail_on_stuck", False))
+        if prefix:
+            bad = self._role_arguments_error(task_vars or {})
+            if bad:
+                self._task.ignore_errors = False
+                return bad
         if not self._in_process():
             result = self._execute_module(module_name="helmops.unstick.helm_unstick", module_args=args,
                                           task_vars=task_vars)
@@ -88,6 +108,22 @@ class ActionModule(ActionBase):
         if run.exception and result.get("failed"):
             result["exception"] = run.exception
         return self._judged(remove_values(result, no_log), host, gate, prefix)
+
+    def _role_arguments_error(self, task_vars):
+        """The failure of the role's own argument validation (meta/argument_specs.yml, what Ansible's implicit
+        ``validate_argument_spec`` task checks, which the collection's playbooks turn off with
+        ``rolespec_validate: false``: it is one more task per host), or None."""
+        role = getattr(self._task, "_role", None)
+        spec = _role_spec(role._role_path) if role is not None else None
+        if not spec:
+            return None
+        given = self._templar.template(dict((k, task_vars[k]) for k in spec if k in task_vars))
+        checked = ArgumentSpecValidator(spec).validate(given, validate_role_argument_spec=True)
+        if not checked.error_messages:
+            return None
+        return remove_values(dict(failed=True, argument_errors=checked.error_messages,
+                                  msg="Validation of the role's variables failed: %s; nothing was asked of this "
+                                      "cluster" % "; ".join(checked.error_messages)), checked._no_log_values)
 
     @staticmethod
     def _fail_on_stuck(value):
