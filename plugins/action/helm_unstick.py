@@ -27,6 +27,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action import ActionBase
@@ -50,8 +52,8 @@ _ROLE_SPECS = {}
 
 def _role_spec(role_path):
     """The options of a role's ``main`` entry point (``meta/argument_specs.yml``), read once per path."""
+    role_path = os.path.realpath(role_path)
     if role_path not in _ROLE_SPECS:
-        import os
         import yaml
         path = os.path.join(role_path, "meta", "argument_specs.yml")
         spec = {}
@@ -61,6 +63,10 @@ def _role_spec(role_path):
             spec = ((data or {}).get("argument_specs") or {}).get("main", {}).get("options") or {}
         _ROLE_SPECS[role_path] = spec
     return _ROLE_SPECS[role_path]
+
+
+# read here, in the main process, so that no worker reads it again
+_role_spec(os.path.join(os.path.dirname(__file__), "..", "..", "roles", "stuck_releases"))
 
 
 class ActionModule(ActionBase):
