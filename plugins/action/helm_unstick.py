@@ -27,6 +27,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -36,13 +37,13 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module import options
 from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.argspec import argument_spec
 from ansible_collections.helmops.unstick.plugins.module_utils.remediation import batch
+from ansible_collections.helmops.unstick.plugins.module_utils.report import fleet as fleet_report
+from ansible_collections.helmops.unstick.plugins.module_utils.report.run_record import name_variables, run_record
 
 try:
     # the kubernetes client and everything a run imports, loaded once in the controller's main process
     import kubernetes  # noqa: F401 pylint: disable=unused-import
     from ansible_collections.helmops.unstick.plugins.module_utils.remediation import cluster_run
-    from ansible_collections.helmops.unstick.plugins.module_utils.report import fleet as fleet_report
-    from ansible_collections.helmops.unstick.plugins.module_utils.report.run_record import name_variables, run_record
     CHECKER = ArgumentSpecValidator(argument_spec())
 except ImportError:
     CHECKER = None   # the module runs instead, and fails with the missing library's message
@@ -94,6 +95,9 @@ class ActionModule(ActionBase):
             result = self._execute_module(module_name="helmops.unstick.helm_unstick", module_args=args,
                                           task_vars=task_vars)
             return self._judged(result, host, gate, prefix)
+        # plain values, as a module receives them (Ansible's tagged strings are no str to yaml.safe_dump, which
+        # writes helm's kubeconfig; a vaulted value is its plain text, as it reaches a module)
+        args = json.loads(json.dumps(args, default=str))
         try:
             params, settings, no_log = batch.prepare_one(host, args, CHECKER, options.validate)
         except batch.BatchInputError as err:
@@ -139,6 +143,11 @@ class ActionModule(ActionBase):
     def _judged(self, result, host, gate, prefix):
         """With the role's gate: fail a cluster that could not be checked or that needs a human (the problems the
         fleet report names for it). Without: the result as it is."""
+        if prefix:   # the role's user set a variable, not the option: name it
+            if result.get("msg"):
+                result["msg"] = name_variables(result["msg"], prefix)
+            if result.get("warnings"):
+                result["warnings"] = [name_variables(w, prefix) for w in result["warnings"]]
         if not gate or result.get("failed"):
             return result
         record = run_record(host, result, False, bool(self._task.check_mode), prefix=prefix)
