@@ -18,9 +18,10 @@ Bad input is never an ignored failure here: it sets the task's ``ignore_errors``
 cannot be checked is an ignored failure.
 
 Two arguments are for the stuck_releases role only (removed before the options are checked):
-``_variable_prefix`` (messages name the role's variable, ``stuck_releases_min_age``, not the option) and
-``_fail_on_stuck`` (the role's CI gate: fail when the cluster could not be checked or anything needs a human,
-as the fleet report judges it).
+``_variable_prefix`` (role mode: the options come from the role's variables, ``stuck_releases_*``, checked
+against the role's argument spec, and messages name the variable, ``stuck_releases_min_age``, not the option)
+and ``_fail_on_stuck`` (the role's CI gate: fail when the cluster could not be checked or anything needs a
+human, as the fleet report judges it).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -32,6 +33,7 @@ import os
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
+from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module import options
@@ -39,6 +41,7 @@ from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.arg
 from ansible_collections.helmops.unstick.plugins.module_utils.remediation import batch
 from ansible_collections.helmops.unstick.plugins.module_utils.report import fleet as fleet_report
 from ansible_collections.helmops.unstick.plugins.module_utils.report.run_record import name_variables, run_record
+from ansible_collections.helmops.unstick.plugins.plugin_utils.role_options import role_options
 
 try:
     # the kubernetes client and everything a run imports, loaded once in the controller's main process
@@ -87,10 +90,11 @@ class ActionModule(ActionBase):
         prefix = args.pop("_variable_prefix", "") or ""
         gate = self._fail_on_stuck(args.pop("_fail_on_stuck", False))
         if prefix:
-            bad = self._role_arguments_error(task_vars or {})
-            if bad:
-                self._task.ignore_errors = False
-                return bad
+            options_or_failure = self._role_options(task_vars or {}, prefix)
+            if "failed" in options_or_failure:
+                self._task.ignore_errors = False   # bad input (see above)
+                return options_or_failure
+            args.update(options_or_failure)
         if not self._in_process():
             result = self._execute_module(module_name="helmops.unstick.helm_unstick", module_args=args,
                                           task_vars=task_vars)
@@ -118,6 +122,18 @@ class ActionModule(ActionBase):
         if run.exception and result.get("failed"):
             result["exception"] = run.exception
         return self._judged(remove_values(result, no_log), host, gate, prefix)
+
+    def _role_options(self, task_vars, prefix):
+        """helm_unstick's options from the role's variables (``plugin_utils.role_options``) over the task's
+        arguments (a play's group module_defaults), or the failure of bad input: a variable that does not
+        template, or that the role's argument spec refuses."""
+        def value(name):
+            return self._templar.template(task_vars[name]) if name in task_vars else None
+        try:
+            bad = self._role_arguments_error(task_vars)
+            return bad or role_options(value, os.environ, prefix)
+        except AnsibleError as err:
+            return dict(failed=True, msg="%s; nothing was asked of this cluster" % err)
 
     def _role_arguments_error(self, task_vars):
         """The failure of the role's own argument validation (meta/argument_specs.yml, what Ansible's implicit
