@@ -131,8 +131,12 @@ notes:
 EXAMPLES = r"""
 - name: Write the fleet report once, on the controller
   helmops.unstick.fleet_report:
-    results: "{{ dict(ansible_play_hosts_all | zip(ansible_play_hosts_all | map('extract', hostvars)
-                 | map(attribute='stuck_releases_result', default={}))) }}"
+    # each host's registered helm_unstick result (a failed one too)
+    runs: "{{ dict(ansible_play_hosts_all | zip(ansible_play_hosts_all | map('extract', hostvars)
+              | map(attribute='stuck_releases_run', default={}))) }}"
+    run_defaults:
+      remediate: false
+      check_mode: "{{ ansible_check_mode }}"
     hosts: "{{ ansible_play_hosts_all }}"
     dest: /var/tmp/helm-stuck-report
   run_once: true
