@@ -98,6 +98,8 @@ class ActionModule(ActionBase):
         if not self._in_process():
             result = self._execute_module(module_name="helmops.unstick.helm_unstick", module_args=args,
                                           task_vars=task_vars)
+            if result.get("failed") and result.get("option"):   # the module refused an option
+                return dict(result, **self._bad_input(result["option"], result.get("msg", ""), prefix))
             return self._judged(result, host, gate, prefix)
         # plain values, as a module receives them (Ansible's tagged strings are no str to yaml.safe_dump, which
         # writes helm's kubeconfig; a vaulted value is its plain text, as it reaches a module)
@@ -105,13 +107,7 @@ class ActionModule(ActionBase):
         try:
             params, settings, no_log = batch.prepare_one(host, args, CHECKER, options.validate)
         except batch.BatchInputError as err:
-            # bad input: never ignored (see above); nothing was asked of the cluster
-            self._task.ignore_errors = False
-            msg = "%s: %s" % (err.option, err.why)
-            if prefix and not err.option.startswith("("):
-                msg = "%s%s (helm_unstick option %s): %s" % (prefix, err.option, err.option, msg)
-            return remove_values(dict(failed=True, msg=msg + "; nothing was asked of this cluster",
-                                      option=err.option), err.no_log)
+            return remove_values(self._bad_input(err.option, "%s: %s" % (err.option, err.why), prefix), err.no_log)
         run = cluster_run.check_cluster(settings, check_mode=bool(self._task.check_mode), diff=bool(self._task.diff))
         no_log = (no_log | run.secrets) - run.public
         result = dict(run.result, invocation={"module_args": params})
@@ -122,6 +118,14 @@ class ActionModule(ActionBase):
         if run.exception and result.get("failed"):
             result["exception"] = run.exception
         return self._judged(remove_values(result, no_log), host, gate, prefix)
+
+    def _bad_input(self, option, msg, prefix):
+        """The failure of a refused option: never ignored (see above), naming the role's variable in role mode;
+        nothing was asked of the cluster."""
+        self._task.ignore_errors = False
+        if prefix and not option.startswith("("):
+            msg = "%s%s (helm_unstick option %s): %s" % (prefix, option, option, msg)
+        return dict(failed=True, msg=msg + "; nothing was asked of this cluster", option=option)
 
     def _role_options(self, task_vars, prefix):
         """helm_unstick's options from the role's variables (``plugin_utils.role_options``) over the task's

@@ -58,7 +58,7 @@ options:
   run_defaults:
     description:
       - With O(runs), what every run was asked when its result does not say (it failed before helm_unstick
-        read its options): C(remediate) (bool), C(check_mode) (bool), C(storage_driver), and
+        read its options), C(remediate) (bool), C(check_mode) (bool), C(storage_driver), and
         C(variable_prefix), which names options in messages as the variables that set them (a role's
         C(stuck_releases_) gives C(stuck_releases_namespaces) for the option C(namespaces)).
     type: dict
@@ -110,6 +110,14 @@ options:
     description: Who ran it (for example C(user@controller)); shown in every report.
     type: str
     default: ""
+  batch_hosts:
+    description:
+      - With O(runs), the hosts that must all have a result before the report is written (for example
+        C(ansible_play_batch)); while one has none (C(strategy=free), a host still running), nothing is written
+        and RV(files) is not returned.
+    type: list
+    elements: str
+    default: []
   pending_hosts:
     description:
       - Hosts of the play that have not run yet (a later batch of C(serial)). They are left out of the report and
@@ -161,138 +169,143 @@ EXAMPLES = r"""
 RETURN = r"""
 files:
   description: Absolute path of each file written (or that would be written in check mode), by format.
-  returned: always
+  returned: unless RV(waiting_for)
   type: dict
   sample: {json: /srv/reports/stuck-releases.json, markdown: /srv/reports/stuck-releases.md,
            html: /srv/reports/stuck-releases.html}
 summary:
   description: Fleet counts.
-  returned: always
+  returned: unless RV(waiting_for)
   type: dict
   contains:
     clusters:
       description: Number of clusters (hosts).
       type: int
-      returned: always
+      returned: unless RV(waiting_for)
     clusters_ok:
       description: Clusters that could be checked.
       type: int
-      returned: always
+      returned: unless RV(waiting_for)
     clusters_failed:
       description: Clusters that could not be checked (unreachable, forbidden, bad kubeconfig, guard).
       type: int
-      returned: always
+      returned: unless RV(waiting_for)
     failed_clusters:
       description: Their inventory names.
       type: list
       elements: str
-      returned: always
+      returned: unless RV(waiting_for)
     run_ids:
       description:
         - The run ids of the clusters' runs (one for a run of the C(helmops.unstick.stuck_releases) role, several
           for reports merged from job slices); C(playbooks/restore.yml) takes one as C(restore_run) to undo that run.
       type: list
       elements: str
-      returned: always
+      returned: unless RV(waiting_for)
     stuck:
       description: Stuck releases found.
       type: int
-      returned: always
+      returned: unless RV(waiting_for)
     remediated:
       description: Releases remediated by this run.
       type: int
-      returned: always
+      returned: unless RV(waiting_for)
     remaining:
       description: Releases still stuck after the run (report only, check mode, refused, failed, unfinished).
       type: int
-      returned: always
+      returned: unless RV(waiting_for)
     in_progress:
       description: Pending releases left alone as possibly live, never touched (younger than C(min_age), or
         older but C(possibly_running)).
       type: int
-      returned: always
+      returned: unless RV(waiting_for)
     errors:
       description: Releases in state C(error), C(failed) or C(refused) on the clusters that could be checked.
       type: int
-      returned: always
+      returned: unless RV(waiting_for)
     would_remediate:
       description: Releases a remediating run would remediate (check mode); they are also still stuck.
       type: int
-      returned: always
+      returned: unless RV(waiting_for)
     unfinished:
       description: Releases with an earlier remediation that did not complete.
       type: int
-      returned: always
+      returned: unless RV(waiting_for)
     refused:
       description: Releases whose write the API (409, 403) or the guard refused.
       type: int
-      returned: always
+      returned: unless RV(waiting_for)
     failed:
       description: Releases whose remediation was tried and did not complete.
       type: int
-      returned: always
+      returned: unless RV(waiting_for)
     mode:
       description: C(report only), C(check mode) or C(remediate).
       type: str
-      returned: always
+      returned: unless RV(waiting_for)
   sample: {clusters: 3, clusters_ok: 2, clusters_failed: 1, failed_clusters: [staging], stuck: 2,
            remediated: 2, remaining: 0, in_progress: 0, errors: 0}
 clusters:
   description: One item per cluster, in play order.
-  returned: always
+  returned: unless RV(waiting_for)
   type: list
   elements: dict
   contains:
     host:
       description: Inventory host name.
       type: str
-      returned: always
+      returned: unless RV(waiting_for)
     cluster:
       description: The cluster as M(helmops.unstick.helm_unstick) named it (context, host or current context).
       type: str
-      returned: always
+      returned: unless RV(waiting_for)
     ok:
       description: Whether the cluster could be checked.
       type: bool
-      returned: always
+      returned: unless RV(waiting_for)
     status:
       description: One of C(clean), C(remediated), C(stuck), C(errors), C(refused) (the guard held it back), C(failed).
       type: str
-      returned: always
+      returned: unless RV(waiting_for)
     message:
       description: Why the cluster could not be checked, empty otherwise.
       type: str
-      returned: always
+      returned: unless RV(waiting_for)
     remaining:
       description: Its releases still stuck.
       type: int
-      returned: always
+      returned: unless RV(waiting_for)
     problems:
       description: What fails a CI gate for this cluster (could not be checked, still stuck, errors); empty if none.
       type: list
       elements: str
-      returned: always
+      returned: unless RV(waiting_for)
 notify:
   description: Whether anything was stuck, remediated or failed (worth a notification).
-  returned: always
+  returned: unless RV(waiting_for)
   type: bool
 notify_text:
   description: A short plain-text summary for chat webhooks (the lines of RV(summary_lines)).
-  returned: always
+  returned: unless RV(waiting_for)
   type: str
 summary_lines:
   description: The fleet summary as a list of lines (the run, then one line per cluster or release worth a look).
-  returned: always
+  returned: unless RV(waiting_for)
   type: list
   elements: str
 mode:
   description: The run mode, C(report only), C(check mode) or C(remediate).
-  returned: always
+  returned: unless RV(waiting_for)
   type: str
 report:
   description: The whole report, as C(stuck-releases.json) holds it.
   returned: when O(return_report=true)
   type: dict
+waiting_for:
+  description: With O(batch_hosts), the hosts still without a result; nothing was written.
+  returned: when a host of O(batch_hosts) has no result yet
+  type: list
+  elements: str
 """
 
 import json
@@ -356,6 +369,7 @@ def main():
             title=dict(type="str", default="Stuck Helm releases"),
             generated_by=dict(type="str", default=""),
             pending_hosts=dict(type="list", elements="str", default=[]),
+            batch_hosts=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
         mutually_exclusive=[("results", "reports", "runs")],
@@ -372,6 +386,9 @@ def main():
             module.fail_json(msg="reports: %s; nothing was written" % err)
     else:
         if params["runs"] is not None:
+            waiting = [h for h in params["batch_hosts"] if not params["runs"].get(h)]
+            if waiting:   # another host of the batch writes it when it has every result
+                module.exit_json(changed=False, waiting_for=waiting)
             params["results"] = _records(params["runs"], params["run_defaults"], module.boolean)
         pending = [h for h in params["pending_hosts"] if not params["results"].get(h)]
         batch = {"hosts": [h for h in params["hosts"] if h not in pending], "pending": pending} if pending else None
