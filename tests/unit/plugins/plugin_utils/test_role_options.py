@@ -12,7 +12,7 @@ DEFAULTS = {"stuck_releases_remediate": False, "stuck_releases_min_age": "1h", "
 
 
 def options(variables, environ=None):
-    return role_options(lambda name: variables.get(name), environ or {})
+    return role_options(variables.get, environ or {})
 
 
 def test_unset_variables_are_left_out_and_the_connection_merged():

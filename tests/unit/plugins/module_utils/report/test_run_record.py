@@ -34,8 +34,8 @@ def test_a_failed_task_is_a_cluster_that_could_not_be_checked_with_its_message()
 
 
 def test_a_guard_refusal_is_recorded_as_refused():
-    run = {"failed": True, "msg": "max_remediations: 5 stuck, at most 2", "releases": [dict(STUCK, state="refused",
-                                                                                          refused_by="guard")]}
+    refused = dict(STUCK, state="refused", refused_by="guard")
+    run = {"failed": True, "msg": "max_remediations: 5 stuck, at most 2", "releases": [refused]}
     record = run_record("eu", run, remediate=True, check_mode=False)
     assert record["checked"] and record["refused"] == "max_remediations: 5 stuck, at most 2"
 
