@@ -168,7 +168,7 @@ class ActionModule(ActionBase):
                 result["msg"] = name_variables(result["msg"], prefix)
             if result.get("warnings"):
                 result["warnings"] = [name_variables(w, prefix) for w in result["warnings"]]
-        if not gate or result.get("failed"):
+        if not gate:
             return result
         record = run_record(host, result, False, bool(self._task.check_mode), prefix=prefix)
         problems = fleet_report.cluster_problems(fleet_report.normalize_cluster(record["host"], record))
