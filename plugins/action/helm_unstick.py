@@ -13,9 +13,10 @@ argument spec and ``options.validate``, in ``batch.prepare_one``), so the result
 warnings are the module's. Anywhere else (a remote host, become, a task ``environment``, no kubernetes client
 in the controller's Python) the module runs as usual.
 
-Bad input is never an ignored failure here: it sets the task's ``ignore_errors`` to false (as a loop item's
-``_ansible_ignore_errors`` does), so a scheduled job with a bad option ends red even where a cluster that
-cannot be checked is an ignored failure.
+In the stuck_releases role (role mode, below) bad input is never an ignored failure: it sets the task's
+``ignore_errors`` to false (as a loop item's ``_ansible_ignore_errors`` does), so a scheduled job with a bad
+variable ends red though a cluster that cannot be checked is an ignored failure. A task of the user's own
+keeps its ``ignore_errors``.
 
 Two arguments are for the stuck_releases role only (removed before the options are checked):
 ``_variable_prefix`` (role mode: the options come from the role's variables, ``stuck_releases_*``, checked
@@ -120,9 +121,10 @@ class ActionModule(ActionBase):
         return self._judged(remove_values(result, no_log), host, gate, prefix)
 
     def _bad_input(self, option, msg, prefix):
-        """The failure of a refused option: never ignored (see above), naming the role's variable in role mode;
-        nothing was asked of the cluster."""
-        self._task.ignore_errors = False
+        """The failure of a refused option, nothing asked of the cluster; in role mode never ignored (see above)
+        and naming the role's variable."""
+        if prefix:
+            self._task.ignore_errors = False
         if prefix and not option.startswith("("):
             msg = "%s%s (helm_unstick option %s): %s" % (prefix, option, option, msg)
         return dict(failed=True, msg=msg + "; nothing was asked of this cluster", option=option)
