@@ -1,30 +1,31 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Fleet benchmark (issue 16): the role's batch mode over 1 to 500 clusters, and against what a user would
-write without the collection, printed as Markdown tables with the goals marked met or not.
+"""Fleet benchmark (issue 28): the stuck_releases role over 1, 10, 50 and 500 clusters against what a user would
+write without the collection, a shell loop of ``helm list``, on the same clusters in the same run; printed as
+Markdown tables with the goals marked met or not.
 
-1. ``playbooks/remediate.yml`` with the role's defaults (batch mode, concurrency 16, Ansible's default 5 forks)
-   over 1, 10, 50 and 500 clusters, each holding R releases x V revisions of real Helm records (seeded as in
-   bench/scan.py: bench/common.py) of which S are stuck in pending-upgrade for two hours; ``--strategy unlock``
-   by default (the stuck revision is marked failed over the API): the role's default ``rollback`` runs one
-   ``helm rollback`` process per stuck release, which measures helm, not the fleet engine. Per-host mode
-   (``stuck_releases_batch: false``) is measured too up to ``--per-host-max`` clusters. Measured: wall time,
-   CPU seconds of ansible-playbook and everything it ran (not the servers), peak RSS of that process tree
-   (sampled every 50 ms, summed over its processes), ratio to one cluster. Checked: the report says every stuck
-   release was remediated, none remains, no errors. Goals: 50 clusters < 2x one cluster's wall time, 500 <
-   10x.
-2. Without us, with the real helm CLIs of .tools/, same run: ``report.yml`` against a sequential loop of
-   ``helm list -A --pending`` (helm 3) and ``helm list -A`` filtered on pending (helm 4 lists every state by default
-   and has no ``-a``) over (a) the 50
-   small clusters and (b) 10 clusters of 2,000 releases x 10 revisions. Goals: >= 3x faster on (a), >= 10x on
-   (b). Every run must find the same stuck releases.
-3. Memory: the controller's peak RSS at 500 clusters and its growth per cluster (from table 1).
+For each fleet size N (default 1, 10, 50, 500), N localkube clusters are started, each holding R releases x V
+revisions of real Helm records (seeded as in bench/scan.py: bench/common.py) of which S are stuck in
+pending-upgrade for two hours; then, on those clusters:
+
+1. ``playbooks/report.yml`` (the role's defaults, Ansible's default 5 forks);
+2. for N in ``--helm-at`` (default 50, 500): a sequential loop of the real helm 4 CLI, ``helm list -A --pending
+   -o json --kubeconfig KC``, and of helm 3, ``helm list -A --pending -a -o json --kubeconfig KC``;
+3. ``playbooks/remediate.yml`` (``--strategy unlock`` by default: the stuck revision is marked failed over the
+   API; the role's default ``rollback`` runs one ``helm rollback`` process per stuck release, which measures
+   helm, not the fleet engine).
+
+Measured: wall time, CPU seconds of the command and everything it ran (not the servers), peak RSS of that
+process tree (sampled every 50 ms, summed over its processes). Checked: every run finds N x S stuck releases, and
+remediate.yml remediates them all, none remaining, no errors. Goals: report.yml >= 2x faster than the helm 4 loop
+over 50 clusters, >= 3x over 500; remediate.yml over 50 clusters < 2x one cluster's wall time, over 500 < 10x;
+peak RSS at 500 clusters < 1 GB. The 1-minute load average is printed at the start of every run (the machine
+is shared).
 
 The API servers are localkube (tests/support/localkube) on 127.0.0.1: several servers per helper process
-(``--per-process``, default 25, each server its own port, store and threads; so 500 clusters are 20
-processes, about 2 GB less than one process each). Servers are started fresh for every measured run.
+(``--per-process``, default 25, each server its own port, store and threads).
 
-Run: ``scripts/bench fleet [--clusters 1,10,50,500 --per-host-max 50 --big 10 --skip-helm]``.
+Run: ``scripts/bench fleet [--clusters 1,10,50,500 --helm-at 50,500 --forks 5]``.
 """
 
 import argparse
@@ -173,23 +174,23 @@ def playbook(tmp, fleet, name, extra, timeout, forks):
     return seconds, cpu, rss, json.loads((report / "stuck-releases.json").read_text())["summary"]
 
 
-def helm_loop(tmp, helm, kubeconfigs, pending_flag):
-    """A user's script: one ``helm list`` per cluster, one after the other, keeping the pending releases;
-    (seconds, CPU s, pending found)."""
+def helm_loop(tmp, helm, kubeconfigs, flags):
+    """A user's script: one ``helm list -A <flags> -o json --kubeconfig KC`` per cluster, one after the other,
+    counting the pending releases; (wall s, CPU s, peak RSS MB, pending found)."""
     home = Path(tmp) / ("home-" + Path(str(helm)).parent.name)
     env = dict(os.environ, HOME=str(home), HELM_CONFIG_HOME=str(home / "config"),
                HELM_CACHE_HOME=str(home / "cache"), HELM_DATA_HOME=str(home / "data"))
-    found = 0
+    found, peak = 0, 0
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     for kubeconfig in kubeconfigs:
-        argv = [str(helm), "list", "-A"] + ([pending_flag] if pending_flag else []) + [
-            "--max", "0", "-o", "json", "--kubeconfig", kubeconfig]
-        out = subprocess.run(argv, check=True, capture_output=True, text=True, env=env)
+        out = subprocess.run([str(helm), "list", "-A"] + flags + ["-o", "json", "--kubeconfig", kubeconfig],
+                             check=True, capture_output=True, text=True, env=env)
         found += sum(1 for r in json.loads(out.stdout) if str(r.get("status", "")).startswith("pending"))
     seconds = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return seconds, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), found
+    peak = after.ru_maxrss / 1e3   # the largest helm process (kB)
+    return seconds, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), peak, found
 
 
 def seeded_state(tmp, template, name, releases, revisions, stuck):
@@ -206,122 +207,92 @@ def goal(ok):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--clusters", type=ints, default=[1, 10, 50, 500], help="comma-separated (default 1,10,50,500)")
-    ap.add_argument("--per-host-max", type=int, default=50, help="also per-host mode up to this many clusters")
+    ap.add_argument("--helm-at", type=ints, default=[50, 500], help="fleet sizes with the helm loops (50,500)")
     ap.add_argument("--releases", type=int, default=20, help="releases per cluster")
     ap.add_argument("--revisions", type=int, default=5)
     ap.add_argument("--stuck", type=int, default=3, help="stuck releases per cluster")
     ap.add_argument("--strategy", default="unlock", choices=["unlock", "rollback"])
     ap.add_argument("--forks", type=int, default=5, help="ansible-playbook -f (default: Ansible's 5)")
     ap.add_argument("--per-process", type=int, default=25, help="localkube servers per helper process")
-    ap.add_argument("--small", type=int, default=50, help="clusters of comparison (a)")
-    ap.add_argument("--big", type=int, default=10, help="clusters of comparison (b)")
-    ap.add_argument("--big-releases", type=int, default=2000)
-    ap.add_argument("--big-revisions", type=int, default=10)
-    ap.add_argument("--skip-helm", action="store_true", help="only table 1 (and 3)")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds one run may take")
     args = ap.parse_args()
-    extra = {"stuck_releases_strategy": args.strategy, "stuck_releases_helm_binary": str(_helm4())}
-    load = []
+    sys.path.insert(0, str(SUPPORT))
+    import tools
+    extra = {"stuck_releases_strategy": args.strategy, "stuck_releases_helm_binary": str(tools.HELM4)}
+    loads, rows, results = [], [], {}
+
+    def load():
+        loads.append(os.getloadavg()[0])
+        return "%.1f" % loads[-1]
+
     with tempfile.TemporaryDirectory() as tmp:
         template = template_record(tmp)
         small = seeded_state(tmp, template, "small.json", args.releases, args.revisions, args.stuck)
-
-        def one(n, batch):
-            run_dir = Path(tmp) / ("run-%d-%s" % (n, batch))
+        for n in args.clusters:
+            run_dir = Path(tmp) / ("run-%d" % n)
             run_dir.mkdir()
             fleet = Fleet(run_dir, n, small, args.per_process)
+            want = n * args.stuck
             try:
-                load.append(os.getloadavg()[0])
-                out = playbook(run_dir, fleet, "remediate.yml", dict(extra, stuck_releases_batch=batch),
-                               args.timeout, args.forks)
+                at = load()
+                report = playbook(run_dir, fleet, "report.yml", extra, args.timeout, args.forks)
+                if report[3]["stuck"] != want:
+                    raise SystemExit("%d clusters: report.yml found %s stuck, expected %d" % (n, report[3], want))
+                results[(n, "report")] = report + (at,)
+                if n in args.helm_at:
+                    for label, helm, flags in (("helm %s" % tools.HELM4_VERSION, tools.HELM4, ["--pending"]),
+                                               ("helm %s" % tools.HELM3_VERSION, tools.HELM3, ["--pending", "-a"])):
+                        at = load()
+                        out = helm_loop(run_dir, helm, fleet.kubeconfigs(), flags)
+                        if out[3] != want:
+                            raise SystemExit("%d clusters: %s found %d pending, expected %d" % (n, label, out[3], want))
+                        results[(n, label)] = out + (at, "helm list -A %s -o json, in a loop" % " ".join(flags))
+                at = load()
+                fixed = playbook(run_dir, fleet, "remediate.yml", extra, args.timeout, args.forks)
+                summary = fixed[3]
+                if (summary["remediated"], summary["remaining"], summary["errors"]) != (want, 0, 0):
+                    raise SystemExit("%d clusters: expected %d remediated, report says %s" % (n, want, summary))
+                results[(n, "remediate")] = fixed + (at,)
             finally:
                 fleet.stop()
                 shutil.rmtree(str(run_dir), ignore_errors=True)
-            summary = out[3]
-            want = n * args.stuck
-            if (summary["remediated"], summary["remaining"], summary["errors"]) != (want, 0, 0):
-                raise SystemExit("%d clusters: expected %d remediated, report says %s" % (n, want, summary))
-            print("  done: remediate.yml, %d clusters, batch %s: %.1f s" % (n, batch, out[0]), file=sys.stderr,
-                  flush=True)
-            return out
+            print("  done: %d clusters" % n, file=sys.stderr, flush=True)
 
-        results = {}
-        for n in args.clusters:
-            results[(n, True)] = one(n, True)
-            if n <= args.per_host_max:
-                results[(n, False)] = one(n, False)
-        rows = []
-        base = results[(min(args.clusters), True)]
-        for n in args.clusters:
-            for batch in (True, False):
-                if (n, batch) not in results:
-                    continue
-                seconds, cpu, rss, summary = results[(n, batch)]
-                ratio = seconds / base[0]
-                target = {50: 2, 500: 10}.get(n) if batch else None
-                rows.append([n, "batch" if batch else "per-host", summary["remediated"], "%.1f" % seconds,
-                             "%.1f" % cpu, "%.0f" % rss, "%.1f×" % ratio,
-                             "< %d×: %s" % (target, goal(ratio < target)) if target else ""])
-        print(machine())
-        print("\n1. playbooks/remediate.yml (role defaults: batch, concurrency 16; %d forks; strategy %s), each "
-              "cluster %d releases x %d revisions, %d stuck (pending-upgrade, 2 h old); %d localkube servers per "
-              "helper process" % (args.forks, args.strategy, args.releases, args.revisions, args.stuck,
-                                  args.per_process))
-        print(table(["clusters", "mode", "remediated", "wall s", "CPU s", "peak RSS MB", "vs 1 cluster (batch)",
-                     "goal"], rows))
-        big_n = max(args.clusters)
-        if big_n > min(args.clusters):
-            growth = (results[(big_n, True)][2] - base[2]) / (big_n - min(args.clusters))
-            print("\n3. Memory: controller peak RSS (ansible-playbook and its children) %.0f MB at %d clusters, "
-                  "%.0f MB at %d; growth %.2f MB per cluster" % (results[(big_n, True)][2], big_n, base[2],
-                                                               min(args.clusters), growth))
-        if not args.skip_helm:
-            compare(args, tmp, template, small, extra, load)
-        print("\nload average (1 min) at the start of each run: %s" % ", ".join("%.1f" % x for x in load))
-
-
-def _helm4():
-    sys.path.insert(0, str(SUPPORT))
-    import tools
-    return tools.HELM4
-
-
-def compare(args, tmp, template, small, extra, load):
-    sys.path.insert(0, str(SUPPORT))
-    import tools
-    rows = []
-    big = seeded_state(tmp, template, "big.json", args.big_releases, args.big_revisions, args.stuck)
-    for label, n, state, target in (("(a) %d clusters x %d releases x %d revisions" % (args.small, args.releases,
-                                                                                    args.revisions),
-                                     args.small, small, 3),
-                                    ("(b) %d clusters x %d releases x %d revisions" % (args.big, args.big_releases,
-                                                                                    args.big_revisions),
-                                     args.big, big, 10)):
-        run_dir = Path(tmp) / ("compare-%d" % n)
-        run_dir.mkdir()
-        per_process = 1 if state == big else args.per_process   # big stores: one server per process
-        fleet = Fleet(run_dir, n, state, per_process)
-        try:
-            load.append(os.getloadavg()[0])
-            ours = playbook(run_dir, fleet, "report.yml", extra, args.timeout, args.forks)
-            helm3 = helm_loop(run_dir, tools.HELM3, fleet.kubeconfigs(), "--pending")
-            helm4 = helm_loop(run_dir, tools.HELM4, fleet.kubeconfigs(), None)
-        finally:
-            fleet.stop()
-            shutil.rmtree(str(run_dir), ignore_errors=True)
-        want = n * args.stuck
-        if (ours[3]["stuck"], helm3[2], helm4[2]) != (want, want, want):
-            raise SystemExit("%s: expected %d stuck everywhere, got report.yml %d, helm 3 %d, helm 4 %d"
-                             % (label, want, ours[3]["stuck"], helm3[2], helm4[2]))
-        print("  done: comparison %s" % label, file=sys.stderr, flush=True)
-        rows.append([label, "report.yml (batch)", want, "%.1f" % ours[0], "%.1f" % ours[1], "", ""])
-        for name, res in (("helm %s: helm list -A --pending, in a loop" % tools.HELM3_VERSION, helm3),
-                          ("helm %s: helm list -A (every state), filtered, in a loop" % tools.HELM4_VERSION, helm4)):
-            speedup = res[0] / ours[0]
-            rows.append([label, name, res[2], "%.1f" % res[0], "%.1f" % res[1], "%.1f×" % speedup,
-                         "≥ %d×: %s" % (target, goal(speedup >= target))])
-    print("\n2. Without us: report.yml against a sequential loop of helm list (real helm CLIs), same fleets")
-    print(table(["fleet", "run", "pending found", "wall s", "CPU s", "report.yml faster by", "goal"], rows))
+    one = results.get((min(args.clusters), "remediate"))
+    helm4 = "helm %s" % tools.HELM4_VERSION
+    for n in args.clusters:
+        for what in ("report", "remediate"):
+            seconds, cpu, rss, summary, at = results[(n, what)]
+            goal_text = ""
+            if what == "report" and (n, helm4) in results:
+                speedup = results[(n, helm4)][0] / seconds
+                target = {50: 2, 500: 3}.get(n)
+                goal_text = "%.1f× faster than the helm 4 loop" % speedup + (
+                    "; ≥ %d×: %s" % (target, goal(speedup >= target)) if target else "")
+            if what == "remediate" and one:
+                ratio = seconds / one[0]
+                target = {50: 2, 500: 10}.get(n)
+                goal_text = "%.1f× one cluster" % ratio + ("; < %d×: %s" % (target, goal(ratio < target))
+                                                           if target else "")
+            if n == 500:
+                goal_text += "; peak < 1 GB: %s" % goal(rss < 1000)
+            rows.append([n, "%s.yml" % what, summary["stuck"] if what == "report" else summary["remediated"],
+                         "%.1f" % seconds, "%.1f" % cpu, "%.0f" % rss, at, goal_text.lstrip("; ")])
+            if what != "report":
+                continue
+            for label in (helm4, "helm %s" % tools.HELM3_VERSION):
+                if (n, label) in results:
+                    seconds, cpu, rss, found, at, command = results[(n, label)]
+                    rows.append([n, "%s: %s" % (label, command), found, "%.1f" % seconds, "%.1f" % cpu,
+                                 "%.0f" % rss, at, ""])
+    print(machine())
+    print("\nThe role (Ansible's default %d forks, strategy %s) and a shell loop of helm list, on the same localkube "
+          "clusters (each %d releases x %d revisions, %d stuck in pending-upgrade, 2 h old; %d servers per helper "
+          "process). found: stuck releases (report.yml, helm) or remediated (remediate.yml). Peak RSS: the "
+          "command's process tree (helm: its largest process)."
+          % (args.forks, args.strategy, args.releases, args.revisions, args.stuck, args.per_process))
+    print(table(["clusters", "run", "found", "wall s", "CPU s", "peak RSS MB", "load (1 min)", "goal"],
+                rows))
 
 
 if __name__ == "__main__":

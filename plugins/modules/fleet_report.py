@@ -46,11 +46,26 @@ options:
         guard's reason, if it held the cluster back), C(remediate), C(check_mode), C(warnings),
         C(duration_seconds) and C(releases), the list returned by M(helmops.unstick.helm_unstick).
       - A host whose record is empty or null is reported as a cluster that could not be checked.
-      - One of O(results) and O(reports) is required.
+      - One of O(results), O(runs) and O(reports) is required.
     type: dict
+  runs:
+    description:
+      - Instead of O(results), the M(helmops.unstick.helm_unstick) result of each host (what its task registered,
+        a failed one too), a dict from host name to result; each becomes the host's record as O(results) takes
+        it (what the C(helmops.unstick.stuck_releases) role does). O(run_defaults) says what the results do not.
+      - A host whose result is empty or null is reported as a cluster that could not be checked.
+    type: dict
+  run_defaults:
+    description:
+      - With O(runs), what every run was asked when its result does not say (it failed before helm_unstick
+        read its options), C(remediate) (bool), C(check_mode) (bool), C(storage_driver), and
+        C(variable_prefix), which names options in messages as the variables that set them (a role's
+        C(stuck_releases_) gives C(stuck_releases_namespaces) for the option C(namespaces)).
+    type: dict
+    default: {}
   reports:
     description:
-      - Merge mode, instead of O(results). Fleet reports to merge into one (several JSON reports in, one
+      - Merge mode, instead of O(results) or O(runs). Fleet reports to merge into one (several JSON reports in, one
         report out), each the content of a C(stuck-releases.json) (a dictionary, or a JSON string) or the path
         of one on the controller. For example the partial reports of the slices of an AWX/AAP sliced job
         (the role's C(stuck_releases_report_artifact)); the result is what one run over all their clusters
@@ -95,6 +110,14 @@ options:
     description: Who ran it (for example C(user@controller)); shown in every report.
     type: str
     default: ""
+  batch_hosts:
+    description:
+      - With O(runs), the hosts that must all have a result before the report is written (for example
+        C(ansible_play_batch)); while one has none (C(strategy=free), a host still running), nothing is written
+        and RV(files) is not returned.
+    type: list
+    elements: str
+    default: []
   pending_hosts:
     description:
       - Hosts of the play that have not run yet (a later batch of C(serial)). They are left out of the report and
@@ -116,8 +139,12 @@ notes:
 EXAMPLES = r"""
 - name: Write the fleet report once, on the controller
   helmops.unstick.fleet_report:
-    results: "{{ dict(ansible_play_hosts_all | zip(ansible_play_hosts_all | map('extract', hostvars)
-                 | map(attribute='stuck_releases_result', default={}))) }}"
+    # each host's registered helm_unstick result (a failed one too)
+    runs: "{{ dict(ansible_play_hosts_all | zip(ansible_play_hosts_all | map('extract', hostvars)
+              | map(attribute='stuck_releases_run', default={}))) }}"
+    run_defaults:
+      remediate: false
+      check_mode: "{{ ansible_check_mode }}"
     hosts: "{{ ansible_play_hosts_all }}"
     dest: /var/tmp/helm-stuck-report
   run_once: true
@@ -142,138 +169,143 @@ EXAMPLES = r"""
 RETURN = r"""
 files:
   description: Absolute path of each file written (or that would be written in check mode), by format.
-  returned: always
+  returned: unless RV(waiting_for)
   type: dict
   sample: {json: /srv/reports/stuck-releases.json, markdown: /srv/reports/stuck-releases.md,
            html: /srv/reports/stuck-releases.html}
 summary:
   description: Fleet counts.
-  returned: always
+  returned: unless RV(waiting_for)
   type: dict
   contains:
     clusters:
       description: Number of clusters (hosts).
       type: int
-      returned: always
+      returned: unless RV(waiting_for)
     clusters_ok:
       description: Clusters that could be checked.
       type: int
-      returned: always
+      returned: unless RV(waiting_for)
     clusters_failed:
       description: Clusters that could not be checked (unreachable, forbidden, bad kubeconfig, guard).
       type: int
-      returned: always
+      returned: unless RV(waiting_for)
     failed_clusters:
       description: Their inventory names.
       type: list
       elements: str
-      returned: always
+      returned: unless RV(waiting_for)
     run_ids:
       description:
         - The run ids of the clusters' runs (one for a run of the C(helmops.unstick.stuck_releases) role, several
           for reports merged from job slices); C(playbooks/restore.yml) takes one as C(restore_run) to undo that run.
       type: list
       elements: str
-      returned: always
+      returned: unless RV(waiting_for)
     stuck:
       description: Stuck releases found.
       type: int
-      returned: always
+      returned: unless RV(waiting_for)
     remediated:
       description: Releases remediated by this run.
       type: int
-      returned: always
+      returned: unless RV(waiting_for)
     remaining:
       description: Releases still stuck after the run (report only, check mode, refused, failed, unfinished).
       type: int
-      returned: always
+      returned: unless RV(waiting_for)
     in_progress:
       description: Pending releases left alone as possibly live, never touched (younger than C(min_age), or
         older but C(possibly_running)).
       type: int
-      returned: always
+      returned: unless RV(waiting_for)
     errors:
       description: Releases in state C(error), C(failed) or C(refused) on the clusters that could be checked.
       type: int
-      returned: always
+      returned: unless RV(waiting_for)
     would_remediate:
       description: Releases a remediating run would remediate (check mode); they are also still stuck.
       type: int
-      returned: always
+      returned: unless RV(waiting_for)
     unfinished:
       description: Releases with an earlier remediation that did not complete.
       type: int
-      returned: always
+      returned: unless RV(waiting_for)
     refused:
       description: Releases whose write the API (409, 403) or the guard refused.
       type: int
-      returned: always
+      returned: unless RV(waiting_for)
     failed:
       description: Releases whose remediation was tried and did not complete.
       type: int
-      returned: always
+      returned: unless RV(waiting_for)
     mode:
       description: C(report only), C(check mode) or C(remediate).
       type: str
-      returned: always
+      returned: unless RV(waiting_for)
   sample: {clusters: 3, clusters_ok: 2, clusters_failed: 1, failed_clusters: [staging], stuck: 2,
            remediated: 2, remaining: 0, in_progress: 0, errors: 0}
 clusters:
   description: One item per cluster, in play order.
-  returned: always
+  returned: unless RV(waiting_for)
   type: list
   elements: dict
   contains:
     host:
       description: Inventory host name.
       type: str
-      returned: always
+      returned: unless RV(waiting_for)
     cluster:
       description: The cluster as M(helmops.unstick.helm_unstick) named it (context, host or current context).
       type: str
-      returned: always
+      returned: unless RV(waiting_for)
     ok:
       description: Whether the cluster could be checked.
       type: bool
-      returned: always
+      returned: unless RV(waiting_for)
     status:
       description: One of C(clean), C(remediated), C(stuck), C(errors), C(refused) (the guard held it back), C(failed).
       type: str
-      returned: always
+      returned: unless RV(waiting_for)
     message:
       description: Why the cluster could not be checked, empty otherwise.
       type: str
-      returned: always
+      returned: unless RV(waiting_for)
     remaining:
       description: Its releases still stuck.
       type: int
-      returned: always
+      returned: unless RV(waiting_for)
     problems:
       description: What fails a CI gate for this cluster (could not be checked, still stuck, errors); empty if none.
       type: list
       elements: str
-      returned: always
+      returned: unless RV(waiting_for)
 notify:
   description: Whether anything was stuck, remediated or failed (worth a notification).
-  returned: always
+  returned: unless RV(waiting_for)
   type: bool
 notify_text:
   description: A short plain-text summary for chat webhooks (the lines of RV(summary_lines)).
-  returned: always
+  returned: unless RV(waiting_for)
   type: str
 summary_lines:
   description: The fleet summary as a list of lines (the run, then one line per cluster or release worth a look).
-  returned: always
+  returned: unless RV(waiting_for)
   type: list
   elements: str
 mode:
   description: The run mode, C(report only), C(check mode) or C(remediate).
-  returned: always
+  returned: unless RV(waiting_for)
   type: str
 report:
   description: The whole report, as C(stuck-releases.json) holds it.
   returned: when O(return_report=true)
   type: dict
+waiting_for:
+  description: With O(batch_hosts), the hosts still without a result; nothing was written.
+  returned: when a host of O(batch_hosts) has no result yet
+  type: list
+  elements: str
 """
 
 import json
@@ -285,6 +317,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.helmops.unstick.plugins.module_utils.report import fleet as fleet_report
 from ansible_collections.helmops.unstick.plugins.module_utils.report import render as fleet_render
+from ansible_collections.helmops.unstick.plugins.module_utils.report.run_record import run_record
 
 
 def _write(path, text):
@@ -312,10 +345,20 @@ def _load_report(item):
     return json.loads(text)
 
 
+def _records(runs, defaults, boolean):
+    """O(runs) as O(results) takes them."""
+    return dict((host, run_record(host, run, boolean(defaults.get("remediate", False)),
+                                  boolean(defaults.get("check_mode", False)), defaults.get("storage_driver") or "",
+                                  defaults.get("variable_prefix") or "") if run else None)
+                for host, run in runs.items())
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             results=dict(type="dict"),
+            runs=dict(type="dict"),
+            run_defaults=dict(type="dict", default={}),
             reports=dict(type="list", elements="raw"),
             return_report=dict(type="bool", default=False),
             hosts=dict(type="list", elements="str", default=[]),
@@ -326,10 +369,11 @@ def main():
             title=dict(type="str", default="Stuck Helm releases"),
             generated_by=dict(type="str", default=""),
             pending_hosts=dict(type="list", elements="str", default=[]),
+            batch_hosts=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
-        mutually_exclusive=[("results", "reports")],
-        required_one_of=[("results", "reports")],
+        mutually_exclusive=[("results", "reports", "runs")],
+        required_one_of=[("results", "reports", "runs")],
     )
     params = module.params
     now = time.time()
@@ -341,6 +385,11 @@ def main():
         except (fleet_report.MergeError, OSError, ValueError) as err:
             module.fail_json(msg="reports: %s; nothing was written" % err)
     else:
+        if params["runs"] is not None:
+            waiting = [h for h in params["batch_hosts"] if not params["runs"].get(h)]
+            if waiting:   # another host of the batch writes it when it has every result
+                module.exit_json(changed=False, waiting_for=waiting)
+            params["results"] = _records(params["runs"], params["run_defaults"], module.boolean)
         pending = [h for h in params["pending_hosts"] if not params["results"].get(h)]
         batch = {"hosts": [h for h in params["hosts"] if h not in pending], "pending": pending} if pending else None
         fleet = fleet_report.build_fleet(params["results"], params["hosts"], generated, params["title"],

@@ -204,6 +204,10 @@ def test_scheduled_remediation_with_bearer_token_credential(tmp_path):
         assert_no_leak(job)
 
 
+#: the role's one task per cluster, which fails the cluster with stuck_releases_fail_on_stuck
+CHECK_TASK = "Find stuck Helm releases (and remediate them if stuck_releases_remediate)"
+
+
 def test_fail_on_stuck_makes_the_job_fail_when_a_cluster_cannot_be_checked(tmp_path):
     with LocalKube(tls=True, tokens={ADMIN: None, AWX_TOKEN: None}) as kube:
         env = helmfix.HelmEnv(kube.write_kubeconfig(tmp_path / "admin.kubeconfig", token=ADMIN))
@@ -217,8 +221,8 @@ def test_fail_on_stuck_makes_the_job_fail_when_a_cluster_cannot_be_checked(tmp_p
         sock.close()
         assert (job.status, job.rc) == ("failed", 2), job.stdout
         assert [(e["event_data"]["host"], e["event_data"]["task"]) for e in job.failed_events()] == [
-            ("dead", "Cluster could not be checked (stuck_releases_fail_on_stuck)")]
-        summary = job.artifact_data()["helm_stuck_releases"]  # published before the gate fails
+            ("dead", CHECK_TASK)]
+        summary = job.artifact_data()["helm_stuck_releases"]  # published though the gate failed a cluster
         assert summary["failed_clusters"] == ["dead"] and summary["remediated"] == 1
         assert env.history("api", "payments")[-1]["status"] == "failed"  # unlocked by the live cluster's run
 
@@ -228,7 +232,8 @@ def test_fail_on_stuck_makes_the_job_fail_when_a_cluster_cannot_be_checked(tmp_p
                          creds, {"cluster": CLUSTER}, ident="2")
         assert (report.status, report.rc) == ("failed", 2), report.stdout
         assert [(e["event_data"]["host"], e["event_data"]["task"]) for e in report.failed_events()] == [
-            ("cluster", "Releases still stuck or errors on this cluster (stuck_releases_fail_on_stuck)")]
+            ("cluster", CHECK_TASK)]
+        assert "cluster cluster: 1 release(s) still stuck" in report.stdout, report.stdout
         assert report.artifact_data()["helm_stuck_releases"]["remaining"] == 1
         # the same, fail_on_stuck no (the default): successful, the stuck release in the artifacts
         quiet = run_job(tmp_path, "playbooks/report.yml", REPORT, {}, creds, {"cluster": CLUSTER}, ident="3")

@@ -67,7 +67,7 @@ def test_role_connection_dictionary_and_single_variables_over_it(tmp_path, kube,
                             "stuck_releases_report_dir": str(tmp_path / "report")})
         tunnels = list(proxy.log)
     assert rc == 0, out
-    assert helmfix.newest(tls_kube, "shop", "web") == (tls_rev + 1, "deployed")
+    assert helmfix.newest(tls_kube, "shop", "web") == (tls_rev + 1, "deployed"), out
     assert helmfix.newest(kube, "shop", "web") == (plain_rev + 1, "deployed")
     assert tunnels and set(tunnels) == {tls_kube.url.split("://")[1]}       # eu's scan and helm: via its proxy
     assert TOKEN not in out

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The stuck_releases role in batch mode (one helm_unstick_batch process per play batch, the default) against
-per-host mode (one helm_unstick process per cluster): the same fleet gives the same fleet report, recap and
-check-mode plan; and an AWX/AAP sliced job (slices split the way AWX splits an inventory, run with
+"""The stuck_releases role with helm_unstick run in the controller's worker (its action plugin, what the
+playbooks do) against helm_unstick as a module process: the same fleet gives the same fleet report, recap and
+check-mode plan; a bad variable fails its host red before its cluster is asked; and an AWX/AAP sliced job (slices split the way AWX splits an inventory, run with
 ansible-runner, each publishing its partial report) merged by playbooks/merge_reports.yml gives the report one
 run over the whole fleet gives."""
 
@@ -93,14 +93,35 @@ def fleet(tmp_path):
         sock.close()
 
 
+#: the role as remediate.yml and report.yml run it, with a task environment: helm_unstick then runs as a module
+#: process (AnsiballZ), not in the controller's worker (plugins/action/helm_unstick.py)
+MODULE_PROCESS_PLAY = """
+- name: The stuck_releases role, helm_unstick as a module process
+  hosts: helm_clusters
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: The role
+      ansible.builtin.import_role:
+        name: helmops.unstick.stuck_releases
+        rolespec_validate: false
+      environment:
+        HELMOPS_UNSTICK_TEST: module-process
+"""
+
+
 def run_both(tmp_path, playbook, inventory, extra, extra_args=()):
-    """The playbook in batch mode, then in per-host mode: (run, report) of each."""
+    """The playbook (helm_unstick in the controller's worker), then the same role with helm_unstick as a module
+    process: (run, report) of each."""
+    module_play = tmp_path / ("module-process-" + playbook)
+    module_play.write_text(MODULE_PROCESS_PLAY)
+    remediate = playbook == "remediate.yml"
     out = []
-    for mode, batch in (("batch", True), ("per-host", False)):
+    for mode, path in (("in-process", ROOT / "playbooks" / playbook), ("module", module_play)):
         report_dir = tmp_path / ("report-" + mode)
-        run = run_playbook(tmp_path, ROOT / "playbooks" / playbook, inventory,
-                           dict(extra, stuck_releases_report_dir=str(report_dir), stuck_releases_batch=batch),
-                           extra_args=extra_args)
+        run = run_playbook(tmp_path, path, inventory,
+                           dict(extra, stuck_releases_report_dir=str(report_dir), stuck_releases_remediate=remediate),
+                           extra_args=list(extra_args) + ["-vvv"])
         assert run.rc == 0, run.text
         out.append((run, json.loads(report_files(report_dir)["json"].read_text())))
     return out
@@ -111,46 +132,57 @@ def outcome(recap):
     return dict((h, (r["changed"] > 0, r["ignored"] > 0, r["failed"])) for h, r in recap.items() if h != "localhost")
 
 
-def test_batch_and_per_host_modes_give_the_same_reports_recaps_and_plans(tmp_path, fleet):
+def test_in_process_and_module_process_give_the_same_reports_recaps_and_plans(tmp_path, fleet):
     inventory = write_inventory(tmp_path / "inventory.yml", fleet["hosts"])
     before = secret_versions(*fleet["kubes"])
 
-    # report only, then check mode with diff: nothing is written either way, so both modes see the same fleet
-    (batch, b_report), (per_host, h_report) = run_both(tmp_path, "report.yml", inventory, COMMON)
-    assert comparable(b_report) == comparable(h_report), differences(comparable(b_report), comparable(h_report))
-    assert b_report["summary"]["stuck"] == 2 and b_report["summary"]["failed_clusters"] == ["dead"]
-    assert outcome(batch.recap) == outcome(per_host.recap) == {
+    # report only, then check mode with diff: nothing is written either way, so both runs see the same fleet
+    (ours, o_report), (module, m_report) = run_both(tmp_path, "report.yml", inventory, COMMON)
+    assert comparable(o_report) == comparable(m_report), differences(comparable(o_report), comparable(m_report))
+    assert o_report["summary"]["stuck"] == 2 and o_report["summary"]["failed_clusters"] == ["dead"]
+    assert outcome(ours.recap) == outcome(module.recap) == {
         "plain": (False, False, 0), "secure": (False, False, 0), "dead": (False, True, 0)}
-    assert "helm_unstick_batch" not in per_host.stdout and "in one process" in batch.stdout
+    # which is which: the module run sends AnsiballZ_helm_unstick.py; the playbook's never does
+    assert "AnsiballZ_helm_unstick.py" in module.stdout and "AnsiballZ_helm_unstick" not in ours.stdout
 
-    (batch, b_report), (per_host, h_report) = run_both(tmp_path, "remediate.yml", inventory, COMMON,
-                                                       extra_args=["--check", "--diff"])
-    assert comparable(b_report) == comparable(h_report), differences(comparable(b_report), comparable(h_report))
-    assert b_report["summary"]["would_remediate"] == 2 and b_report["mode"] == "check mode"
-    assert outcome(batch.recap) == outcome(per_host.recap) == {
+    (ours, o_report), (module, m_report) = run_both(tmp_path, "remediate.yml", inventory, COMMON,
+                                                    extra_args=["--check", "--diff"])
+    assert comparable(o_report) == comparable(m_report), differences(comparable(o_report), comparable(m_report))
+    assert o_report["summary"]["would_remediate"] == 2 and o_report["mode"] == "check mode"
+    assert outcome(ours.recap) == outcome(module.recap) == {
         "plain": (True, False, 0), "secure": (True, False, 0), "dead": (False, True, 0)}
-    for run in (batch, per_host):   # diff mode: each release's status before and after
+    for run in (ours, module):   # diff mode: each release's status before and after
         assert "pending-upgrade (revision 2)" in run.stdout and "pending-install (revision 1)" in run.stdout
     assert secret_versions(*fleet["kubes"]) == before
+    assert TOKEN not in ours.text + module.text
 
-    # Remediating: test_fleet.py's fleet now runs in the default mode (batch) and its whole remediate report
-    # (summary, rows, states, Markdown, HTML), recap and converging re-run are asserted as they were written for
-    # per-host mode.
+    # Remediating: test_fleet.py's fleet runs the playbooks as they are and asserts their whole remediate report
+    # (summary, rows, states, Markdown, HTML), recap and converging re-run.
 
 
-def test_a_bad_variable_fails_the_batch_first_naming_host_variable_and_value(tmp_path, fleet):
+def test_a_bad_variable_fails_its_host_first_naming_variable_and_value(tmp_path, fleet):
     hosts = dict(fleet["hosts"])
     hosts["secure"] = dict(hosts["secure"], stuck_releases_min_age="soon")
     inventory = write_inventory(tmp_path / "inventory.yml", hosts)
-    before = secret_versions(*fleet["kubes"])
+    plain, secure = fleet["kubes"]
+    before = secret_versions(secure)
+    requests = secure.stats()["requests"]
     run = run_playbook(tmp_path, ROOT / "playbooks" / "remediate.yml", inventory,
                        dict(COMMON, stuck_releases_report_dir=str(tmp_path / "r")))
+    # bad input is never an ignored failure: the run ends red, though a cluster that cannot be checked is ignored
     assert run.rc == 2, run.text
     text = " ".join(run.text.split())
-    assert "stuck_releases_min_age (helm_unstick option min_age): min_age:" in text and "(host secure)" in text, text
-    assert "'soon'" in text and "nothing was asked of any cluster" in text
-    assert {h: r["failed"] for h, r in run.recap.items() if h != "localhost"} == {"plain": 1, "secure": 1, "dead": 1}
-    assert secret_versions(*fleet["kubes"]) == before
+    assert "stuck_releases_min_age (helm_unstick option min_age): min_age:" in text, text
+    assert "'soon'" in text and "nothing was asked of this cluster" in text
+    assert {h: (r["failed"], r["ignored"]) for h, r in run.recap.items() if h != "localhost"} == {
+        "plain": (0, 0), "secure": (1, 0), "dead": (0, 1)}, run.recap
+    # nothing asked of the bad host's cluster; the others were checked and the report names the variable
+    assert secret_versions(secure) == before
+    assert secure.stats()["requests"] == requests
+    report = json.loads(report_files(tmp_path / "r")["json"].read_text())
+    clusters = {c["host"]: c for c in report["clusters"]}
+    assert not clusters["secure"]["ok"] and "stuck_releases_min_age" in clusters["secure"]["message"]
+    assert report["summary"]["remediated"] == 1
     assert TOKEN not in run.text
 
 

@@ -21,18 +21,20 @@ def playbook(tmp_path, inventory, *extra):
     return PlaybookRun(subprocess.run(cmd, capture_output=True, text=True, cwd=str(tmp_path), timeout=300))
 
 
-@pytest.mark.parametrize("batch", ["true", "false"])
-def test_min_age_without_unit_fails_first_naming_the_variable(tmp_path, batch):
+# without the gate a cluster that cannot be checked is an ignored failure; bad input never is
+@pytest.mark.parametrize("gate", ["true", "false"])
+def test_min_age_without_unit_fails_first_naming_the_variable(tmp_path, gate):
     with LocalKube() as kube:
         kc = kube.write_kubeconfig(tmp_path / "kc")
         inventory = write_inventory(tmp_path / "inv.yml", {"eu": {"stuck_releases_kubeconfig": str(kc)}})
         kube.reset_stats()
-        run = playbook(tmp_path, inventory, "stuck_releases_min_age=5", "stuck_releases_batch=%s" % batch)
+        run = playbook(tmp_path, inventory, "stuck_releases_min_age=5", "stuck_releases_fail_on_stuck=%s" % gate)
         text = " ".join(run.text.split())
-        assert run.rc != 0 and "stuck_releases_min_age" in text and "'5' has no unit: write 5s for seconds" in text, \
+        assert run.rc == 2 and run.recap["eu"]["failed"] == 1, run.text
+        assert "stuck_releases_min_age" in text and "'5' has no unit: write 5s for seconds" in text, \
             run.text
         assert kube.stats()["requests"] == 0
-        ok = playbook(tmp_path, inventory, "stuck_releases_min_age=5m", "stuck_releases_batch=%s" % batch)
+        ok = playbook(tmp_path, inventory, "stuck_releases_min_age=5m", "stuck_releases_fail_on_stuck=%s" % gate)
         assert ok.rc == 0, ok.text
 
 

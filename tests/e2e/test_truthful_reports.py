@@ -110,8 +110,7 @@ def test_batches_and_strategy_free_report_every_host_that_ran_and_fail_none_that
                                                            "us": {"stuck_releases_kubeconfig": str(kc2)}})
         play = tmp_path / "play.yml"
         keyword = {"serial": 1} if how == "serial" else {"strategy": "free"}
-        # strategy free runs run_once tasks once per host, so the role runs there in per-host mode (README)
-        role_vars = {"stuck_releases_remediate": True, "stuck_releases_batch": how == "serial"}
+        role_vars = {"stuck_releases_remediate": True}
         play.write_text(yaml.safe_dump([dict({
             "name": "Remediate, %s" % how, "hosts": "helm_clusters", "connection": "local", "gather_facts": False,
             "vars": role_vars,

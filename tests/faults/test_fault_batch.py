@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Faults that involve several clusters, in the role's batch mode (one helm_unstick_batch process checks them
-all, a bounded number at a time): a hung API server holds one worker for its own cluster_timeout and delays
+"""Faults that involve several clusters checked at once by the role (each in its own worker on the controller,
+as many at a time as Ansible's forks): a hung API server holds one worker for its own cluster_timeout and delays
 no other cluster; SIGKILL of the controller in the middle of a batch loses no record, the clusters already done
 stay done, and a re-run converges. (The expired token and the corrupt record on one cluster of a fleet are in
-test_fault_role_matrix.py, which runs the role in its default mode: batch.)"""
+test_fault_role_matrix.py.)"""
 
 import json
 import time
@@ -17,8 +17,7 @@ from localkube import LocalKube
 
 pytestmark = pytest.mark.slow
 
-UNLOCK = {"stuck_releases_strategy": "unlock", "stuck_releases_pending_install": "unlock",
-          "stuck_releases_batch": True}
+UNLOCK = {"stuck_releases_strategy": "unlock", "stuck_releases_pending_install": "unlock"}
 
 
 def recap(run):
@@ -38,12 +37,11 @@ def test_a_hung_cluster_holds_one_worker_for_its_own_deadline_only(tmp_path, see
         hung.faults.hang(verb="list")          # every list hangs: the scan never gets an answer
         hosts = dict((name, {"stuck_releases_kubeconfig": str(kube.write_kubeconfig(tmp_path / (name + ".kc")))})
                      for name, kube in (("hung", hung), ("one", one), ("two", two)))
-        # two workers for three clusters: the hung one holds one, the other two share the second
-        extra = dict(UNLOCK, stuck_releases_concurrency=2, stuck_releases_request_timeout="2s",
-                     stuck_releases_cluster_timeout="5s")
+        # two workers (forks) for three clusters: the hung one holds one, the other two share the second
+        extra = dict(UNLOCK, stuck_releases_request_timeout="2s", stuck_releases_cluster_timeout="5s")
 
         started = time.monotonic()
-        first = run_role(tmp_path / "w", hosts, extra)
+        first = run_role(tmp_path / "w", hosts, extra, env={"ANSIBLE_FORKS": "2"})
         took = time.monotonic() - started
         assert first.rc == 0, first.text
         report = clusters(fleet_report(tmp_path / "w"))
@@ -66,7 +64,7 @@ def test_a_hung_cluster_holds_one_worker_for_its_own_deadline_only(tmp_path, see
         assert report["one"]["remediated"] == [] and report["two"]["remediated"] == []
         assert unlocked(hung)
         counts["hung"] = books["hung"].check(changed_releases=set(STUCK))
-        tally("hung API server, one cluster of three (batch, concurrency 2)", "scan", "role, batch mode", 2,
+        tally("hung API server, one cluster of three (2 forks)", "scan", "role", 2,
               counts["hung"], True, "the others remediated in the same run; the hung one after it recovered")
 
 
@@ -111,5 +109,5 @@ def test_sigkill_of_the_controller_mid_batch_loses_nothing_and_a_rerun_converges
         counts = books["slow"].check(changed_releases=set(STUCK))
         for name in ("one", "two"):
             books[name].check(changed_releases=set(STUCK))
-        tally("SIGKILL of the controller mid-batch (3 clusters)", "remediation", "role, batch mode", 2, counts,
+        tally("SIGKILL of the controller mid-run (3 clusters)", "remediation", "role", 2, counts,
               True, "the clusters done before the kill stay done; the re-run finishes the one it cut")

@@ -76,10 +76,11 @@ def _manifest_objects(manifest, namespace):
         import yaml
     except ImportError:   # PyYAML is a requirement of the module; without it the manifest is not read
         return []
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml's parser when PyYAML has it (10x faster)
     out = []
     for text in (manifest or "").split("\n---"):
         try:
-            doc = yaml.safe_load(text)
+            doc = yaml.load(text, Loader=loader)  # nosec B506: a safe loader
         except yaml.YAMLError:
             continue
         if not isinstance(doc, dict):

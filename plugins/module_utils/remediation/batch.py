@@ -46,31 +46,44 @@ def _with_no_log(err, no_log):
     return err
 
 
+def prepare_one(host, raw, checker, validate, environ=None):
+    """``(params, settings, no_log)`` of one host's helm_unstick options ``raw`` (options whose value is None are
+    unset, as ``omit`` leaves them), or BatchInputError naming the host, the option and its value (never a
+    secret's). ``checker``: an ``ArgumentSpecValidator`` of helm_unstick's spec (types, defaults, choices,
+    K8S_AUTH_* fallbacks); ``validate``: ``options.validate``. No request is made."""
+    if not isinstance(raw, dict):
+        raise _with_no_log(BatchInputError(host, "(options)", type(raw).__name__,
+                                           "expected a dictionary of helm_unstick options"), set())
+    spec = checker.argument_spec
+    given = dict((k, v) for k, v in raw.items() if v is not None)
+    checked = checker.validate(given)
+    no_log = set(checked._no_log_values)
+    if checked.error_messages:
+        message = checked.error_messages[0]
+        option = _option_named(message, list(spec) + list(given)) or "(options)"
+        shown = "(set)" if spec.get(option, {}).get("no_log") else given.get(option)
+        raise _with_no_log(BatchInputError(host, option, shown, message), no_log)
+    params = checked.validated_parameters
+    try:
+        settings = validate(params, environ)
+    except OptionError as err:
+        raise _with_no_log(BatchInputError(host, err.option, err.value, err.why), no_log)
+    return params, settings, no_log
+
+
 def prepare(clusters, spec, validate, environ=None):
-    """``[(host, settings)]`` in the given host order, and the no_log values of every host's
-    params, or BatchInputError for the first bad host. ``clusters``: ``{host: {option: value}}`` (options
-    whose value is None are unset, as ``omit`` leaves them); ``spec``: helm_unstick's argument spec (types,
-    defaults, choices, K8S_AUTH_* fallbacks); ``validate``: ``options.validate``. No request is made."""
+    """``[(host, settings)]`` in the given host order, and the no_log values of every host's params, or
+    BatchInputError for the first bad host (``prepare_one``). ``clusters``: ``{host: {option: value}}``;
+    ``spec``: helm_unstick's argument spec. No request is made."""
     from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
     checker = ArgumentSpecValidator(spec)
     prepared, no_log = [], set()
     for host, raw in clusters.items():
-        if not isinstance(raw, dict):
-            raise _with_no_log(BatchInputError(host, "(options)", type(raw).__name__,
-                                               "expected a dictionary of helm_unstick options"), no_log)
-        given = dict((k, v) for k, v in raw.items() if v is not None)
-        checked = checker.validate(given)
-        no_log |= set(checked._no_log_values)
-        if checked.error_messages:
-            message = checked.error_messages[0]
-            option = _option_named(message, list(spec) + list(given)) or "(options)"
-            shown = "(set)" if spec.get(option, {}).get("no_log") else given.get(option)
-            raise _with_no_log(BatchInputError(host, option, shown, message), no_log)
-        params = checked.validated_parameters
         try:
-            settings = validate(params, environ)
-        except OptionError as err:
-            raise _with_no_log(BatchInputError(host, err.option, err.value, err.why), no_log)
+            dummy, settings, host_no_log = prepare_one(host, raw, checker, validate, environ)
+        except BatchInputError as err:
+            raise _with_no_log(err, no_log | err.no_log)
+        no_log |= host_no_log
         prepared.append((host, settings))
     return prepared, no_log
 

@@ -5,7 +5,7 @@
 """The fleet report: every cluster's helm_unstick outcome as one model (rendered by ``report/render.py``).
 
 Pure functions, no I/O. Input is what the ``helmops.unstick.stuck_releases``
-role records per inventory host (``stuck_releases_result``)::
+role records per inventory host (``run_record.run_record`` of its helm_unstick result)::
 
     {"host": "prod-eu-1", "cluster": "prod-eu-1", "server": "https://...", "checked": true,
      "msg": "", "refused": "", "remediate": false, "check_mode": false, "actor": "ops@ctl",
