@@ -46,7 +46,7 @@ echo
 echo "cold: ---- split (seconds; load average at the end $(load)) ----"
 sed -n 's/^bootstrap: \(built .* in [0-9]* s\).*/cold: bootstrap \1/p; s/^bootstrap: \(installed .* in [0-9]* s\)/cold: bootstrap \1/p;
         s/^bootstrap: \(compiled .* in [0-9]* s\).*/cold: bootstrap \1/p; s/^bootstrap: \(ready .* in [0-9]* s\)/cold: bootstrap \1/p;
-        s/^test: \(ansible-test sanity took [0-9]* s\)/cold: \1/p; s/^test: \(pytest took [0-9]* s.*\)/cold: \1/p;
+        s/^test: \(ansible-test sanity \(passed\|failed\).*\)/cold: \1/p; s/^test: \(pytest took [0-9]* s.*\)/cold: \1/p;
         s/^demo: \(set-up took [0-9]* s\).*/cold: demo \1/p; s/^demo: \(done in [0-9]* s\).*/cold: demo \1/p' "$log"
 grep -E "^=+ .*(passed|failed|error).* in " "$log" | tail -1 | sed 's/^/cold: pytest: /' || true
 echo "cold: whole ./scripts/$what: ${whole} s wall ($((whole / 60)) min $((whole % 60)) s), CPU ${user} s user + ${sys} s sys, exit ${rc}"
