@@ -25,6 +25,8 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,8 +41,12 @@ from tools import HELM  # noqa: E402  (the real helm 4 CLI)
 WORK = ROOT / ".demo"
 
 
+STARTED = time.monotonic()
+
+
 def say(text):
-    print("\n\033[1m== %s\033[0m" % text, flush=True)
+    """A step's heading, with the seconds since the demo started (where the time goes, on screen)."""
+    print("\n\033[1m== %s\033[0m \033[2m[%d s]\033[0m" % (text, time.monotonic() - STARTED), flush=True)
 
 
 def shell(*cmd):
@@ -49,30 +55,37 @@ def shell(*cmd):
     return subprocess.run([str(c) for c in cmd], env=ENV, stderr=subprocess.STDOUT).returncode
 
 
-def stuck_fleet(eu, us, env_eu, env_us):
-    """The releases of the story, really stuck by killing the real helm CLI mid-operation."""
+def eu_paid_releases(eu, env_eu):
+    """eu-prod's shop: an upgrade and a first install, killed mid-operation an hour or two ago."""
     env_eu.install("cart", "shop", values={"auth": {"password": "demo-Secret-123"}})
     env_eu.upgrade("cart", "shop")
     rev = helmfix.make_stuck_upgrade(env_eu, eu, "cart", "shop")
     helmfix.age_record(eu, "shop", "cart", rev, 2 * 3600)
-    print("eu-prod shop/cart       upgrade killed -> revision %d pending-upgrade (2 h ago)" % rev)
+    lines = ["eu-prod shop/cart       upgrade killed -> revision %d pending-upgrade (2 h ago)" % rev]
     rev = helmfix.make_stuck_install(env_eu, eu, "checkout", "shop")
     helmfix.age_record(eu, "shop", "checkout", rev, 3600)
-    print("eu-prod shop/checkout   first install killed -> revision %d pending-install (1 h ago)" % rev)
+    return lines + ["eu-prod shop/checkout   first install killed -> revision %d pending-install (1 h ago)" % rev]
+
+
+def eu_other_releases(eu, env_eu):
+    """eu-prod's release healed by hand earlier and one whose upgrade is still running."""
     env_eu.install("ledger", "billing")
     helmfix.make_stuck_upgrade(env_eu, eu, "ledger", "billing")
     env_eu.rollback("ledger", "billing", 1)
-    print("eu-prod billing/ledger  stuck once, healed by a manual helm rollback (pending-upgrade stays in history)")
+    lines = ["eu-prod billing/ledger  stuck once, healed by a manual helm rollback (pending-upgrade stays in history)"]
     env_eu.install("migrator", "ops")
     rev = helmfix.make_stuck_upgrade(env_eu, eu, "migrator", "ops")
-    print("eu-prod ops/migrator    upgrade started seconds ago -> revision %d pending-upgrade (maybe live)" % rev)
+    return lines + ["eu-prod ops/migrator    upgrade started seconds ago -> revision %d pending-upgrade (maybe live)" % rev]
+
+
+def us_releases(us, env_us):
     env_us.install("api", "billing")
     env_us.upgrade("api", "billing")
     rev = helmfix.make_stuck_rollback(env_us, us, "api", "billing", 1)
     helmfix.age_record(us, "billing", "api", rev, 1800)
-    print("us-prod billing/api     rollback killed -> revision %d pending-rollback (30 min ago)" % rev)
     env_us.install("healthy", "ops")
-    print("us-prod ops/healthy     deployed")
+    return ["us-prod billing/api     rollback killed -> revision %d pending-rollback (30 min ago)" % rev,
+            "us-prod ops/healthy     deployed"]
 
 
 def stuck_on_sql(pg_kube, db, env_pg):
@@ -80,7 +93,29 @@ def stuck_on_sql(pg_kube, db, env_pg):
     env_pg.install("orders", "shop")
     rev = helm_sql.make_stuck(env_pg, pg_kube, db, "upgrade", "orders", "shop")
     helm_sql.age_release(db, "shop", "orders", rev, 3600)
-    print("pg-prod shop/orders     upgrade killed -> revision %d pending-upgrade (1 h ago), a row in PostgreSQL" % rev)
+    return ["pg-prod shop/orders     upgrade killed -> revision %d pending-upgrade (1 h ago), a row in PostgreSQL" % rev]
+
+
+def side_by_side(*stories):
+    """Run the stories at once (each its own releases; helmfix's stuck-makers are safe side by side on one
+    server) and print their lines in the order given; the first failure is raised."""
+    results = [None] * len(stories)
+    failures = []
+
+    def run(index, story):
+        try:
+            results[index] = story()
+        except BaseException as exc:  # pylint: disable=broad-except  (re-raised below, in the main thread)
+            failures.append(exc)
+    threads = [threading.Thread(target=run, args=(i, story)) for i, story in enumerate(stories)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
+    for lines in results:
+        print("\n".join(lines), flush=True)
 
 
 def main():
@@ -113,8 +148,8 @@ def main():
         env_pg = RealHelm(pg_config, driver="sql", sql_connection_string=db.dsn)
 
         say("helm %s deploys, then gets interrupted (process killed mid-operation)" % HELM.parent.name[5:])
-        stuck_fleet(eu, us, env_eu, env_us)
-        stuck_on_sql(pg_kube, db, env_pg)
+        side_by_side(lambda: eu_paid_releases(eu, env_eu), lambda: eu_other_releases(eu, env_eu),
+                     lambda: us_releases(us, env_us), lambda: stuck_on_sql(pg_kube, db, env_pg))
 
         say("What an operator sees")
         shell(HELM, "--kubeconfig", eu_config, "history", "cart", "-n", "shop")
