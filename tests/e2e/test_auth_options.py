@@ -73,7 +73,8 @@ def test_a_missing_file_among_several_is_named(tmp_path, kube, unstick):
 
 
 def test_only_k8s_auth_environment_variables(tmp_path, tls_kube, unstick):
-    env, _ = helmfix.installed_and_stuck(tls_kube, tls_kube.kubeconfig, "web", "shop")
+    env = helmfix.HelmEnv(tls_kube.kubeconfig)
+    helmfix.stuck_upgrade(env, tls_kube, "web", "shop")
     auth = isolated_env(tmp_path, K8S_AUTH_HOST=tls_kube.url, K8S_AUTH_API_KEY=TOKEN,
                         K8S_AUTH_SSL_CA_CERT=tls_kube.ca_file, K8S_AUTH_VERIFY_SSL="true")
     run = unstick({"strategy": "unlock"}, env=auth)

@@ -24,10 +24,7 @@ TOKEN = "conn-settings-t0ken"
 def stuck(kube, name="web", ns="shop"):
     env = helmfix.HelmEnv(kube.write_kubeconfig(Path(kube.kubeconfig).with_suffix(".admin"), token=TOKEN)
                           if kube.tokens else kube.kubeconfig)
-    env.install(name, ns)
-    rev = helmfix.make_stuck_upgrade(env, kube, name, ns)
-    helmfix.age_record(kube, ns, name, rev, 3600)
-    return rev
+    return helmfix.stuck_upgrade(env, kube, name, ns)
 
 
 def playbook(work, path, inventory=None, extra=None):

@@ -26,8 +26,7 @@ def status(kube, ns, name, rev):
 def test_one_run_id_over_two_clusters_and_restore_finds_the_backups(tmp_path):
     with LocalKube() as eu, LocalKube() as us:
         kc_eu, kc_us = eu.write_kubeconfig(tmp_path / "eu.kubeconfig"), us.write_kubeconfig(tmp_path / "us.kubeconfig")
-        rev_eu, rev_us = (helmfix.installed_and_stuck(eu, kc_eu, "web", "shop")[1],
-                          helmfix.installed_and_stuck(us, kc_us, "api", "shop")[1])
+        rev_eu, rev_us = helmfix.installed_and_stuck(eu, kc_eu, "web", "shop"), helmfix.installed_and_stuck(us, kc_us, "api", "shop")
         inventory = write_inventory(tmp_path / "inventory.yml", {"eu": {"stuck_releases_kubeconfig": str(kc_eu)},
                                                                  "us": {"stuck_releases_kubeconfig": str(kc_us)}})
         report_dir = tmp_path / "reports"
@@ -52,7 +51,7 @@ def test_one_run_id_over_two_clusters_and_restore_finds_the_backups(tmp_path):
 def test_file_backups_found_without_saying_where_and_restored_once(tmp_path):
     with LocalKube() as eu:
         kc = eu.write_kubeconfig(tmp_path / "eu.kubeconfig")
-        _, rev = helmfix.installed_and_stuck(eu, kc, "web", "shop")
+        rev = helmfix.installed_and_stuck(eu, kc, "web", "shop")
         backups = tmp_path / "backups"
         inventory = write_inventory(tmp_path / "inventory.yml", {"eu": {"stuck_releases_kubeconfig": str(kc),
                                                                         "stuck_releases_backup_dir": str(backups)}})

@@ -45,13 +45,6 @@ def granted(rule, resource):
     return sorted(set(v for r in rule["rules"] if resource in r["resources"] for v in r["verbs"]))
 
 
-def stuck(env, kube, name, ns):
-    env.install(name, ns)
-    rev = helmfix.make_stuck_upgrade(env, kube, name, ns)
-    helmfix.age_record(kube, ns, name, rev, 3600)
-    return rev
-
-
 def test_records_role_reports_and_unlocks_but_cannot_roll_back(tmp_path):
     records = cluster_role("helm-unstick-records.yaml")
     rule = token_rule(records)
@@ -62,8 +55,8 @@ def test_records_role_reports_and_unlocks_but_cannot_roll_back(tmp_path):
         env = helmfix.HelmEnv(kube.write_kubeconfig(tmp_path / "admin", token=ADMIN))
         sa = str(kube.write_kubeconfig(tmp_path / "sa", token="sa"))
         no_update = str(kube.write_kubeconfig(tmp_path / "no-update", token="no-update"))
-        stuck(env, kube, "web", "shop")
-        stuck(env, kube, "api", "payments")
+        helmfix.stuck_upgrade(env, kube, "web", "shop")
+        helmfix.stuck_upgrade(env, kube, "api", "payments")
 
         # without update: reported, nothing changed
         run = run_module(tmp_path, {"kubeconfig": no_update, "strategy": "unlock", "fail_on_error": False})
@@ -89,7 +82,7 @@ def test_records_and_rollback_roles_roll_back(tmp_path):
     with LocalKube(tls=True, tokens={ADMIN: None, "sa": rule}) as kube:
         env = helmfix.HelmEnv(kube.write_kubeconfig(tmp_path / "admin", token=ADMIN))
         sa = str(kube.write_kubeconfig(tmp_path / "sa", token="sa"))
-        rev = stuck(env, kube, "web", "shop")
+        rev = helmfix.stuck_upgrade(env, kube, "web", "shop")
         run = run_module(tmp_path, {"kubeconfig": sa, "strategy": "rollback", "helm_binary": str(HELM_BIN)})
         assert run.rc == 0 and [(e["name"], e["action"]) for e in run["remediated"]] == [("web", "rollback")], run.text
         assert env.history("web", "shop")[-1] == {**env.history("web", "shop")[-1], "status": "deployed",
@@ -115,7 +108,7 @@ def test_records_and_backups_roles_back_up_in_the_cluster_restore_and_audit(tmp_
     with LocalKube(tls=True, tokens={ADMIN: None, "sa": rule}) as kube:
         env = helmfix.HelmEnv(kube.write_kubeconfig(tmp_path / "admin", token=ADMIN))
         sa = str(kube.write_kubeconfig(tmp_path / "sa", token="sa"))
-        stuck(env, kube, "web", "shop")
+        helmfix.stuck_upgrade(env, kube, "web", "shop")
         before = {o["metadata"]["name"]: (o["data"], o["metadata"]["labels"]) for o in kube.store.list("secrets", "shop")}
         run = run_module(tmp_path, {"kubeconfig": sa, "strategy": "unlock", "backup": ["cluster"]})
         assert run.rc == 0 and [(e["name"], e["action"]) for e in run["remediated"]] == [("web", "unlock")], run.text

@@ -19,14 +19,6 @@ COMMON = {"stuck_releases_helm_binary": str(HELM_BIN), "stuck_releases_timeout":
 REMEDIATE, REPORT = ROOT / "playbooks" / "remediate.yml", ROOT / "playbooks" / "report.yml"
 
 
-def stuck(kube, kubeconfig, name="web", ns="shop"):
-    env = helmfix.HelmEnv(kubeconfig)
-    env.install(name, ns)
-    rev = helmfix.make_stuck_upgrade(env, kube, name, ns)
-    helmfix.age_record(kube, ns, name, rev, 3600)
-    return rev
-
-
 def records(kube):
     return sorted(json.dumps(o, sort_keys=True) for o in kube.store.list("secrets"))
 
@@ -34,13 +26,13 @@ def records(kube):
 def test_check_mode_reports_would_and_changes_nothing(tmp_path):
     with LocalKube() as kube:
         kc = kube.write_kubeconfig(tmp_path / "kc")
-        rev = stuck(kube, kc)
+        rev = helmfix.installed_and_stuck(kube, kc)
         before = records(kube)
         inventory = write_inventory(tmp_path / "inv.yml", {"prod": {"stuck_releases_kubeconfig": str(kc)}})
         run = run_playbook(tmp_path, REMEDIATE, inventory, dict(COMMON, stuck_releases_report_dir="r"))
         assert run.rc == 0
         # the same run in check mode, on a fresh stuck release
-        rev2 = stuck(kube, kc, "api")
+        rev2 = helmfix.installed_and_stuck(kube, kc, "api")
         before = records(kube)
         check = run_playbook(tmp_path, REMEDIATE, inventory, dict(COMMON, stuck_releases_report_dir="c"),
                              extra_args=["--check"])
@@ -66,7 +58,7 @@ def test_a_refused_write_is_reported_refused_not_as_an_action_taken(tmp_path):
     with LocalKube(tls=True, tokens=tokens) as kube:
         admin = kube.write_kubeconfig(tmp_path / "admin", token="admin")
         reader = kube.write_kubeconfig(tmp_path / "reader", token="reader")
-        stuck(kube, admin)
+        helmfix.installed_and_stuck(kube, admin)
         inventory = write_inventory(tmp_path / "inv.yml", {"prod": {"stuck_releases_kubeconfig": str(reader)}})
         run = run_playbook(tmp_path, REMEDIATE, inventory, dict(COMMON, stuck_releases_report_dir="r"))
         assert run.rc == 0, run.text
@@ -104,8 +96,8 @@ def test_a_host_pattern_that_matches_nothing_fails_a_gate(tmp_path):
 def test_batches_and_strategy_free_report_every_host_that_ran_and_fail_none_that_did_not(tmp_path, how):
     with LocalKube() as one, LocalKube() as two:
         kc1, kc2 = one.write_kubeconfig(tmp_path / "one"), two.write_kubeconfig(tmp_path / "two")
-        stuck(one, kc1)
-        stuck(two, kc2)
+        helmfix.installed_and_stuck(one, kc1)
+        helmfix.installed_and_stuck(two, kc2)
         inventory = write_inventory(tmp_path / "inv.yml", {"eu": {"stuck_releases_kubeconfig": str(kc1)},
                                                            "us": {"stuck_releases_kubeconfig": str(kc2)}})
         play = tmp_path / "play.yml"
@@ -137,8 +129,8 @@ def test_batches_and_strategy_free_report_every_host_that_ran_and_fail_none_that
 def test_include_role_in_an_existing_play_with_limit_reports_exactly_the_hosts_that_ran(tmp_path):
     with LocalKube() as one, LocalKube() as two:
         kc1, kc2 = one.write_kubeconfig(tmp_path / "one"), two.write_kubeconfig(tmp_path / "two")
-        stuck(one, kc1)
-        stuck(two, kc2)
+        helmfix.installed_and_stuck(one, kc1)
+        helmfix.installed_and_stuck(two, kc2)
         inventory = write_inventory(tmp_path / "inv.yml", {"eu": {"stuck_releases_kubeconfig": str(kc1)},
                                                            "us": {"stuck_releases_kubeconfig": str(kc2)},
                                                            "ap": {"stuck_releases_kubeconfig": str(kc2)}})

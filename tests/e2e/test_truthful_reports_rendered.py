@@ -35,14 +35,6 @@ ROWS = ("(function (t) { var keys = Array.prototype.map.call(t.tHead.rows[0].cel
         " })(document.querySelector('%s'))")
 
 
-def stuck(kube, kubeconfig, name, ns="shop"):
-    env = helmfix.HelmEnv(kubeconfig)
-    env.install(name, ns)
-    rev = helmfix.make_stuck_upgrade(env, kube, name, ns)
-    helmfix.age_record(kube, ns, name, rev, 3600)
-    return rev
-
-
 def run_job(tmp_path, ident, hosts, extravars, check=False):
     """ansible-runner over a private data dir, as AWX runs a job template; returns (rc, status, events)."""
     pdd = tmp_path / ("job-" + ident)
@@ -90,12 +82,12 @@ def fleet(tmp_path):
     tokens = {"admin": None, "reader": {"verbs": ["get", "list", "watch"], "user": "system:serviceaccount:ops:ro"}}
     with LocalKube() as eu, LocalKube(tls=True, tokens=tokens) as us, LocalKube() as ap, LocalKube() as mem:
         eu_kc = eu.write_kubeconfig(tmp_path / "eu")
-        stuck(eu, eu_kc, "web")
-        stuck(us, us.write_kubeconfig(tmp_path / "us-admin", token="admin"), "api")
+        helmfix.installed_and_stuck(eu, eu_kc, "web")
+        helmfix.installed_and_stuck(us, us.write_kubeconfig(tmp_path / "us-admin", token="admin"), "api")
         ap_kc = ap.write_kubeconfig(tmp_path / "ap")
-        stuck(ap, ap_kc, "a")
-        stuck(ap, ap_kc, "b")
-        stuck(mem, mem.write_kubeconfig(tmp_path / "mem"), "cart")
+        helmfix.installed_and_stuck(ap, ap_kc, "a")
+        helmfix.installed_and_stuck(ap, ap_kc, "b")
+        helmfix.installed_and_stuck(mem, mem.write_kubeconfig(tmp_path / "mem"), "cart")
         dead = socket.socket()
         dead.bind(("127.0.0.1", 0))                  # bound, never listening: connection refused
         dead_url = "https://127.0.0.1:%d" % dead.getsockname()[1]

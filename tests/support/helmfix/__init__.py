@@ -373,14 +373,18 @@ def make_stuck_rollback(env, server, name, namespace, revision=None, at="object"
     return _stuck(env, server, name, namespace, "rollback", "pending-rollback", at, revision=revision)
 
 
-def installed_and_stuck(server, kubeconfig, name, namespace, age=3600):
-    """Install ``name`` with real Helm through ``kubeconfig``, interrupt its upgrade and make the pending
-    revision ``age`` seconds old (stuck past any min_age). Returns (the HelmEnv, the pending revision)."""
-    env = HelmEnv(kubeconfig)
+def stuck_upgrade(env, server, name="web", namespace="shop", age=3600):
+    """Install ``name`` with real Helm (``env``), interrupt its upgrade and make the pending revision ``age``
+    seconds old (stuck past any min_age). Returns the pending revision."""
     env.install(name, namespace)
     rev = make_stuck_upgrade(env, server, name, namespace)
     age_record(server, namespace, name, rev, age)
-    return env, rev
+    return rev
+
+
+def installed_and_stuck(server, kubeconfig, name="web", namespace="shop", age=3600):
+    """``stuck_upgrade`` with real Helm reaching ``server`` through ``kubeconfig``. Returns the pending revision."""
+    return stuck_upgrade(HelmEnv(kubeconfig), server, name, namespace, age)
 
 
 def assert_locked(env, name, namespace, chart=None):
