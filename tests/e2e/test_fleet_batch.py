@@ -160,9 +160,16 @@ def test_in_process_and_module_process_give_the_same_reports_recaps_and_plans(tm
     # (summary, rows, states, Markdown, HTML), recap and converging re-run.
 
 
-def test_a_bad_variable_fails_its_host_first_naming_variable_and_value(tmp_path, fleet):
+@pytest.mark.parametrize("variable, value, expected", [
+    # refused by helm_unstick's options check, named as the role's variable
+    ("stuck_releases_min_age", "soon", ["stuck_releases_min_age (helm_unstick option min_age): min_age:", "'soon'"]),
+    # refused by the role's argument spec (meta/argument_specs.yml), which the action checks
+    ("stuck_releases_strategy", "bogus", ["Validation of the role's variables failed: value of stuck_releases_strategy "
+                                          "must be one of: rollback, unlock, got: bogus"]),
+])
+def test_a_bad_variable_fails_its_host_first_naming_variable_and_value(tmp_path, fleet, variable, value, expected):
     hosts = dict(fleet["hosts"])
-    hosts["secure"] = dict(hosts["secure"], stuck_releases_min_age="soon")
+    hosts["secure"] = dict(hosts["secure"], **{variable: value})
     inventory = write_inventory(tmp_path / "inventory.yml", hosts)
     plain, secure = fleet["kubes"]
     before = secret_versions(secure)
@@ -172,8 +179,8 @@ def test_a_bad_variable_fails_its_host_first_naming_variable_and_value(tmp_path,
     # bad input is never an ignored failure: the run ends red, though a cluster that cannot be checked is ignored
     assert run.rc == 2, run.text
     text = " ".join(run.text.split())
-    assert "stuck_releases_min_age (helm_unstick option min_age): min_age:" in text, text
-    assert "'soon'" in text and "nothing was asked of this cluster" in text
+    assert all(fragment in text for fragment in expected), text
+    assert "nothing was asked of this cluster" in text
     assert {h: (r["failed"], r["ignored"]) for h, r in run.recap.items() if h != "localhost"} == {
         "plain": (0, 0), "secure": (1, 0), "dead": (0, 1)}, run.recap
     # nothing asked of the bad host's cluster; the others were checked and the report names the variable
@@ -181,7 +188,7 @@ def test_a_bad_variable_fails_its_host_first_naming_variable_and_value(tmp_path,
     assert secure.stats()["requests"] == requests
     report = json.loads(report_files(tmp_path / "r")["json"].read_text())
     clusters = {c["host"]: c for c in report["clusters"]}
-    assert not clusters["secure"]["ok"] and "stuck_releases_min_age" in clusters["secure"]["message"]
+    assert not clusters["secure"]["ok"] and variable in clusters["secure"]["message"]
     assert report["summary"]["remediated"] == 1
     assert TOKEN not in run.text
 
