@@ -132,30 +132,37 @@ class ActionModule(ActionBase):
     def _role_options(self, task_vars, prefix):
         """helm_unstick's options from the role's variables (``plugin_utils.role_options``) over the task's
         arguments (a play's group module_defaults), or the failure of bad input: a variable that does not
-        template, or that the role's argument spec refuses."""
-        def value(name):
-            return self._templar.template(task_vars[name]) if name in task_vars else None
+        template, or that the role's argument spec refuses. Each variable is templated once."""
         try:
-            bad = self._role_arguments_error(task_vars)
-            return bad or role_options(value, os.environ, prefix)
+            given, bad = self._role_arguments(task_vars)
+            if bad:
+                return bad
+
+            def value(name):
+                if name in given:
+                    return given[name]
+                return self._templar.template(task_vars[name]) if name in task_vars else None
+            return role_options(value, os.environ, prefix)
         except AnsibleError as err:
             return dict(failed=True, msg="%s; nothing was asked of this cluster" % err)
 
-    def _role_arguments_error(self, task_vars):
-        """The failure of the role's own argument validation (meta/argument_specs.yml, what Ansible's implicit
-        ``validate_argument_spec`` task checks, which the collection's playbooks turn off with
-        ``rolespec_validate: false``: it is one more task per host), or None."""
+    def _role_arguments(self, task_vars):
+        """The role's variables that its argument spec (meta/argument_specs.yml) names, templated, and the
+        failure of the role's own argument validation (what Ansible's implicit ``validate_argument_spec`` task
+        checks, which the collection's playbooks turn off with ``rolespec_validate: false``: it is one more task
+        per host), or None."""
         role = getattr(self._task, "_role", None)
         spec = _role_spec(role._role_path) if role is not None else None
         if not spec:
-            return None
+            return {}, None
         given = self._templar.template(dict((k, task_vars[k]) for k in spec if k in task_vars))
         checked = ArgumentSpecValidator(spec).validate(given, validate_role_argument_spec=True)
         if not checked.error_messages:
-            return None
-        return remove_values(dict(failed=True, argument_errors=checked.error_messages,
-                                  msg="Validation of the role's variables failed: %s; nothing was asked of this "
-                                      "cluster" % "; ".join(checked.error_messages)), checked._no_log_values)
+            return given, None
+        return given, remove_values(dict(failed=True, argument_errors=checked.error_messages,
+                                         msg="Validation of the role's variables failed: %s; nothing was asked of "
+                                             "this cluster" % "; ".join(checked.error_messages)),
+                                    checked._no_log_values)
 
     @staticmethod
     def _fail_on_stuck(value):
