@@ -13,16 +13,19 @@ argument spec and ``options.validate``, in ``batch.prepare_one``), so the result
 warnings are the module's. Anywhere else (a remote host, become, a task ``environment``, no kubernetes client
 in the controller's Python) the module runs as usual.
 
-In the stuck_releases role (role mode, below) bad input is never an ignored failure: it sets the task's
-``ignore_errors`` to false (as a loop item's ``_ansible_ignore_errors`` does), so a scheduled job with a bad
-variable ends red though a cluster that cannot be checked is an ignored failure. A task of the user's own
-keeps its ``ignore_errors``.
+In the stuck_releases role (role mode, below) the action sets the task's ``ignore_errors`` (as a loop item's
+``_ansible_ignore_errors`` does; the role's task sets none, since a template there would be compiled again in
+every cluster's worker): a cluster that cannot be checked is an ignored failure, unless the role's CI gate
+``<prefix>fail_on_stuck`` is on, and bad input never is, so a scheduled job with a bad variable ends red. A
+task of the user's own keeps its ``ignore_errors``.
 
-Two arguments are for the stuck_releases role only (removed before the options are checked):
-``_variable_prefix`` (role mode: the options come from the role's variables, ``stuck_releases_*``, checked
-against the role's argument spec, and messages name the variable, ``stuck_releases_min_age``, not the option)
-and ``_fail_on_stuck`` (the role's CI gate: fail when the cluster could not be checked or anything needs a
-human, as the fleet report judges it).
+Arguments for the stuck_releases role only (removed before the options are checked): ``_variable_prefix``
+(role mode: the options come from the role's variables, ``stuck_releases_*``, checked against the role's
+argument spec, and messages name the variable, ``stuck_releases_min_age``, not the option; the gate fails a
+cluster that could not be checked or that needs a human, as the fleet report judges it), ``_known_variables``
+(the role's variables besides its argument spec: any other ``stuck_releases_*`` variable is warned about), and
+``_fail_on_stuck`` (the gate, over the role's variable). Role mode also gives the cluster this run's id
+(``plugin_utils.fleet_run``) unless a variable sets one, and keeps its result for the fleet report there.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -42,7 +45,8 @@ from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.arg
 from ansible_collections.helmops.unstick.plugins.module_utils.remediation import batch
 from ansible_collections.helmops.unstick.plugins.module_utils.report import fleet as fleet_report
 from ansible_collections.helmops.unstick.plugins.module_utils.report.run_record import name_variables, run_record
-from ansible_collections.helmops.unstick.plugins.plugin_utils.role_options import role_options
+from ansible_collections.helmops.unstick.plugins.plugin_utils import fleet_run
+from ansible_collections.helmops.unstick.plugins.plugin_utils.role_options import role_options, unknown_variables
 
 try:
     # the kubernetes client and everything a run imports, loaded once in the controller's main process
@@ -86,16 +90,41 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         super(ActionModule, self).run(tmp, task_vars)
+        task_vars = task_vars or {}
         args = dict(self._task.args)
-        host = (task_vars or {}).get("inventory_hostname", "localhost")
         prefix = args.pop("_variable_prefix", "") or ""
-        gate = self._fail_on_stuck(args.pop("_fail_on_stuck", False))
-        if prefix:
-            options_or_failure = self._role_options(task_vars or {}, prefix)
-            if "failed" in options_or_failure:
-                self._task.ignore_errors = False   # bad input (see above)
-                return options_or_failure
+        known = args.pop("_known_variables", None) or []
+        gate = self._fail_on_stuck(args.pop("_fail_on_stuck", False)) if "_fail_on_stuck" in args else None
+        if not prefix:
+            return self._checked(args, task_vars, bool(gate), prefix)
+        # role mode: this run's id unless a variable sets one, warnings for misspelled variables (each shown
+        # once: Ansible shows a warning text once per run), and the result kept for the fleet report
+        self._task.ignore_errors = False   # until the gate is known: whatever fails here ends the run red
+        role = getattr(self._task, "_role", None)
+        spec = _role_spec(role._role_path) if role is not None else {}
+        unknown = unknown_variables(task_vars, prefix, set(spec) | set(known))
+        options_or_failure, role_gate = self._role_options(task_vars, prefix, spec)
+        gate = role_gate if gate is None else gate
+        if "failed" in options_or_failure:   # bad input (see above)
+            result = options_or_failure
+        else:
+            # a cluster that cannot be checked is an ignored failure, unless the gate is on (<prefix>fail_on_stuck);
+            # set here, not templated by the task in every worker
+            self._task.ignore_errors = not gate
             args.update(options_or_failure)
+            args.setdefault("run_id", fleet_run.RUN_ID)
+            result = self._checked(args, task_vars, gate, prefix)
+        if unknown:
+            result["warnings"] = unknown + list(result.get("warnings") or [])
+        try:
+            fleet_run.spool_result(task_vars.get("role_uuid") or "", task_vars.get("inventory_hostname"), result)
+        except (OSError, TypeError, ValueError):
+            pass   # the fleet report reads this host's registered result instead
+        return result
+
+    def _checked(self, args, task_vars, gate, prefix):
+        """The cluster's result: the module's code here, or the module (see above); judged by the gate."""
+        host = task_vars.get("inventory_hostname", "localhost")
         if not self._in_process():
             result = self._execute_module(module_name="helmops.unstick.helm_unstick", module_args=args,
                                           task_vars=task_vars)
@@ -129,30 +158,28 @@ class ActionModule(ActionBase):
             msg = "%s%s (helm_unstick option %s): %s" % (prefix, option, option, msg)
         return dict(failed=True, msg=msg + "; nothing was asked of this cluster", option=option)
 
-    def _role_options(self, task_vars, prefix):
+    def _role_options(self, task_vars, prefix, spec):
         """helm_unstick's options from the role's variables (``plugin_utils.role_options``) over the task's
         arguments (a play's group module_defaults), or the failure of bad input: a variable that does not
         template, or that the role's argument spec refuses. Each variable is templated once."""
         try:
-            given, bad = self._role_arguments(task_vars)
+            given, bad = self._role_arguments(task_vars, spec)
             if bad:
-                return bad
+                return bad, False
 
             def value(name):
                 if name in given:
                     return given[name]
                 return self._templar.template(task_vars[name]) if name in task_vars else None
-            return role_options(value, os.environ, prefix)
+            return role_options(value, os.environ, prefix), self._fail_on_stuck(value(prefix + "fail_on_stuck"))
         except AnsibleError as err:
-            return dict(failed=True, msg="%s; nothing was asked of this cluster" % err)
+            return dict(failed=True, msg="%s; nothing was asked of this cluster" % err), False
 
-    def _role_arguments(self, task_vars):
+    def _role_arguments(self, task_vars, spec):
         """The role's variables that its argument spec (meta/argument_specs.yml) names, templated, and the
         failure of the role's own argument validation (what Ansible's implicit ``validate_argument_spec`` task
         checks, which the collection's playbooks turn off with ``rolespec_validate: false``: it is one more task
         per host), or None."""
-        role = getattr(self._task, "_role", None)
-        spec = _role_spec(role._role_path) if role is not None else None
         if not spec:
             return {}, None
         given = self._templar.template(dict((k, task_vars[k]) for k in spec if k in task_vars))
@@ -167,7 +194,7 @@ class ActionModule(ActionBase):
     @staticmethod
     def _fail_on_stuck(value):
         from ansible.module_utils.parsing.convert_bool import boolean
-        return boolean(value, strict=False)
+        return boolean(value or False, strict=False)
 
     def _judged(self, result, host, gate, prefix):
         """With the role's gate: fail a cluster that could not be checked or that needs a human (the problems the

@@ -18,8 +18,8 @@ description:
   - Returns the names among O(_terms) that start with O(prefix) and are not in O(known), and shows a warning for
     each, with the known name it is closest to. Ansible ignores a variable no task reads, so a misspelled
     C(stuck_releases_namespace) would otherwise silently scan every namespace.
-  - The C(helmops.unstick.stuck_releases) role calls it once per play batch, before any cluster is asked
-    anything, with the variable names of every host of the batch.
+  - The C(helmops.unstick.stuck_releases) role makes the same check in its task of each cluster, on the names of
+    that host's variables (each warning is shown once per run).
 options:
   _terms:
     description: Variable names to look at.
@@ -49,21 +49,17 @@ _raw:
   elements: str
 """
 
-import difflib
-
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
+
+from ansible_collections.helmops.unstick.plugins.plugin_utils.role_options import unknown_variables
 
 
 class LookupModule(LookupBase):
 
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
-        prefix, known = self.get_option("prefix"), set(self.get_option("known"))
-        unknown = sorted(set(str(t) for t in terms if str(t).startswith(prefix) and not str(t).startswith(prefix + "_")
-                             and str(t) not in known))
-        for name in unknown:
-            close = difflib.get_close_matches(name, sorted(known), n=1)
-            Display().warning("%s is not a variable of this role and is ignored%s" % (
-                name, " (did you mean %s?)" % close[0] if close else ""))
-        return unknown
+        warnings = unknown_variables(terms, self.get_option("prefix"), self.get_option("known"))
+        for warning in warnings:
+            Display().warning(warning)
+        return [w.split(" ", 1)[0] for w in warnings]

@@ -308,116 +308,21 @@ waiting_for:
   elements: str
 """
 
-import json
-import os
-import tempfile
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.helmops.unstick.plugins.module_utils.report import fleet as fleet_report
-from ansible_collections.helmops.unstick.plugins.module_utils.report import render as fleet_render
-from ansible_collections.helmops.unstick.plugins.module_utils.report.run_record import run_record
-
-
-def _write(path, text):
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _load_report(item):
-    """A fleet report given as a dictionary, a JSON string, or the path of a JSON file."""
-    if isinstance(item, dict):
-        return item
-    text = str(item)
-    if not text.lstrip().startswith("{"):
-        with open(os.path.expanduser(text)) as handle:
-            text = handle.read()
-    return json.loads(text)
-
-
-def _records(runs, defaults, boolean):
-    """O(runs) as O(results) takes them."""
-    return dict((host, run_record(host, run, boolean(defaults.get("remediate", False)),
-                                  boolean(defaults.get("check_mode", False)), defaults.get("storage_driver") or "",
-                                  defaults.get("variable_prefix") or "") if run else None)
-                for host, run in runs.items())
+from ansible_collections.helmops.unstick.plugins.module_utils.report import fleet_files
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            results=dict(type="dict"),
-            runs=dict(type="dict"),
-            run_defaults=dict(type="dict", default={}),
-            reports=dict(type="list", elements="raw"),
-            return_report=dict(type="bool", default=False),
-            hosts=dict(type="list", elements="str", default=[]),
-            dest=dict(type="path", required=True),
-            formats=dict(type="list", elements="str", choices=list(fleet_report.FORMATS),
-                         default=list(fleet_report.FORMATS)),
-            basename=dict(type="str", default="stuck-releases"),
-            title=dict(type="str", default="Stuck Helm releases"),
-            generated_by=dict(type="str", default=""),
-            pending_hosts=dict(type="list", elements="str", default=[]),
-            batch_hosts=dict(type="list", elements="str", default=[]),
-        ),
-        supports_check_mode=True,
-        mutually_exclusive=[("results", "reports", "runs")],
-        required_one_of=[("results", "reports", "runs")],
-    )
-    params = module.params
-    now = time.time()
-    generated = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
-    if params["reports"] is not None:
-        try:
-            fleet = fleet_report.merge([_load_report(r) for r in params["reports"]], params["hosts"], generated,
-                                       params["title"], params["generated_by"], now)
-        except (fleet_report.MergeError, OSError, ValueError) as err:
-            module.fail_json(msg="reports: %s; nothing was written" % err)
-    else:
-        if params["runs"] is not None:
-            waiting = [h for h in params["batch_hosts"] if not params["runs"].get(h)]
-            if waiting:   # another host of the batch writes it when it has every result
-                module.exit_json(changed=False, waiting_for=waiting)
-            params["results"] = _records(params["runs"], params["run_defaults"], module.boolean)
-        pending = [h for h in params["pending_hosts"] if not params["results"].get(h)]
-        batch = {"hosts": [h for h in params["hosts"] if h not in pending], "pending": pending} if pending else None
-        fleet = fleet_report.build_fleet(params["results"], params["hosts"], generated, params["title"],
-                                         params["generated_by"], batch, now)
-    dest = os.path.abspath(params["dest"])
-    files = {}
-    for fmt in params["formats"]:
-        files[fmt] = os.path.join(dest, "%s.%s" % (params["basename"], fleet_report.EXTENSIONS[fmt]))
-    if not module.check_mode:
-        try:
-            if files and not os.path.isdir(dest):
-                os.makedirs(dest)
-            for fmt, path in files.items():
-                _write(path, fleet_render.render(fleet, fmt))
-        except (OSError, IOError) as err:
-            module.fail_json(msg="cannot write the fleet report to %s: %s" % (dest, err), files=files)
-    clusters = []
-    for cluster in fleet["clusters"]:
-        if not cluster["ok"]:
-            module.warn("cluster %s could not be checked: %s" % (cluster["host"], cluster["message"]))
-        clusters.append(dict(host=cluster["host"], cluster=cluster["cluster"], ok=cluster["ok"],
-                             status=cluster["status"], message=cluster["message"],
-                             remaining=cluster["remaining"], problems=fleet_report.cluster_problems(cluster)))
-    extra = {"report": fleet} if params["return_report"] else {}
-    module.exit_json(changed=not module.check_mode, files=files, summary=fleet["summary"], clusters=clusters,
-                     mode=fleet["mode"], notify=fleet_report.should_notify(fleet),
-                     notify_text=fleet_report.notification_text(fleet), summary_lines=fleet_report.summary_lines(fleet),
-                     **extra)
+    module = AnsibleModule(argument_spec=fleet_files.argument_spec(), supports_check_mode=True,
+                           mutually_exclusive=fleet_files.MUTUALLY_EXCLUSIVE, required_one_of=fleet_files.REQUIRED_ONE_OF)
+    try:
+        result = fleet_files.write_report(module.params, module.check_mode)
+    except fleet_files.FleetReportError as err:
+        module.fail_json(msg=str(err), **err.details)
+    for warning in result.pop("warnings", []):
+        module.warn(warning)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import difflib
 import re
 
 from ansible.module_utils.parsing.convert_bool import boolean
@@ -24,6 +25,23 @@ PLAIN = (("min_age", "min_age"), ("strategy", "strategy"), ("pending_install", "
          ("helm_binary", "helm_binary"), ("storage_driver", "storage_driver"),
          ("sql_connection_string", "sql_connection_string"), ("timeout", "timeout"),
          ("request_timeout", "request_timeout"), ("cluster_timeout", "cluster_timeout"))
+
+
+def unknown_variables(names, prefix, known):
+    """A warning for each of ``names`` that starts with ``prefix``, is not internal (a second ``_`` after the
+    prefix) and is not ``known``, naming the known variable it is closest to: Ansible ignores a variable no task
+    reads, so a misspelled ``stuck_releases_namespace`` would silently scan every namespace."""
+    known = set(known)
+    warnings = []
+    for name in sorted(set(str(n) for n in names)):
+        if not name.startswith(prefix) or name.startswith(prefix + "_") or name in known:
+            continue
+        # compared without the prefix, which every name shares
+        close = difflib.get_close_matches(name[len(prefix):], sorted(k[len(prefix):] for k in known
+                                                                     if k.startswith(prefix)), n=1)
+        warnings.append("%s is not a variable of this role and is ignored%s"
+                        % (name, " (did you mean %s%s?)" % (prefix, close[0]) if close else ""))
+    return warnings
 
 
 def _set(value):
@@ -53,7 +71,7 @@ def role_options(value, environ, prefix="stuck_releases_"):
     settings["backup"] = value(prefix + "backup") or (
         ["file"] if settings["backup_dir"] else [] if driver == "sql" else ["cluster"])
     settings["fail_on_error"] = False
-    # one id for every cluster of this playbook run (tasks/main.yml)
+    # one id for every cluster of this playbook run, unless set (the action gives the run's: plugin_utils.fleet_run)
     settings["run_id"] = value(prefix + "_run_id")
     out.update((key, val) for key, val in settings.items() if _set(val))
     return out

@@ -117,6 +117,8 @@ def test_batches_and_strategy_free_report_every_host_that_ran_and_fail_none_that
         assert sorted(c["host"] for c in data["clusters"]) == ["eu", "us"]
         assert data["summary"]["remediated"] == 2 and data["summary"]["remaining"] == 0
         assert "not run yet" not in report_files(tmp_path / "r")["markdown"].read_text()
+        # one run id for the whole run, every batch and host (restore.yml -e restore_run=ID undoes all of it)
+        assert len(data["summary"]["run_ids"]) == 1, data["summary"]
         if how == "serial":
             # the first batch's report said which hosts it covered and which were still to run
             assert re.search(r"\(batch: eu; not run yet: us\)", run.stdout), run.stdout
@@ -150,3 +152,29 @@ def test_include_role_in_an_existing_play_with_limit_reports_exactly_the_hosts_t
         assert [c["host"] for c in data["clusters"]] == ["eu", "us"] and data["batch"] is None
         assert data["summary"]["remediated"] == 2 and data["summary"]["clusters_failed"] == 0
         assert "| ap |" not in report_files(tmp_path / "r")["markdown"].read_text()
+
+
+def test_a_cluster_whose_task_failed_before_its_check_is_reported_with_its_failure_and_the_run_ends_red(tmp_path):
+    """The fleet report takes each cluster's result from what the role's check kept for this run; a host whose
+    task failed before the check could start (here a play's module_defaults value that does not template for it)
+    kept nothing, and its registered result is read instead: it is in the report as could not be checked, with
+    the message, and the run ends red (bad input is never an ignored failure)."""
+    with LocalKube() as one, LocalKube() as two:
+        kc1, kc2 = one.write_kubeconfig(tmp_path / "one"), two.write_kubeconfig(tmp_path / "two")
+        helmfix.installed_and_stuck(one, kc1)
+        inventory = write_inventory(tmp_path / "inv.yml", {
+            "eu": {"stuck_releases_kubeconfig": str(kc1), "eu_timeout": 30},
+            "us": {"stuck_releases_kubeconfig": str(kc2)}})
+        play = tmp_path / "play.yml"
+        play.write_text(yaml.safe_dump([{
+            "name": "Report", "hosts": "helm_clusters", "connection": "local", "gather_facts": False,
+            "module_defaults": {"group/helmops.unstick.helm": {"request_timeout": "{{ eu_timeout }}"}},
+            "roles": [{"role": "helmops.unstick.stuck_releases"}]}]))
+        two.reset_stats()
+        run = run_playbook(tmp_path, play, inventory, dict(COMMON, stuck_releases_report_dir="r"))
+        assert run.rc == 2 and run.recap["us"]["failed"] == 1 and run.recap["eu"]["failed"] == 0, run.text
+        assert two.stats()["requests"] == 0
+        data = json.loads(report_files(tmp_path / "r")["json"].read_text())
+        clusters = dict((c["host"], c) for c in data["clusters"])
+        assert clusters["eu"]["ok"] and data["summary"]["stuck"] == 1, data
+        assert not clusters["us"]["ok"] and "eu_timeout" in clusters["us"]["message"], clusters["us"]

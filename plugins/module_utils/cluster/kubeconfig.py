@@ -49,7 +49,8 @@ def read_kubeconfig(path):
     import yaml
     try:
         with open(path) as handle:
-            doc = yaml.safe_load(handle) or {}
+            # libyaml's parser when PyYAML has it: one kubeconfig per cluster, in every cluster's worker
+            doc = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}  # nosec B506: safe
     except (IOError, OSError) as exc:
         raise ConnectionFailure("kubeconfig %s cannot be read: %s" % (file_hint(path), exc.strerror or exc))
     except yaml.YAMLError as exc:

@@ -3,7 +3,7 @@
 
 import os
 
-from ansible_collections.helmops.unstick.plugins.plugin_utils.role_options import role_options
+from ansible_collections.helmops.unstick.plugins.plugin_utils.role_options import role_options, unknown_variables
 
 DEFAULTS = {"stuck_releases_remediate": False, "stuck_releases_min_age": "1h", "stuck_releases_strategy": "rollback",
             "stuck_releases_namespaces": [], "stuck_releases_backup_dir": "", "stuck_releases_backup": [],
@@ -34,3 +34,13 @@ def test_backups_go_to_files_with_a_directory_and_nowhere_by_default_with_sql(tm
     assert options(DEFAULTS, environ={"HELM_DRIVER": "sql"})["backup"] == []
     assert options(dict(DEFAULTS, stuck_releases_backup=["file", "cluster"], stuck_releases_backup_dir=str(tmp_path))
                    )["backup"] == ["file", "cluster"]
+
+
+def test_unknown_variables_name_the_misspelled_ones_and_the_name_meant():
+    names = ["stuck_releases_namespace", "stuck_releases_namespaces", "stuck_releases__run_id", "other_namespace",
+             "stuck_releases_zzz"]
+    assert unknown_variables(names, "stuck_releases_", ["stuck_releases_namespaces"]) == [
+        "stuck_releases_namespace is not a variable of this role and is ignored (did you mean "
+        "stuck_releases_namespaces?)",
+        "stuck_releases_zzz is not a variable of this role and is ignored"]
+    assert unknown_variables(["stuck_releases_namespaces"], "stuck_releases_", ["stuck_releases_namespaces"]) == []
