@@ -139,7 +139,7 @@ class ActionModule(ActionBase):
         except batch.BatchInputError as err:
             return remove_values(self._bad_input(err.option, "%s: %s" % (err.option, err.why), prefix), err.no_log)
         run = cluster_run.check_cluster(settings, check_mode=bool(self._task.check_mode), diff=bool(self._task.diff))
-        no_log = (no_log | run.secrets) - run.public
+        no_log = cluster_run.no_log_values(no_log, [run])
         result = dict(run.result, invocation={"module_args": params})
         result.setdefault("storage_driver", settings.driver)
         result.setdefault("changed", False)

@@ -324,15 +324,13 @@ from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.arg
 def main():
     module = kubernetes_module(argument_spec())
     from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module import options
-    from ansible_collections.helmops.unstick.plugins.module_utils.remediation.cluster_run import check_cluster
+    from ansible_collections.helmops.unstick.plugins.module_utils.remediation.cluster_run import check_cluster, no_log_values
 
     # Everything is checked before the first request or write.
     settings = validated_options(module, options.validate)
     # the whole run is the one shared with helm_unstick_batch (module_utils/remediation/cluster_run.py)
     run = check_cluster(settings, check_mode=module.check_mode, diff=module._diff)
-    module.no_log_values.update(run.secrets)
-    for value in run.public:
-        module.no_log_values.discard(value)
+    module.no_log_values = no_log_values(module.no_log_values, [run])
     for warning in run.warnings:
         module.warn(warning)
     if run.result.get("failed"):

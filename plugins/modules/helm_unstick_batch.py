@@ -105,7 +105,7 @@ def main():
                                     concurrency=dict(type="int", default=16)))
     from ansible_collections.helmops.unstick.plugins.module_utils.remediation import batch
     from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module import options
-    from ansible_collections.helmops.unstick.plugins.module_utils.remediation.cluster_run import check_cluster
+    from ansible_collections.helmops.unstick.plugins.module_utils.remediation.cluster_run import check_cluster, no_log_values
     from ansible_collections.helmops.unstick.plugins.module_utils.ansible_module.argspec import argument_spec
 
     # shown instead of the options themselves (``clusters`` holds every cluster's credentials)
@@ -126,8 +126,8 @@ def main():
     runs = batch.run_all(prepared, module.params["concurrency"], check_cluster, check_mode=module.check_mode,
                          diff=module._diff)
     results, diffs, failed = {}, [], []
+    module.no_log_values = no_log_values(no_log, runs.values())
     for host, run in runs.items():   # in the given host order
-        module.no_log_values.update(run.secrets)
         results[host] = run.result
         if run.result.get("failed"):
             failed.append(host)
@@ -136,9 +136,6 @@ def main():
         diff = run.result.pop("diff", None)
         if diff:
             diffs.append(dict(diff, before_header="%s (before)" % host, after_header="%s (after)" % host))
-    for run in runs.values():
-        for value in run.public:
-            module.no_log_values.discard(value)
     out = dict(invocation=invocation, changed=any(r.get("changed") for r in results.values()),
                cluster_results=results, failed_hosts=failed,
                concurrency=max(1, min(module.params["concurrency"], len(prepared))))

@@ -40,6 +40,13 @@ class ClusterRun:
         return self
 
 
+def no_log_values(no_log, runs):
+    """The values to mask in a result: ``no_log`` (the options' no_log values) and every run's secrets, less every
+    run's public values (a cluster's URL or kubeconfig path given in a no_log option is shown)."""
+    secrets = set(no_log).union(*(run.secrets for run in runs))
+    return secrets - set().union(*(run.public for run in runs))
+
+
 def psycopg_missing():
     """The import error of psycopg (needed by the sql driver only, so imported only then), or None."""
     import traceback
