@@ -3,6 +3,9 @@
 and the pure decisions apart from I/O (a pure module imports no module that talks to a cluster, a database, helm
 or the network)."""
 
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
 import ast
 from pathlib import Path
 

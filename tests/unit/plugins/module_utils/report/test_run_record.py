@@ -2,6 +2,9 @@
 """One cluster's fleet-report record from its helm_unstick result (what fleet_report's runs and the role's gate
 read)."""
 
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
 from ansible_collections.helmops.unstick.plugins.module_utils.report import fleet
 from ansible_collections.helmops.unstick.plugins.module_utils.report.run_record import name_variables, run_record
 
