@@ -18,31 +18,21 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
-
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.helmops.unstick.plugins.module_utils.report import fleet_files
 from ansible_collections.helmops.unstick.plugins.plugin_utils import fleet_run
+from ansible_collections.helmops.unstick.plugins.plugin_utils.controller_task import plain, runs_in_worker
 
 CHECKER = ArgumentSpecValidator(fleet_files.argument_spec(), mutually_exclusive=fleet_files.MUTUALLY_EXCLUSIVE,
                                 required_one_of=fleet_files.REQUIRED_ONE_OF)
-
-
-def _plain(value):
-    """Plain JSON data, as a module receives it (Ansible's tagged values are not str to the renderers)."""
-    return json.loads(json.dumps(value, default=str))
 
 
 class ActionModule(ActionBase):
 
     _supports_check_mode = True
     _supports_async = False
-
-    def _in_process(self):
-        return (getattr(self._connection, "transport", None) == "local" and not self._play_context.become
-                and not any(self._task.environment or []))
 
     def run(self, tmp=None, task_vars=None):
         super(ActionModule, self).run(tmp, task_vars)
@@ -54,10 +44,10 @@ class ActionModule(ActionBase):
             waiting = [h for h in args.get("batch_hosts") or [] if not args["runs"].get(h)]
             if not waiting and not fleet_run.claim_report(task_vars.get("role_uuid") or "", args["runs"]):
                 return dict(changed=False, msg="another host's task wrote this fleet report, with the same results")
-        if not self._in_process():
+        if not runs_in_worker(self):
             return self._execute_module(module_name="helmops.unstick.fleet_report", module_args=args,
                                         task_vars=task_vars)
-        checked = CHECKER.validate(_plain(args))
+        checked = CHECKER.validate(plain(args))
         if checked.error_messages:
             return dict(failed=True, msg="; ".join(checked.error_messages))
         try:
@@ -77,5 +67,5 @@ class ActionModule(ActionBase):
         hostvars = task_vars.get("hostvars") or {}
         for host in hosts:
             if host not in runs and (host in batch or host not in active) and host in hostvars:
-                runs[host] = _plain(hostvars[host].get(registered) or {})
+                runs[host] = plain(hostvars[host].get(registered) or {})
         return runs

@@ -32,7 +32,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import os
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -46,6 +45,7 @@ from ansible_collections.helmops.unstick.plugins.module_utils.remediation import
 from ansible_collections.helmops.unstick.plugins.module_utils.report import fleet as fleet_report
 from ansible_collections.helmops.unstick.plugins.module_utils.report.run_record import name_variables, run_record
 from ansible_collections.helmops.unstick.plugins.plugin_utils import fleet_run
+from ansible_collections.helmops.unstick.plugins.plugin_utils.controller_task import plain, runs_in_worker
 from ansible_collections.helmops.unstick.plugins.plugin_utils.role_options import role_options, unknown_variables
 
 try:
@@ -84,9 +84,8 @@ class ActionModule(ActionBase):
     _supports_async = False
 
     def _in_process(self):
-        """The task runs here, on the controller, as the worker's own user and environment."""
-        return (CHECKER is not None and getattr(self._connection, "transport", None) == "local"
-                and not self._play_context.become and not any(self._task.environment or []))
+        """The module's code runs here (see above): the kubernetes client imports, and runs_in_worker."""
+        return CHECKER is not None and runs_in_worker(self)
 
     def run(self, tmp=None, task_vars=None):
         super(ActionModule, self).run(tmp, task_vars)
@@ -115,7 +114,7 @@ class ActionModule(ActionBase):
             args.setdefault("run_id", fleet_run.RUN_ID)
             result = self._checked(args, task_vars, gate, prefix)
         if unknown:
-            result["warnings"] = unknown + list(result.get("warnings") or [])
+            result["warnings"] = list(unknown.values()) + list(result.get("warnings") or [])
         try:
             fleet_run.spool_result(task_vars.get("role_uuid") or "", task_vars.get("inventory_hostname"), result)
         except (OSError, TypeError, ValueError):
@@ -131,9 +130,7 @@ class ActionModule(ActionBase):
             if result.get("failed") and result.get("option"):   # the module refused an option
                 return dict(result, **self._bad_input(result["option"], result.get("msg", ""), prefix))
             return self._judged(result, host, gate, prefix)
-        # plain values, as a module receives them (Ansible's tagged strings are no str to yaml.safe_dump, which
-        # writes helm's kubeconfig; a vaulted value is its plain text, as it reaches a module)
-        args = json.loads(json.dumps(args, default=str))
+        args = plain(args)   # yaml.safe_dump writes helm's kubeconfig from them
         try:
             params, settings, no_log = batch.prepare_one(host, args, CHECKER, options.validate)
         except batch.BatchInputError as err:

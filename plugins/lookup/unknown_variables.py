@@ -59,7 +59,7 @@ class LookupModule(LookupBase):
 
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
-        warnings = unknown_variables(terms, self.get_option("prefix"), self.get_option("known"))
-        for warning in warnings:
+        unknown = unknown_variables(terms, self.get_option("prefix"), self.get_option("known"))
+        for warning in unknown.values():
             Display().warning(warning)
-        return [w.split(" ", 1)[0] for w in warnings]
+        return list(unknown)

@@ -31,6 +31,8 @@ import shutil
 import stat
 import tempfile
 
+from ansible_collections.helmops.unstick.plugins.module_utils.common.files import write_whole
+
 RUN_ID = "%012x" % random.SystemRandom().getrandbits(48)
 _MAIN_PID = os.getpid()
 SPOOL = os.path.join(tempfile.gettempdir(), "helmops-unstick-%d-%s" % (os.getuid(), RUN_ID))
@@ -63,16 +65,7 @@ def _safe(name):
 
 def spool_result(key, host, result):
     """Keep ``host``'s result (already masked) for the fleet report of role ``key``; written whole or not at all."""
-    directory = _spool_dir(key)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp.")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(result, handle, default=str)
-        os.replace(tmp, os.path.join(directory, _safe(host) + ".json"))
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_whole(os.path.join(_spool_dir(key), _safe(host) + ".json"), json.dumps(result, default=str), 0o600)
 
 
 def spooled_results(key, hosts):

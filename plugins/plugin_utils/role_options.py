@@ -28,19 +28,20 @@ PLAIN = (("min_age", "min_age"), ("strategy", "strategy"), ("pending_install", "
 
 
 def unknown_variables(names, prefix, known):
-    """A warning for each of ``names`` that starts with ``prefix``, is not internal (a second ``_`` after the
-    prefix) and is not ``known``, naming the known variable it is closest to: Ansible ignores a variable no task
-    reads, so a misspelled ``stuck_releases_namespace`` would silently scan every namespace."""
+    """{name: warning} for each of ``names`` that starts with ``prefix``, is not internal (a second ``_`` after
+    the prefix) and is not ``known``, sorted by name; the warning names the known variable it is closest to:
+    Ansible ignores a variable no task reads, so a misspelled ``stuck_releases_namespace`` would silently scan
+    every namespace."""
     known = set(known)
-    warnings = []
+    # compared without the prefix, which every name shares
+    suffixes = sorted(k[len(prefix):] for k in known if k.startswith(prefix))
+    warnings = {}
     for name in sorted(set(str(n) for n in names)):
         if not name.startswith(prefix) or name.startswith(prefix + "_") or name in known:
             continue
-        # compared without the prefix, which every name shares
-        close = difflib.get_close_matches(name[len(prefix):], sorted(k[len(prefix):] for k in known
-                                                                     if k.startswith(prefix)), n=1)
-        warnings.append("%s is not a variable of this role and is ignored%s"
-                        % (name, " (did you mean %s%s?)" % (prefix, close[0]) if close else ""))
+        close = difflib.get_close_matches(name[len(prefix):], suffixes, n=1)
+        warnings[name] = "%s is not a variable of this role and is ignored%s" % (
+            name, " (did you mean %s%s?)" % (prefix, close[0]) if close else "")
     return warnings
 
 

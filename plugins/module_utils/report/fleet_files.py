@@ -11,11 +11,11 @@ __metaclass__ = type
 
 import json
 import os
-import tempfile
 import time
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
+from ansible_collections.helmops.unstick.plugins.module_utils.common.files import write_whole
 from ansible_collections.helmops.unstick.plugins.module_utils.report import fleet as fleet_report
 from ansible_collections.helmops.unstick.plugins.module_utils.report import render as fleet_render
 from ansible_collections.helmops.unstick.plugins.module_utils.report.run_record import run_record
@@ -49,20 +49,6 @@ def argument_spec():
         pending_hosts=dict(type="list", elements="str", default=[]),
         batch_hosts=dict(type="list", elements="str", default=[]),
     )
-
-
-def _write(path, text):
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _load_report(item):
@@ -119,7 +105,7 @@ def write_report(params, check_mode):
             if files and not os.path.isdir(dest):
                 os.makedirs(dest)
             for fmt, path in files.items():
-                _write(path, fleet_render.render(fleet, fmt))
+                write_whole(path, fleet_render.render(fleet, fmt), 0o644)
         except (OSError, IOError) as err:
             raise FleetReportError("cannot write the fleet report to %s: %s" % (dest, err), files=files)
     clusters, warnings = [], []

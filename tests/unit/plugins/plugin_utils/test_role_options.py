@@ -39,8 +39,8 @@ def test_backups_go_to_files_with_a_directory_and_nowhere_by_default_with_sql(tm
 def test_unknown_variables_name_the_misspelled_ones_and_the_name_meant():
     names = ["stuck_releases_namespace", "stuck_releases_namespaces", "stuck_releases__run_id", "other_namespace",
              "stuck_releases_zzz"]
-    assert unknown_variables(names, "stuck_releases_", ["stuck_releases_namespaces"]) == [
-        "stuck_releases_namespace is not a variable of this role and is ignored (did you mean "
-        "stuck_releases_namespaces?)",
-        "stuck_releases_zzz is not a variable of this role and is ignored"]
-    assert unknown_variables(["stuck_releases_namespaces"], "stuck_releases_", ["stuck_releases_namespaces"]) == []
+    assert unknown_variables(names, "stuck_releases_", ["stuck_releases_namespaces"]) == {
+        "stuck_releases_namespace": "stuck_releases_namespace is not a variable of this role and is ignored (did "
+                                    "you mean stuck_releases_namespaces?)",
+        "stuck_releases_zzz": "stuck_releases_zzz is not a variable of this role and is ignored"}
+    assert unknown_variables(["stuck_releases_namespaces"], "stuck_releases_", ["stuck_releases_namespaces"]) == {}
